@@ -4,3 +4,4 @@
 
 pub mod matcher;
 pub mod model;
+pub mod parse;

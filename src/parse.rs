@@ -1,0 +1,466 @@
+//! Feed bytes -> plain [`Article`]s. Pure: no I/O, no clock.
+//!
+//! feed-rs does the parsing. Around it, this module:
+//! - repairs what feed-rs rejects but feeds really send (UTF-16 documents, `<rss>` without a
+//!   `version`, JSON Feeds whose version URL uses `http://`),
+//! - isolates feed-rs panics so that no document can take the daemon down,
+//! - turns HTML into plain text, resolves links, and derives a stable dedup key.
+
+use std::borrow::Cow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+use url::Url;
+
+use crate::model::{Article, ArticleKey};
+
+/// Marks entries that had no id of their own: feed-rs would otherwise invent a random one.
+const NO_ID: &str = "\u{0}tidings:no-id";
+
+/// What a feed document holds, as plain data.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParsedFeed {
+    /// The feed's own title, as plain text.
+    pub title: Option<String>,
+    pub articles: Vec<Article>,
+    /// Server hints for the scheduler (RSS `<ttl>`, in minutes).
+    pub ttl_minutes: Option<u32>,
+}
+
+/// Why a document yielded no feed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ParseError {
+    #[error("empty document")]
+    Empty,
+    #[error("not a feed: the document looks like an HTML page")]
+    Html,
+    #[error("not a feed: {0}")]
+    NotAFeed(String),
+    #[error("unsupported encoding: {0}")]
+    Encoding(String),
+    #[error("the feed parser crashed on this document ({0})")]
+    Panicked(String),
+}
+
+/// Parses a feed document. `base` (the feed's URL) resolves relative links.
+///
+/// Never panics: a panic inside feed-rs is caught and returned as [`ParseError::Panicked`].
+pub fn parse(bytes: &[u8], base: &Url) -> Result<ParsedFeed, ParseError> {
+    let doc = prepare(bytes)?;
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(base.as_str()))
+        .id_generator(|_, _, _| NO_ID.to_string())
+        .build();
+    let feed = match catch_unwind(AssertUnwindSafe(|| parser.parse(doc.as_ref()))) {
+        Ok(Ok(feed)) => feed,
+        Ok(Err(e)) => return Err(classify_error(&doc, e)),
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            return Err(ParseError::Panicked(msg));
+        }
+    };
+    let title = feed.title.as_ref().map(|t| text_of(t)).filter(|t| !t.is_empty());
+    let source = title.clone().unwrap_or_default();
+    let articles = feed
+        .entries
+        .into_iter()
+        .map(|e| article_from_entry(e, base, &source))
+        .collect();
+    Ok(ParsedFeed {
+        title,
+        articles,
+        ttl_minutes: feed.ttl,
+    })
+}
+
+fn article_from_entry(e: feed_rs::model::Entry, base: &Url, source: &str) -> Article {
+    let guid = Some(e.id).filter(|id| id != NO_ID && !id.trim().is_empty());
+    let link = e
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or_else(|| e.links.first())
+        .and_then(|l| absolute_http_url(&l.href, base))
+        // A permalink <guid> without <link> leaves `links` empty.
+        .or_else(|| guid.as_deref().and_then(|g| Url::parse(g).ok()).filter(is_http));
+    let title = e.title.as_ref().map(text_of).unwrap_or_default();
+    let summary = e.summary.as_ref().map(text_of).unwrap_or_default();
+    let content = e
+        .content
+        .as_ref()
+        .and_then(|c| c.body.as_deref())
+        .map(html_to_text)
+        .unwrap_or_default();
+    let key = dedup_key(guid.as_deref(), link.as_ref(), &title, &summary);
+    Article {
+        key,
+        guid,
+        link: link.map(String::from),
+        title,
+        summary,
+        content,
+        authors: e
+            .authors
+            .into_iter()
+            .filter_map(|p| p.name)
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect(),
+        categories: e
+            .categories
+            .into_iter()
+            .map(|c| c.label.unwrap_or(c.term).trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect(),
+        published: e.published.or(e.updated),
+        updated: e.updated,
+        source: source.to_string(),
+    }
+}
+
+/// The guid when present, else the normalised link, else a hash of title + summary.
+pub fn dedup_key(guid: Option<&str>, link: Option<&Url>, title: &str, summary: &str) -> ArticleKey {
+    if let Some(g) = guid {
+        return ArticleKey(format!("guid:{}", g.trim()));
+    }
+    if let Some(l) = link {
+        return ArticleKey(format!("link:{}", normalize_link(l)));
+    }
+    let mut h = Sha256::new();
+    h.update(title.trim().as_bytes());
+    h.update([0]);
+    h.update(summary.trim().as_bytes());
+    let digest = h.finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    ArticleKey(format!("hash:{hex}"))
+}
+
+/// A link in a canonical form for comparison: no fragment, lowercase host, no `www.`,
+/// no default port, no trailing slash, tracking parameters removed, remaining query sorted.
+pub fn normalize_link(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_fragment(None);
+    if let Some(host) = u.host_str() {
+        let host = host.to_ascii_lowercase();
+        let host = host.strip_prefix("www.").unwrap_or(&host).to_string();
+        let _ = u.set_host(Some(&host));
+    }
+    let _ = u.set_scheme("https");
+    let _ = u.set_port(None);
+    let path = u.path().trim_end_matches('/').to_string();
+    u.set_path(&path);
+    let mut pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .filter(|(k, _)| !is_tracking_param(k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.sort();
+    if pairs.is_empty() {
+        u.set_query(None);
+    } else {
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    String::from(u).trim_end_matches('/').to_string()
+}
+
+fn is_tracking_param(k: &str) -> bool {
+    k.starts_with("utm_")
+        || matches!(
+            k,
+            "fbclid" | "gclid" | "dclid" | "msclkid" | "mc_cid" | "mc_eid" | "igshid" | "ocid" | "cmpid"
+        )
+}
+
+fn is_http(u: &Url) -> bool {
+    matches!(u.scheme(), "http" | "https")
+}
+
+fn absolute_http_url(href: &str, base: &Url) -> Option<Url> {
+    let href = href.trim();
+    if href.is_empty() {
+        return None;
+    }
+    base.join(href).ok().filter(is_http)
+}
+
+/// Plain text of a feed-rs `Text`, converting HTML when the type says so or it looks like HTML.
+fn text_of(t: &feed_rs::model::Text) -> String {
+    let is_plain = t.content_type.essence().to_string() == "text/plain";
+    if is_plain && !t.content.contains(['<', '&']) {
+        collapse_ws(&t.content)
+    } else {
+        html_to_text(&t.content)
+    }
+}
+
+/// HTML (or text with entities) to one line of plain text.
+pub fn html_to_text(html: &str) -> String {
+    if !html.contains(['<', '&']) {
+        return collapse_ws(html);
+    }
+    match html2text::config::plain_no_decorate()
+        .no_link_wrapping()
+        .allow_width_overflow()
+        .string_from_read(html.as_bytes(), 100_000)
+    {
+        Ok(text) => collapse_ws(&text),
+        Err(_) => collapse_ws(html),
+    }
+}
+
+fn collapse_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Repairs the document so feed-rs can read it, or says plainly why it is not a feed.
+fn prepare(bytes: &[u8]) -> Result<Cow<'_, [u8]>, ParseError> {
+    let doc = transcode(bytes)?;
+    let start = doc
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .ok_or(ParseError::Empty)?;
+    let body = &doc[start..];
+    if body.first() == Some(&b'{') {
+        return Ok(fix_json_feed_version(&doc).map_or(doc, Cow::Owned));
+    }
+    if looks_like_html(body) {
+        return Err(ParseError::Html);
+    }
+    Ok(add_missing_rss_version(&doc).map_or(doc, Cow::Owned))
+}
+
+/// Non-ASCII-compatible encodings (UTF-16 with or without BOM) become UTF-8 with the
+/// declaration rewritten, because feed-rs's XML reader panics on them.
+fn transcode(bytes: &[u8]) -> Result<Cow<'_, [u8]>, ParseError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let utf16 = match bytes {
+        [0xFF, 0xFE, 0, 0, ..] | [0, 0, 0xFE, 0xFF, ..] | [0, 0, 0, b'<', ..] | [b'<', 0, 0, 0, ..] => {
+            return Err(ParseError::Encoding("UTF-32 is not supported".into()));
+        }
+        [0xFF, 0xFE, ..] => Some((encoding_rs::UTF_16LE, 2)),
+        [0xFE, 0xFF, ..] => Some((encoding_rs::UTF_16BE, 2)),
+        [b'<', 0, _, 0, ..] | [b'{', 0, ..] => Some((encoding_rs::UTF_16LE, 0)),
+        [0, b'<', 0, _, ..] | [0, b'{', ..] => Some((encoding_rs::UTF_16BE, 0)),
+        [0x4C, 0x6F, 0xA7, 0x94, ..] => {
+            return Err(ParseError::Encoding("EBCDIC is not supported".into()));
+        }
+        _ => None,
+    };
+    let Some((enc, bom)) = utf16 else {
+        return Ok(Cow::Borrowed(bytes));
+    };
+    let (text, _) = enc.decode_without_bom_handling(&bytes[bom..]);
+    let text = rewrite_xml_encoding_decl(&text, "utf-8");
+    Ok(Cow::Owned(text.into_bytes()))
+}
+
+/// Replaces the `encoding="..."` of an XML declaration, if there is one.
+fn rewrite_xml_encoding_decl(text: &str, enc: &str) -> String {
+    if let Some(rest) = text.strip_prefix("<?xml")
+        && let Some(end) = rest.find("?>")
+    {
+        let decl = &rest[..end];
+        let re = regex::Regex::new(r#"encoding\s*=\s*["'][^"']*["']"#).expect("static regex");
+        let decl = re.replace(decl, format!(r#"encoding="{enc}""#));
+        return format!("<?xml{decl}{}", &rest[end..]);
+    }
+    text.to_string()
+}
+
+fn looks_like_html(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(1024)];
+    let head = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let head = head.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    let head = match head.strip_prefix("<?xml") {
+        Some(rest) => rest.split_once("?>").map_or("", |(_, r)| r).trim_start(),
+        None => head,
+    };
+    head.starts_with("<!doctype html") || head.starts_with("<html") || head.starts_with("<head")
+}
+
+/// feed-rs rejects `<rss>` without a `version` attribute; feeds in the wild omit it.
+fn add_missing_rss_version(doc: &[u8]) -> Option<Vec<u8>> {
+    let head = &doc[..doc.len().min(8192)];
+    let pos = head.windows(4).position(|w| w == b"<rss")?;
+    let after = head.get(pos + 4)?;
+    if !(after.is_ascii_whitespace() || *after == b'>') {
+        return None;
+    }
+    let tag_end = pos + head[pos..].iter().position(|&b| b == b'>')?;
+    if head[pos..tag_end].windows(8).any(|w| w == b"version=") {
+        return None;
+    }
+    let mut out = Vec::with_capacity(doc.len() + 16);
+    out.extend_from_slice(&doc[..pos + 4]);
+    out.extend_from_slice(b" version=\"2.0\"");
+    out.extend_from_slice(&doc[pos + 4..]);
+    Some(out)
+}
+
+/// feed-rs accepts only `https://jsonfeed.org/version/1...`; feeds also write `http://` or `1.1`.
+fn fix_json_feed_version(doc: &[u8]) -> Option<Vec<u8>> {
+    let mut value: serde_json::Value = serde_json::from_slice(doc).ok()?;
+    let obj = value.as_object_mut()?;
+    let version = obj.get("version")?.as_str()?;
+    if version.starts_with("https://jsonfeed.org/version/1") {
+        return None;
+    }
+    let fixed = if let Some(rest) = version.strip_prefix("http://jsonfeed.org/version/1") {
+        format!("https://jsonfeed.org/version/1{rest}")
+    } else if version == "1" || version.starts_with("1.") {
+        format!("https://jsonfeed.org/version/{version}")
+    } else {
+        return None;
+    };
+    obj.insert("version".into(), serde_json::Value::String(fixed));
+    serde_json::to_vec(&value).ok()
+}
+
+fn classify_error(doc: &[u8], e: feed_rs::parser::ParseFeedError) -> ParseError {
+    use feed_rs::parser::{ParseErrorKind, ParseFeedError};
+    match e {
+        ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot) => {
+            let head = String::from_utf8_lossy(&doc[..doc.len().min(512)]).to_ascii_lowercase();
+            if head.contains("<html") {
+                ParseError::Html
+            } else {
+                ParseError::NotAFeed("no RSS, Atom or JSON Feed root element".into())
+            }
+        }
+        other => ParseError::NotAFeed(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Url {
+        Url::parse("https://example.com/feeds/world.xml").unwrap()
+    }
+
+    fn parse_str(s: &str) -> Result<ParsedFeed, ParseError> {
+        parse(s.as_bytes(), &base())
+    }
+
+    #[test]
+    fn rss_item_becomes_plain_article() {
+        let feed = parse_str(
+            r#"<?xml version="1.0"?><rss version="2.0"><channel><title>World &amp; More</title>
+            <item><title>NATO &lt;b&gt;talks&lt;/b&gt;</title><link>/a/1?utm_source=x</link>
+            <guid isPermaLink="false">id-1</guid>
+            <description>&lt;p&gt;Finland &lt;b&gt;applies&lt;/b&gt; to join&lt;/p&gt;</description>
+            <category>World</category><pubDate>Tue, 22 Mar 2022 10:00:00 GMT</pubDate></item>
+            </channel></rss>"#,
+        )
+        .unwrap();
+        assert_eq!(feed.title.as_deref(), Some("World & More"));
+        let a = &feed.articles[0];
+        assert_eq!(a.key.0, "guid:id-1");
+        assert_eq!(a.guid.as_deref(), Some("id-1"));
+        assert_eq!(a.link.as_deref(), Some("https://example.com/a/1?utm_source=x"));
+        assert_eq!(a.title, "NATO talks");
+        assert_eq!(a.summary, "Finland applies to join");
+        assert_eq!(a.categories, vec!["World"]);
+        assert_eq!(a.source, "World & More");
+        assert!(a.published.is_some());
+    }
+
+    #[test]
+    fn missing_guid_uses_normalised_link_then_hash_never_random() {
+        let doc = r#"<rss version="2.0"><channel><title>T</title>
+            <item><title>A</title><link>https://WWW.Example.com/x/?utm_medium=rss#top</link></item>
+            <item><title>B</title><description>no link</description></item>
+            </channel></rss>"#;
+        let one = parse_str(doc).unwrap();
+        let two = parse_str(doc).unwrap();
+        assert_eq!(one.articles[0].key.0, "link:https://example.com/x");
+        assert!(one.articles[1].key.0.starts_with("hash:"));
+        assert_eq!(one.articles[1].key, two.articles[1].key, "stable across parses");
+        assert_eq!(one.articles[1].guid, None);
+    }
+
+    #[test]
+    fn permalink_guid_without_link_is_the_link() {
+        let feed = parse_str(
+            r#"<rss version="2.0"><channel><title>T</title>
+            <item><title>A</title><guid>https://example.com/story/9</guid></item></channel></rss>"#,
+        )
+        .unwrap();
+        assert_eq!(feed.articles[0].link.as_deref(), Some("https://example.com/story/9"));
+    }
+
+    #[test]
+    fn non_http_links_are_dropped() {
+        let feed = parse_str(
+            r#"<rss version="2.0"><channel><title>T</title>
+            <item><title>A</title><link>javascript:alert(1)</link><guid>g</guid></item></channel></rss>"#,
+        )
+        .unwrap();
+        assert_eq!(feed.articles[0].link, None);
+    }
+
+    #[test]
+    fn rss_without_version_is_accepted() {
+        let feed = parse_str(r#"<rss><channel><title>T</title><item><title>A</title><guid>g</guid></item></channel></rss>"#)
+            .unwrap();
+        assert_eq!(feed.articles.len(), 1);
+    }
+
+    #[test]
+    fn json_feed_with_http_version_url_is_accepted() {
+        let feed = parse_str(
+            r#"{"version":"http://jsonfeed.org/version/1","title":"J","items":[{"id":"1","title":"Hi","content_text":"x"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(feed.articles[0].key.0, "guid:1");
+    }
+
+    #[test]
+    fn utf16_document_is_transcoded() {
+        let xml = r#"<?xml version="1.0" encoding="utf-16"?><rss version="2.0"><channel><title>Київ</title><item><title>Зеленський</title><guid>g</guid></item></channel></rss>"#;
+        for (bom, le) in [(true, true), (true, false), (false, true), (false, false)] {
+            let mut bytes = Vec::new();
+            if bom {
+                bytes.extend_from_slice(if le { &[0xFF, 0xFE] } else { &[0xFE, 0xFF] });
+            }
+            for u in xml.encode_utf16() {
+                bytes.extend_from_slice(&if le { u.to_le_bytes() } else { u.to_be_bytes() });
+            }
+            let feed = parse(&bytes, &base()).unwrap();
+            assert_eq!(feed.title.as_deref(), Some("Київ"));
+            assert_eq!(feed.articles[0].title, "Зеленський");
+        }
+    }
+
+    #[test]
+    fn non_feeds_are_clear_errors() {
+        assert_eq!(parse_str(""), Err(ParseError::Empty));
+        assert_eq!(parse_str("  \n "), Err(ParseError::Empty));
+        assert_eq!(
+            parse_str("<!DOCTYPE html><html><body>403 Forbidden</body></html>"),
+            Err(ParseError::Html)
+        );
+        assert!(matches!(parse_str("hello"), Err(ParseError::NotAFeed(_))));
+        assert!(matches!(parse_str("<rss version=\"2.0\"><chan"), Err(_)));
+    }
+
+    #[test]
+    fn dedup_key_ignores_tracking_and_www() {
+        let a = Url::parse("http://www.example.com/a/?utm_campaign=z&id=3&fbclid=q#f").unwrap();
+        let b = Url::parse("https://example.com/a?id=3").unwrap();
+        assert_eq!(normalize_link(&a), normalize_link(&b));
+    }
+}
