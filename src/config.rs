@@ -1,0 +1,568 @@
+//! The watch-list: [`RawConfig`] exactly as written (serde), then a validated [`Config`]
+//! (URLs parsed, durations parsed, topics compiled).
+//!
+//! Every error names the file, line, column, key and the problem:
+//! `watchlist.toml:12:9: feed[3].url: relative URL without a base`.
+//! Array indices in key paths count from 1, like the `[[feed]]` tables in the file.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use crate::matcher::{Matcher, QueryError};
+use crate::model::{Aliases, Topic, Urgency};
+
+/// Default poll interval.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15 * 60);
+/// Default cap on a feed body.
+pub const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
+
+/// The validated watch-list.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where it was read from.
+    pub path: PathBuf,
+    pub settings: Settings,
+    pub feeds: Vec<FeedConfig>,
+    pub topics: Vec<Topic>,
+    pub aliases: Aliases,
+    /// Every enabled topic, compiled once.
+    pub matcher: Arc<Matcher>,
+}
+
+/// `[settings]`: every key has a default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Default poll interval for feeds without their own.
+    pub interval: Duration,
+    /// Notify for matching items already in a feed when it is polled for the first time.
+    pub alert_on_first_poll: bool,
+    /// Fetches in flight at once, over all hosts.
+    pub concurrency: usize,
+    /// Fetches in flight at once to one host.
+    pub host_concurrency: usize,
+    /// Minimum time between the starts of two requests to one host.
+    pub host_spacing: Duration,
+    /// Largest feed body accepted, in bytes.
+    pub max_body_bytes: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            interval: DEFAULT_INTERVAL,
+            alert_on_first_poll: false,
+            concurrency: 8,
+            host_concurrency: 1,
+            host_spacing: Duration::from_secs(2),
+            max_body_bytes: DEFAULT_MAX_BODY,
+        }
+    }
+}
+
+/// One `[[feed]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedConfig {
+    pub url: Url,
+    pub name: Option<String>,
+    /// Per-feed interval; `None` uses `settings.interval`.
+    pub interval: Option<Duration>,
+}
+
+impl FeedConfig {
+    /// The name shown to the user: the configured one, else the URL.
+    pub fn display_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| redact_url(&self.url))
+    }
+}
+
+/// A URL as it may be shown: without credentials.
+pub fn redact_url(url: &Url) -> String {
+    if url.password().is_none() && url.username().is_empty() {
+        return url.to_string();
+    }
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// As written
+
+/// The file as written. Unknown keys are errors.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub settings: RawSettings,
+    #[serde(default)]
+    pub aliases: BTreeMap<String, Vec<Spanned<String>>>,
+    #[serde(default, rename = "feed")]
+    pub feeds: Vec<RawFeed>,
+    #[serde(default, rename = "topic")]
+    pub topics: Vec<RawTopic>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    pub interval: Option<Spanned<String>>,
+    pub alert_on_first_poll: Option<bool>,
+    pub concurrency: Option<Spanned<i64>>,
+    pub host_concurrency: Option<Spanned<i64>>,
+    pub host_spacing: Option<Spanned<String>>,
+    pub max_body_size: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFeed {
+    pub url: Spanned<String>,
+    pub name: Option<Spanned<String>>,
+    pub interval: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTopic {
+    pub name: Spanned<String>,
+    pub query: Spanned<String>,
+    pub urgency: Option<Urgency>,
+    pub enabled: Option<bool>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// Why a watch-list could not be used.
+#[derive(Debug)]
+pub enum ConfigError {
+    /// The file could not be read.
+    Read { path: PathBuf, source: std::io::Error },
+    /// The file was read but is not a valid watch-list.
+    Invalid(Located),
+}
+
+/// An error at a place in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The file as the user named it.
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// Key path, e.g. `feed[3].url`.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Read { path, source } => {
+                write!(f, "cannot read watch-list {}: {source}", path.display())
+            }
+            ConfigError::Invalid(l) => write!(f, "{}:{}:{}: {}: {}", l.file, l.line, l.column, l.key, l.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConfigError::Read { source, .. } => Some(source),
+            ConfigError::Invalid(_) => None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+/// Reads and validates the watch-list at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text, path)
+}
+
+/// Validates watch-list text; `path` is only used to name the file in errors.
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let ctx = Ctx {
+        file: path.display().to_string(),
+        text,
+    };
+    let raw: RawConfig = toml::from_str(text).map_err(|e| ctx.serde_error(&e))?;
+    validate(raw, &ctx, path)
+}
+
+struct Ctx<'a> {
+    file: String,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn at(&self, span: Range<usize>, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        let (line, column) = line_col(self.text, span.start);
+        ConfigError::Invalid(Located {
+            file: self.file.clone(),
+            line,
+            column,
+            key: key.into(),
+            message: message.into(),
+        })
+    }
+
+    fn serde_error(&self, e: &toml::de::Error) -> ConfigError {
+        let span = e.span().unwrap_or(0..0);
+        // A syntax error still leaves a partial document to find the key in.
+        let (root, syntax_errors) = toml::de::DeTable::parse_recoverable(self.text);
+        let fallback = if syntax_errors.is_empty() { "(top level)" } else { "(syntax)" };
+        let mut key = key_path_at(root.get_ref(), span.start).unwrap_or_else(|| fallback.into());
+        if let Some(k) = bare_key_at(self.text, &span)
+            && !key.ends_with(k)
+        {
+            key = format!("{key}.{k}");
+        }
+        let message = e.message().trim().replace('\n', " ");
+        self.at(span, key, message)
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The dotted key path of the innermost key or value covering `offset`; when none covers it
+/// (a duplicate key is not in the parsed document), the nearest table before it.
+fn key_path_at(table: &toml::de::DeTable<'_>, offset: usize) -> Option<String> {
+    fn walk_table(t: &toml::de::DeTable<'_>, offset: usize, path: &mut String) {
+        let covering = t
+            .iter()
+            .find(|(k, v)| k.span().contains(&offset) || v.span().contains(&offset));
+        let preceding = || {
+            t.iter()
+                .filter(|(k, v)| k.span().start <= offset && (v.get_ref().is_table() || v.get_ref().is_array()))
+                .max_by_key(|(k, _)| k.span().start)
+        };
+        if let Some((k, v)) = covering.or_else(preceding) {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(k.get_ref());
+            if !k.span().contains(&offset) {
+                walk_value(v.get_ref(), offset, path);
+            }
+        }
+    }
+    fn walk_value(v: &toml::de::DeValue<'_>, offset: usize, path: &mut String) {
+        match v {
+            toml::de::DeValue::Table(t) => walk_table(t, offset, path),
+            toml::de::DeValue::Array(a) => {
+                let found = a.iter().enumerate().find(|(_, v)| v.span().contains(&offset)).or_else(|| {
+                    a.iter()
+                        .enumerate()
+                        .filter(|(_, v)| v.span().start <= offset && v.get_ref().is_table())
+                        .last()
+                });
+                if let Some((i, v)) = found {
+                    path.push_str(&format!("[{}]", i + 1));
+                    walk_value(v.get_ref(), offset, path);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut path = String::new();
+    walk_table(table, offset, &mut path);
+    (!path.is_empty()).then_some(path)
+}
+
+/// The bare key written at `span`, if the error points at one.
+fn bare_key_at<'a>(text: &'a str, span: &Range<usize>) -> Option<&'a str> {
+    let k = text.get(span.clone())?;
+    let bare = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let is_key = text[span.end..].trim_start_matches([' ', '\t']).starts_with('=');
+    (bare && is_key).then_some(k)
+}
+
+fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, ConfigError> {
+    let s = &raw.settings;
+    let mut settings = Settings::default();
+    if let Some(v) = &s.interval {
+        settings.interval = positive_duration(ctx, v, "settings.interval")?;
+    }
+    if let Some(v) = s.alert_on_first_poll {
+        settings.alert_on_first_poll = v;
+    }
+    if let Some(v) = &s.concurrency {
+        settings.concurrency = count(ctx, v, "settings.concurrency")?;
+    }
+    if let Some(v) = &s.host_concurrency {
+        settings.host_concurrency = count(ctx, v, "settings.host_concurrency")?;
+    }
+    if let Some(v) = &s.host_spacing {
+        settings.host_spacing = duration(ctx, v, "settings.host_spacing")?;
+    }
+    if let Some(v) = &s.max_body_size {
+        settings.max_body_bytes = byte_size(v.get_ref())
+            .filter(|&n| n > 0)
+            .ok_or_else(|| ctx.at(v.span(), "settings.max_body_size", "expected a size such as \"10MiB\", \"512KiB\" or \"1000000\""))?;
+    }
+
+    let mut aliases = Aliases::new();
+    for (name, spellings) in &raw.aliases {
+        aliases.insert(name.clone(), spellings.iter().map(|s| s.get_ref().clone()).collect());
+    }
+
+    let mut feeds = Vec::with_capacity(raw.feeds.len());
+    let mut seen_urls = HashSet::new();
+    for (i, f) in raw.feeds.iter().enumerate() {
+        let key = |k: &str| format!("feed[{}].{k}", i + 1);
+        let url = feed_url(f.url.get_ref()).map_err(|m| ctx.at(f.url.span(), key("url"), m))?;
+        if !seen_urls.insert(url.clone()) {
+            return Err(ctx.at(f.url.span(), key("url"), format!("duplicate feed {}", redact_url(&url))));
+        }
+        let name = match &f.name {
+            Some(n) if n.get_ref().trim().is_empty() => {
+                return Err(ctx.at(n.span(), key("name"), "empty name (leave the key out to use the feed's title)"));
+            }
+            Some(n) => Some(n.get_ref().trim().to_string()),
+            None => None,
+        };
+        let interval = f
+            .interval
+            .as_ref()
+            .map(|v| positive_duration(ctx, v, &key("interval")))
+            .transpose()?;
+        feeds.push(FeedConfig { url, name, interval });
+    }
+
+    let mut topics = Vec::with_capacity(raw.topics.len());
+    let mut seen_names = HashSet::new();
+    for (i, t) in raw.topics.iter().enumerate() {
+        let name = t.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            return Err(ctx.at(t.name.span(), format!("topic[{}].name", i + 1), "empty topic name"));
+        }
+        if !seen_names.insert(name.clone()) {
+            return Err(ctx.at(t.name.span(), format!("topic[{}].name", i + 1), format!("duplicate topic {name:?}")));
+        }
+        topics.push(Topic {
+            name,
+            query: t.query.get_ref().clone(),
+            urgency: t.urgency.unwrap_or_default(),
+            enabled: t.enabled.unwrap_or(true),
+        });
+    }
+
+    let matcher = Matcher::new(&topics, &aliases).map_err(|e| query_error(ctx, &raw, e))?;
+    Ok(Config {
+        path: path.to_path_buf(),
+        settings,
+        feeds,
+        topics,
+        aliases,
+        matcher: Arc::new(matcher),
+    })
+}
+
+/// Places a query error at its topic's `query` value, keeping the matcher's own position and caret.
+fn query_error(ctx: &Ctx<'_>, raw: &RawConfig, e: QueryError) -> ConfigError {
+    match e.topic_index.and_then(|i| raw.topics.get(i).map(|t| (i, t))) {
+        Some((i, t)) => ctx.at(t.query.span(), format!("topic[{}].query", i + 1), e.to_string()),
+        None => ctx.at(0..0, "aliases", e.to_string()),
+    }
+}
+
+fn feed_url(s: &str) -> Result<Url, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty URL".into());
+    }
+    let url = match Url::parse(s) {
+        Ok(u) => u,
+        Err(url::ParseError::RelativeUrlWithoutBase) => return Err("relative URL without a base".into()),
+        Err(e) => return Err(format!("invalid URL: {e}")),
+    };
+    match url.scheme() {
+        "http" | "https" => {}
+        other => return Err(format!("unsupported scheme {other:?} (expected http or https)")),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("URL has no host".into());
+    }
+    Ok(url)
+}
+
+fn duration(ctx: &Ctx<'_>, v: &Spanned<String>, key: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(v.get_ref().trim()).map_err(|e| {
+        ctx.at(v.span(), key, format!("invalid duration {:?}: {e} (examples: \"90s\", \"15m\", \"1h 30m\")", v.get_ref()))
+    })
+}
+
+fn positive_duration(ctx: &Ctx<'_>, v: &Spanned<String>, key: &str) -> Result<Duration, ConfigError> {
+    let d = duration(ctx, v, key)?;
+    if d.is_zero() {
+        return Err(ctx.at(v.span(), key, "must be longer than zero"));
+    }
+    Ok(d)
+}
+
+fn count(ctx: &Ctx<'_>, v: &Spanned<i64>, key: &str) -> Result<usize, ConfigError> {
+    match usize::try_from(*v.get_ref()) {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n),
+        _ => Err(ctx.at(v.span(), key, format!("expected a number from 1 to 1024, got {}", v.get_ref()))),
+    }
+}
+
+/// "10MiB", "512 KiB", "1MB", "1000000".
+fn byte_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "kib" | "k" => 1 << 10,
+        "mb" => 1_000_000,
+        "mib" | "m" => 1 << 20,
+        "gb" => 1_000_000_000,
+        "gib" | "g" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_ok(text: &str) -> Config {
+        parse(text, Path::new("watchlist.toml")).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Every bad config with the exact first line of its error.
+    #[test]
+    fn bad_configs_name_file_line_column_key_and_problem() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "[[feed]]\nurl = \"feeds/world.xml\"\n",
+                "watchlist.toml:2:7: feed[1].url: relative URL without a base",
+            ),
+            (
+                "[[feed]]\nurl = \"https://a.example/rss\"\n[[feed]]\nurl = \"https://b.example/rss\"\n[[feed]]\nurl = \"https://c.example/rss\"\n\n\n\n    url = \"x\"\n",
+                "watchlist.toml:10:5: feed[3].url: duplicate key",
+            ),
+            (
+                "[[feed]]\nurl = \"ftp://a.example/rss\"\n",
+                "watchlist.toml:2:7: feed[1].url: unsupported scheme \"ftp\" (expected http or https)",
+            ),
+            (
+                "[[feed]]\nurl = \"https://a.example/rss\"\n[[feed]]\nurl = \"https://a.example/rss\"\n",
+                "watchlist.toml:4:7: feed[2].url: duplicate feed https://a.example/rss",
+            ),
+            (
+                "[[feed]]\nurl = \"https://a.example/rss\"\nurll = \"x\"\n",
+                "watchlist.toml:3:1: feed[1].urll: unknown field `urll`, expected one of `url`, `name`, `interval`",
+            ),
+            (
+                "[[feed]]\nname = \"A\"\n",
+                "watchlist.toml:1:1: feed[1]: missing field `url`",
+            ),
+            (
+                "[settings]\ninterval = \"soon\"\n",
+                "watchlist.toml:2:12: settings.interval: invalid duration \"soon\": expected number at 0 (examples: \"90s\", \"15m\", \"1h 30m\")",
+            ),
+            (
+                "[settings]\ninterval = \"0s\"\n",
+                "watchlist.toml:2:12: settings.interval: must be longer than zero",
+            ),
+            (
+                "[settings]\ninterval = 15\n",
+                "watchlist.toml:2:12: settings.interval: invalid type: integer `15`, expected a string",
+            ),
+            (
+                "[settings]\nconcurrency = 0\n",
+                "watchlist.toml:2:15: settings.concurrency: expected a number from 1 to 1024, got 0",
+            ),
+            (
+                "[settings]\nalert_on_first_pol = true\n",
+                "watchlist.toml:2:1: settings.alert_on_first_pol: unknown field `alert_on_first_pol`, expected one of `interval`, `alert_on_first_poll`, `concurrency`, `host_concurrency`, `host_spacing`, `max_body_size`",
+            ),
+            (
+                "[setings]\n",
+                "watchlist.toml:1:2: setings: unknown field `setings`, expected one of `settings`, `aliases`, `feed`, `topic`",
+            ),
+            (
+                "[[topic]]\nname = \"A\"\nquery = \"x\"\nurgency = \"loud\"\n",
+                "watchlist.toml:4:11: topic[1].urgency: unknown variant `loud`, expected one of `low`, `normal`, `critical`",
+            ),
+            (
+                "[[topic]]\nname = \"A\"\nquery = \"x\"\n[[topic]]\nname = \"A\"\nquery = \"y\"\n",
+                "watchlist.toml:5:8: topic[2].name: duplicate topic \"A\"",
+            ),
+            (
+                "[[topic]]\nname = \" \"\nquery = \"x\"\n",
+                "watchlist.toml:2:8: topic[1].name: empty topic name",
+            ),
+            (
+                "[[feed]]\nurl = \"https://a.example/rss\"\nname = \"\"\n",
+                "watchlist.toml:3:8: feed[1].name: empty name (leave the key out to use the feed's title)",
+            ),
+            ("[[feed]\nurl = 1\n", "watchlist.toml:1:8: (syntax): "),
+        ];
+        for (text, want) in cases {
+            let err = parse(text, Path::new("watchlist.toml")).expect_err(text).to_string();
+            let first = err.lines().next().unwrap();
+            assert!(
+                first.starts_with(want),
+                "config:\n{text}\nwant: {want}\ngot:  {first}"
+            );
+        }
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = check_ok("");
+        assert_eq!(c.settings, Settings::default());
+        let c = check_ok(
+            "[settings]\ninterval = \"1h\"\nalert_on_first_poll = true\nhost_spacing = \"0s\"\nmax_body_size = \"1MiB\"\n\
+             [[feed]]\nurl = \"https://user:secret@a.example/rss\"\ninterval = \"30m\"\n",
+        );
+        assert_eq!(c.settings.interval, Duration::from_secs(3600));
+        assert!(c.settings.alert_on_first_poll);
+        assert_eq!(c.settings.host_spacing, Duration::ZERO);
+        assert_eq!(c.settings.max_body_bytes, 1 << 20);
+        assert_eq!(c.feeds[0].interval, Some(Duration::from_secs(1800)));
+        assert_eq!(c.feeds[0].display_name(), "https://a.example/rss");
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        assert_eq!(line_col("ä = \"x\"", 3), (1, 3));
+    }
+}

@@ -1,0 +1,1 @@
+// Topic quality tests: written separately.
