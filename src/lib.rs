@@ -2,7 +2,13 @@
 //!
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod fetch;
 pub mod matcher;
 pub mod model;
+pub mod notify;
 pub mod parse;
+pub mod schedule;
+pub mod store;

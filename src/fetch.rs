@@ -1,0 +1,308 @@
+//! EDGE: HTTP. Conditional GET with limits (timeouts, redirects, body cap) -> [`FetchOutcome`].
+//!
+//! One [`Fetcher`] (one reqwest client, one connection pool) serves the whole process.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{StatusCode, redirect};
+use thiserror::Error;
+use url::Url;
+
+/// `User-Agent` sent with every request.
+pub const USER_AGENT: &str = concat!(
+    "tidings/",
+    env!("CARGO_PKG_VERSION"),
+    " (+",
+    env!("CARGO_PKG_REPOSITORY"),
+    ")"
+);
+
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Limits of one fetch.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_body_bytes: u64,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: crate::config::DEFAULT_MAX_BODY,
+            connect_timeout: CONNECT_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// What we send back to the server from the last successful fetch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// The server's caching hints, for the scheduler.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheHints {
+    /// `Cache-Control: max-age` (or `s-maxage`).
+    pub max_age: Option<Duration>,
+    /// `Expires`.
+    pub expires: Option<DateTime<Utc>>,
+    /// `Retry-After` (seconds or an HTTP date), resolved against the response time.
+    pub retry_after: Option<DateTime<Utc>>,
+}
+
+/// The result of one request.
+#[derive(Debug, Clone)]
+pub enum FetchOutcome {
+    /// 2xx with a body.
+    Fetched {
+        status: u16,
+        body: Vec<u8>,
+        validators: Validators,
+        hints: CacheHints,
+        /// Where the body came from after redirects.
+        final_url: Url,
+    },
+    /// 304: nothing to parse.
+    NotModified { hints: CacheHints },
+    /// No usable body.
+    Failed {
+        status: Option<u16>,
+        error: FetchError,
+        hints: CacheHints,
+    },
+}
+
+/// Why a fetch produced no usable body.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum FetchError {
+    #[error("HTTP {status} {reason}")]
+    Status { status: u16, reason: String },
+    #[error("body larger than the {limit}-byte limit")]
+    TooLarge { limit: u64 },
+    #[error("timed out: {0}")]
+    Timeout(String),
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    #[error("redirect refused: {0}")]
+    Redirect(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub struct Fetcher {
+    client: reqwest::Client,
+    limits: Limits,
+}
+
+impl Fetcher {
+    pub fn new(limits: Limits) -> Result<Fetcher, reqwest::Error> {
+        let policy = redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= MAX_REDIRECTS {
+                attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+            } else if !matches!(attempt.url().scheme(), "http" | "https") {
+                let scheme = attempt.url().scheme().to_string();
+                attempt.error(format!("redirect to a {scheme}: URL"))
+            } else {
+                attempt.follow()
+            }
+        });
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(limits.connect_timeout)
+            .timeout(limits.request_timeout)
+            .redirect(policy)
+            .gzip(true)
+            .brotli(true)
+            .deflate(true)
+            .build()?;
+        Ok(Fetcher { client, limits })
+    }
+
+    /// Conditional GET of `url`. Never panics, never returns more than the body cap.
+    pub async fn fetch(&self, url: &Url, validators: &Validators, now: DateTime<Utc>) -> FetchOutcome {
+        let mut req = self.client.get(url.clone()).header(
+            header::ACCEPT,
+            "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, \
+             application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+        );
+        if let Some(etag) = validators.etag.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+            req = req.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = validators.last_modified.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+            req = req.header(header::IF_MODIFIED_SINCE, lm);
+        }
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                return FetchOutcome::Failed {
+                    status: None,
+                    error: classify(e),
+                    hints: CacheHints::default(),
+                };
+            }
+        };
+        let status = resp.status();
+        let hints = cache_hints(resp.headers(), now);
+        if status == StatusCode::NOT_MODIFIED {
+            return FetchOutcome::NotModified { hints };
+        }
+        if !status.is_success() {
+            return FetchOutcome::Failed {
+                status: Some(status.as_u16()),
+                error: FetchError::Status {
+                    status: status.as_u16(),
+                    reason: status.canonical_reason().unwrap_or("").to_string(),
+                },
+                hints,
+            };
+        }
+        let new_validators = Validators {
+            etag: header_str(resp.headers(), header::ETAG),
+            last_modified: header_str(resp.headers(), header::LAST_MODIFIED),
+        };
+        let final_url = resp.url().clone();
+        match read_capped(resp, self.limits.max_body_bytes).await {
+            Ok(body) => FetchOutcome::Fetched {
+                status: status.as_u16(),
+                body,
+                validators: new_validators,
+                hints,
+                final_url,
+            },
+            Err(error) => FetchOutcome::Failed {
+                status: Some(status.as_u16()),
+                error,
+                hints,
+            },
+        }
+    }
+}
+
+/// Streams the (decompressed) body, failing as soon as it passes `cap` bytes.
+async fn read_capped(mut resp: reqwest::Response, cap: u64) -> Result<Vec<u8>, FetchError> {
+    if resp.content_length().is_some_and(|n| n > cap) {
+        return Err(FetchError::TooLarge { limit: cap });
+    }
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() as u64 + chunk.len() as u64 > cap {
+                    return Err(FetchError::TooLarge { limit: cap });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(classify(e)),
+        }
+    }
+}
+
+fn classify(e: reqwest::Error) -> FetchError {
+    let e = e.without_url();
+    let chain = error_chain(&e);
+    if e.is_timeout() {
+        FetchError::Timeout(chain)
+    } else if e.is_redirect() {
+        FetchError::Redirect(chain)
+    } else if e.is_connect() {
+        // The innermost cause says it best ("Connection refused (os error 111)").
+        let mut root: &dyn std::error::Error = &e;
+        while let Some(s) = root.source() {
+            root = s;
+        }
+        FetchError::Connect(root.to_string())
+    } else {
+        FetchError::Other(chain)
+    }
+}
+
+/// The error and its causes on one line, without the URL (which may hold credentials).
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let s_str = s.to_string();
+        if !out.contains(&s_str) {
+            out.push_str(": ");
+            out.push_str(&s_str);
+        }
+        src = s.source();
+    }
+    out
+}
+
+fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Reads `Cache-Control`, `Expires` and `Retry-After`.
+pub fn cache_hints(h: &HeaderMap, now: DateTime<Utc>) -> CacheHints {
+    let max_age = h
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|d| {
+            let (k, v) = d.trim().split_once('=')?;
+            matches!(k.trim().to_ascii_lowercase().as_str(), "max-age" | "s-maxage")
+                .then(|| v.trim().trim_matches('"').parse::<u64>().ok())
+                .flatten()
+        })
+        .max()
+        .map(Duration::from_secs);
+    let expires = header_str(h, header::EXPIRES).and_then(|s| http_date(&s));
+    let retry_after = header_str(h, header::RETRY_AFTER).and_then(|s| match s.parse::<u64>() {
+        Ok(secs) => Some(now + chrono::Duration::seconds(secs.min(30 * 86_400) as i64)),
+        Err(_) => http_date(&s),
+    });
+    CacheHints {
+        max_age,
+        expires,
+        retry_after,
+    }
+}
+
+fn http_date(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc2822(s).ok().map(|d| d.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_hints_read_max_age_expires_and_retry_after() {
+        let now = DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z").unwrap().with_timezone(&Utc);
+        let mut h = HeaderMap::new();
+        h.insert(header::CACHE_CONTROL, "public, max-age=600".parse().unwrap());
+        h.insert(header::EXPIRES, "Fri, 27 Nov 2026 13:00:00 GMT".parse().unwrap());
+        h.insert(header::RETRY_AFTER, "120".parse().unwrap());
+        let hints = cache_hints(&h, now);
+        assert_eq!(hints.max_age, Some(Duration::from_secs(600)));
+        assert_eq!(hints.expires, Some(now + chrono::Duration::hours(1)));
+        assert_eq!(hints.retry_after, Some(now + chrono::Duration::minutes(2)));
+        h.insert(header::RETRY_AFTER, "Fri, 27 Nov 2026 12:30:00 GMT".parse().unwrap());
+        assert_eq!(cache_hints(&h, now).retry_after, Some(now + chrono::Duration::minutes(30)));
+        h.insert(header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(cache_hints(&h, now).retry_after, None);
+    }
+
+    #[test]
+    fn user_agent_names_version_and_repository() {
+        assert!(USER_AGENT.starts_with("tidings/"));
+        assert!(USER_AGENT.contains("(+https://"));
+    }
+}

@@ -1,0 +1,120 @@
+//! PURE: when to poll a feed next. No I/O, no clock: `now` and the jitter are parameters.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::fetch::CacheHints;
+
+/// The lowest interval a feed gets unless it sets a lower one itself.
+pub const FLOOR: Duration = Duration::from_secs(5 * 60);
+/// The longest the server's hints can push the next poll.
+pub const CEILING: Duration = Duration::from_secs(24 * 3600);
+/// First retry after a failure; doubles per consecutive failure.
+pub const BACKOFF_BASE: Duration = Duration::from_secs(60);
+/// Backoff never waits longer than this.
+pub const BACKOFF_CAP: Duration = Duration::from_secs(12 * 3600);
+
+/// The feed's polling policy, from the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// The global default interval.
+    pub default_interval: Duration,
+    /// The feed's own interval, if it sets one (then it may be below [`FLOOR`]).
+    pub feed_interval: Option<Duration>,
+}
+
+impl Policy {
+    /// The interval in force: the feed's own, else the default floored at [`FLOOR`];
+    /// never above [`CEILING`].
+    pub fn interval(&self) -> Duration {
+        match self.feed_interval {
+            Some(i) => i.min(CEILING),
+            None => self.default_interval.clamp(FLOOR, CEILING),
+        }
+    }
+}
+
+/// How the poll went, as far as scheduling cares.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub ok: bool,
+    pub hints: CacheHints,
+    /// RSS `<ttl>`, minutes.
+    pub ttl_minutes: Option<u32>,
+}
+
+/// When to poll next. Success: `now + interval`, pushed later (never earlier) by the server's
+/// hints, clamped to the ceiling. Failure number `failures` (1 = the first): exponential
+/// backoff from [`BACKOFF_BASE`] to [`BACKOFF_CAP`] with up to +25 % jitter
+/// (`jitter` in 0..=1), and never before a `Retry-After`.
+pub fn next_poll(now: DateTime<Utc>, policy: &Policy, outcome: &Outcome, failures: u32, jitter: f64) -> DateTime<Utc> {
+    let at = |d: Duration| now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+    let retry_after = outcome.hints.retry_after.filter(|t| *t > now);
+    if !outcome.ok {
+        let exp = failures.saturating_sub(1).min(30);
+        let backoff = BACKOFF_BASE.saturating_mul(1u32 << exp).min(BACKOFF_CAP);
+        let jittered = backoff.mul_f64(1.0 + 0.25 * jitter.clamp(0.0, 1.0));
+        let t = at(jittered);
+        return retry_after.map_or(t, |r| r.max(t)).min(at(CEILING));
+    }
+    let interval = policy.interval();
+    let mut wait = interval;
+    if let Some(age) = outcome.hints.max_age {
+        wait = wait.max(age);
+    }
+    if let Some(ttl) = outcome.ttl_minutes {
+        wait = wait.max(Duration::from_secs(u64::from(ttl) * 60));
+    }
+    if let Some(exp) = outcome.hints.expires
+        && let Ok(d) = (exp - now).to_std()
+    {
+        wait = wait.max(d);
+    }
+    let t = at(wait.min(CEILING.max(interval)));
+    retry_after.map_or(t, |r| r.max(t).min(at(CEILING)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z").unwrap().with_timezone(&Utc)
+    }
+    const MIN: u64 = 60;
+
+    fn policy(default_min: u64, feed_min: Option<u64>) -> Policy {
+        Policy {
+            default_interval: Duration::from_secs(default_min * MIN),
+            feed_interval: feed_min.map(|m| Duration::from_secs(m * MIN)),
+        }
+    }
+
+    #[test]
+    fn table() {
+        let ok = |hints: CacheHints, ttl: Option<u32>| Outcome { ok: true, hints, ttl_minutes: ttl };
+        let fail = || Outcome { ok: false, ..Default::default() };
+        let mins = |m: i64| t0() + chrono::Duration::minutes(m);
+        #[rustfmt::skip]
+        let cases: Vec<(&str, Policy, Outcome, u32, f64, DateTime<Utc>)> = vec![
+            ("default interval", policy(15, None), ok(Default::default(), None), 0, 0.0, mins(15)),
+            ("default floored at 5 min", policy(1, None), ok(Default::default(), None), 0, 0.0, mins(5)),
+            ("feed may go below the floor", policy(15, Some(1)), ok(Default::default(), None), 0, 0.0, mins(1)),
+            ("ceiling 24 h", policy(15, Some(48 * 60)), ok(Default::default(), None), 0, 0.0, mins(24 * 60)),
+            ("max-age pushes later", policy(15, None), ok(CacheHints { max_age: Some(Duration::from_secs(3600)), ..Default::default() }, None), 0, 0.0, mins(60)),
+            ("max-age never earlier", policy(15, None), ok(CacheHints { max_age: Some(Duration::from_secs(60)), ..Default::default() }, None), 0, 0.0, mins(15)),
+            ("ttl pushes later", policy(15, None), ok(Default::default(), Some(120)), 0, 0.0, mins(120)),
+            ("hints clamped to 24 h", policy(15, None), ok(Default::default(), Some(100_000)), 0, 0.0, mins(24 * 60)),
+            ("expires pushes later", policy(15, None), ok(CacheHints { expires: Some(mins(40)), ..Default::default() }, None), 0, 0.0, mins(40)),
+            ("first failure: 1 min", policy(15, None), fail(), 1, 0.0, mins(1)),
+            ("third failure: 4 min", policy(15, None), fail(), 3, 0.0, mins(4)),
+            ("jitter adds up to 25 %", policy(15, None), fail(), 3, 1.0, mins(5)),
+            ("backoff capped at 12 h", policy(15, None), fail(), 40, 0.0, mins(12 * 60)),
+            ("retry-after obeyed", policy(15, None), Outcome { ok: false, hints: CacheHints { retry_after: Some(mins(90)), ..Default::default() }, ttl_minutes: None }, 1, 0.0, mins(90)),
+        ];
+        for (name, p, o, f, j, want) in cases {
+            assert_eq!(next_poll(t0(), &p, &o, f, j), want, "{name}");
+        }
+    }
+}

@@ -1,0 +1,597 @@
+//! EDGE: the only owner of the SQLite connection — migrations, dedup, feed state, alerts.
+//!
+//! One poll of one feed is one transaction ([`PollTx`]): the new articles, their alerts and
+//! the feed's new state are committed together, so a crash never leaves an article stored
+//! without its alert, or a validator (ETag) advanced past articles that were not stored.
+
+use std::fs::{DirBuilder, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use thiserror::Error;
+
+use crate::model::{Article, FeedId, Match};
+
+/// The schema, one migration per version. `PRAGMA user_version` holds the applied count.
+const MIGRATIONS: &[&str] = &[
+    // 1: feeds, articles, alerts.
+    r#"
+    CREATE TABLE feeds (
+        id                   INTEGER PRIMARY KEY,
+        url                  TEXT NOT NULL UNIQUE,
+        name                 TEXT,
+        title                TEXT,
+        etag                 TEXT,
+        last_modified        TEXT,
+        last_polled_at       TEXT,
+        last_status          INTEGER,
+        last_error           TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        next_poll_at         TEXT,
+        first_polled_at      TEXT,
+        last_new_articles    INTEGER NOT NULL DEFAULT 0,
+        created_at           TEXT NOT NULL
+    );
+    CREATE TABLE articles (
+        id            INTEGER PRIMARY KEY,
+        feed_id       INTEGER NOT NULL REFERENCES feeds(id),
+        key           TEXT NOT NULL,
+        guid          TEXT,
+        link          TEXT,
+        title         TEXT NOT NULL,
+        summary       TEXT NOT NULL,
+        authors       TEXT NOT NULL DEFAULT '[]',
+        categories    TEXT NOT NULL DEFAULT '[]',
+        published_at  TEXT,
+        first_seen_at TEXT NOT NULL,
+        UNIQUE (feed_id, key)
+    );
+    CREATE INDEX articles_first_seen ON articles(first_seen_at);
+    CREATE TABLE alerts (
+        id             INTEGER PRIMARY KEY,
+        article_id     INTEGER NOT NULL REFERENCES articles(id),
+        topic          TEXT NOT NULL,
+        terms          TEXT NOT NULL,
+        snippet        TEXT NOT NULL,
+        explanation    TEXT NOT NULL,
+        created_at     TEXT NOT NULL,
+        notify         INTEGER NOT NULL,
+        delivered_at   TEXT,
+        delivery_error TEXT,
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (article_id, topic)
+    );
+    CREATE INDEX alerts_created ON alerts(created_at);
+    CREATE INDEX alerts_pending ON alerts(notify, delivered_at);
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(
+        "database {path} has schema version {found}, newer than this tidings understands ({supported}); \
+         refusing to touch it (upgrade tidings, or use another --db)"
+    )]
+    NewerSchema { path: PathBuf, found: i64, supported: i64 },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl StoreError {
+    /// A lock held by another writer past `busy_timeout`: worth retrying later.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What the store remembers about a feed between polls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedState {
+    pub id: FeedId,
+    pub url: String,
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub last_polled_at: Option<DateTime<Utc>>,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub consecutive_failures: u32,
+    pub next_poll_at: Option<DateTime<Utc>>,
+    pub first_polled_at: Option<DateTime<Utc>>,
+    pub last_new_articles: u32,
+}
+
+/// An article just inserted, with its row id.
+#[derive(Debug, Clone)]
+pub struct NewArticle {
+    pub id: i64,
+    pub article: Article,
+}
+
+/// An alert to record for a new article.
+#[derive(Debug, Clone)]
+pub struct NewAlert<'a> {
+    pub article_id: i64,
+    pub topic: &'a str,
+    pub matched: &'a Match,
+    /// False for the backlog of a feed's first poll: recorded, never notified.
+    pub notify: bool,
+}
+
+/// An alert waiting for delivery, with what the notification needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingAlert {
+    pub id: i64,
+    pub topic: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub source: String,
+    pub snippet: crate::model::Snippet,
+    pub published_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub attempts: u32,
+}
+
+/// One line of `tidings history`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HistoryRow {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    pub topic: String,
+    pub source: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub terms: Vec<String>,
+    pub snippet: String,
+    pub notify: bool,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub delivery_error: Option<String>,
+}
+
+/// How a poll of one feed ended, as the store records it.
+#[derive(Debug, Clone, Default)]
+pub struct PollRecord {
+    pub status: Option<u16>,
+    /// `None` on success.
+    pub error: Option<String>,
+    /// New validators, only on a successful fetch (a 304 keeps the old ones).
+    pub validators: Option<(Option<String>, Option<String>)>,
+    pub title: Option<String>,
+    pub new_articles: u32,
+    pub next_poll_at: Option<DateTime<Utc>>,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|t| t.with_timezone(&Utc))
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`: directory 0700, file 0600, WAL,
+    /// `busy_timeout`, migrations. A newer schema or a file that is not a database is an
+    /// error naming the path; nothing is overwritten.
+    pub fn open(path: &Path) -> Result<Store> {
+        let open_err = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.exists()
+        {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| open_err(Box::new(e)))?;
+        }
+        if path.is_dir() {
+            return Err(open_err("it is a directory".into()));
+        }
+        // Create the file ourselves so that it is private from the first byte.
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| open_err(Box::new(e)))?;
+        let conn = Connection::open(path).map_err(|e| open_err(Box::new(e)))?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.configure().map_err(|e| match e {
+            StoreError::Sqlite(e) => open_err(Box::new(e)),
+            other => other,
+        })?;
+        Ok(store)
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        self.conn.busy_timeout(Duration::from_secs(5))?;
+        // Reading the schema version first fails cleanly on a file that is not a database.
+        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: self.path.clone(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        let tx = self.conn.transaction()?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        tx.commit()?;
+        for suffix in ["-wal", "-shm"] {
+            let mut p = self.path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Makes sure every configured feed has a row (keyed by URL) and its name is current.
+    /// Feeds removed from the config keep their rows and history.
+    pub fn sync_feed(&mut self, url: &str, name: Option<&str>, now: DateTime<Utc>) -> Result<FeedState> {
+        self.conn.execute(
+            "INSERT INTO feeds (url, name, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(url) DO UPDATE SET name = excluded.name",
+            params![url, name, ts(now)],
+        )?;
+        self.feed_by_url(url)?.ok_or(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
+    }
+
+    pub fn feed_by_url(&self, url: &str) -> Result<Option<FeedState>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, url, name, title, etag, last_modified, last_polled_at, last_status, last_error,
+                        consecutive_failures, next_poll_at, first_polled_at, last_new_articles
+                 FROM feeds WHERE url = ?1",
+                [url],
+                |r| {
+                    Ok(FeedState {
+                        id: FeedId(r.get(0)?),
+                        url: r.get(1)?,
+                        name: r.get(2)?,
+                        title: r.get(3)?,
+                        etag: r.get(4)?,
+                        last_modified: r.get(5)?,
+                        last_polled_at: parse_ts(r.get(6)?),
+                        last_status: r.get(7)?,
+                        last_error: r.get(8)?,
+                        consecutive_failures: r.get(9)?,
+                        next_poll_at: parse_ts(r.get(10)?),
+                        first_polled_at: parse_ts(r.get(11)?),
+                        last_new_articles: r.get(12)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Starts the transaction that records one poll of one feed.
+    pub fn begin_poll(&mut self, feed: FeedId) -> Result<PollTx<'_>> {
+        let tx = self.conn.transaction()?;
+        Ok(PollTx { tx, feed })
+    }
+
+    /// Alerts recorded for notification and not yet delivered, oldest first.
+    pub fn pending_alerts(&self, limit: usize) -> Result<Vec<PendingAlert>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT al.id, al.topic, ar.title, ar.link, COALESCE(f.name, f.title, f.url), al.explanation,
+                    ar.published_at, al.created_at, al.attempts
+             FROM alerts al JOIN articles ar ON ar.id = al.article_id JOIN feeds f ON f.id = ar.feed_id
+             WHERE al.notify = 1 AND al.delivered_at IS NULL
+             ORDER BY al.id LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            let explanation: String = r.get(5)?;
+            let snippet = serde_json::from_str::<Explanation>(&explanation)
+                .map(|e| e.snippet)
+                .unwrap_or_default();
+            Ok(PendingAlert {
+                id: r.get(0)?,
+                topic: r.get(1)?,
+                title: r.get(2)?,
+                link: r.get(3)?,
+                source: r.get(4)?,
+                snippet,
+                published_at: parse_ts(r.get(6)?),
+                created_at: parse_ts(r.get(7)?).unwrap_or_default(),
+                attempts: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn mark_delivered(&mut self, alert: i64, now: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE alerts SET delivered_at = ?2, delivery_error = NULL, attempts = attempts + 1 WHERE id = ?1",
+            params![alert, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    pub fn mark_failed(&mut self, alert: i64, error: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE alerts SET delivery_error = ?2, attempts = attempts + 1 WHERE id = ?1",
+            params![alert, error],
+        )?;
+        Ok(())
+    }
+
+    /// The latest alerts, newest first.
+    pub fn history(&self, limit: usize) -> Result<Vec<HistoryRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT al.id, al.created_at, al.topic, COALESCE(f.name, f.title, f.url), ar.title, ar.link,
+                    al.terms, al.snippet, al.notify, al.delivered_at, al.delivery_error
+             FROM alerts al JOIN articles ar ON ar.id = al.article_id JOIN feeds f ON f.id = ar.feed_id
+             ORDER BY al.created_at DESC, al.id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            let terms: String = r.get(6)?;
+            Ok(HistoryRow {
+                id: r.get(0)?,
+                created_at: parse_ts(r.get(1)?).unwrap_or_default(),
+                topic: r.get(2)?,
+                source: r.get(3)?,
+                title: r.get(4)?,
+                link: r.get(5)?,
+                terms: serde_json::from_str(&terms).unwrap_or_default(),
+                snippet: r.get(7)?,
+                notify: r.get(8)?,
+                delivered_at: parse_ts(r.get(9)?),
+                delivery_error: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// What is stored in `alerts.explanation`: the hits and the snippet, as JSON.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Explanation {
+    hits: Vec<crate::model::Hit>,
+    snippet: crate::model::Snippet,
+}
+
+/// One poll of one feed, committed as a whole or not at all.
+pub struct PollTx<'s> {
+    tx: rusqlite::Transaction<'s>,
+    feed: FeedId,
+}
+
+impl PollTx<'_> {
+    /// Inserts the articles this feed has never had; returns only those, in feed order.
+    /// An article seen before (same feed, same key) is left as it is.
+    pub fn insert_new(&mut self, articles: Vec<Article>, now: DateTime<Utc>) -> Result<Vec<NewArticle>> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO articles (feed_id, key, guid, link, title, summary, authors, categories, published_at, first_seen_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT(feed_id, key) DO NOTHING",
+        )?;
+        let now = ts(now);
+        let mut new = Vec::new();
+        for article in articles {
+            let inserted = stmt.execute(params![
+                self.feed.0,
+                article.key.0,
+                article.guid,
+                article.link,
+                article.title,
+                article.summary,
+                serde_json::to_string(&article.authors).unwrap_or_else(|_| "[]".into()),
+                serde_json::to_string(&article.categories).unwrap_or_else(|_| "[]".into()),
+                article.published.map(ts),
+                now,
+            ])?;
+            if inserted == 1 {
+                new.push(NewArticle {
+                    id: self.tx.last_insert_rowid(),
+                    article,
+                });
+            }
+        }
+        Ok(new)
+    }
+
+    /// Records alerts for articles inserted in this transaction.
+    pub fn record_alerts(&mut self, alerts: &[NewAlert<'_>], now: DateTime<Utc>) -> Result<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO alerts (article_id, topic, terms, snippet, explanation, created_at, notify)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(article_id, topic) DO NOTHING",
+        )?;
+        let now = ts(now);
+        for a in alerts {
+            let terms = serde_json::to_string(&a.matched.terms()).unwrap_or_else(|_| "[]".into());
+            let explanation = serde_json::to_string(&Explanation {
+                hits: a.matched.hits.clone(),
+                snippet: a.matched.snippet.clone(),
+            })
+            .unwrap_or_else(|_| "{}".into());
+            stmt.execute(params![
+                a.article_id,
+                a.topic,
+                terms,
+                a.matched.snippet.to_plain_marked(),
+                explanation,
+                now,
+                a.notify,
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Records how the poll ended and commits everything.
+    pub fn finish(self, record: &PollRecord, now: DateTime<Utc>) -> Result<()> {
+        let now_s = ts(now);
+        let ok = record.error.is_none();
+        self.tx.execute(
+            "UPDATE feeds SET
+                last_polled_at = ?2,
+                last_status = ?3,
+                last_error = ?4,
+                consecutive_failures = CASE WHEN ?5 THEN 0 ELSE consecutive_failures + 1 END,
+                first_polled_at = CASE WHEN ?5 THEN COALESCE(first_polled_at, ?2) ELSE first_polled_at END,
+                etag = CASE WHEN ?6 THEN ?7 ELSE etag END,
+                last_modified = CASE WHEN ?6 THEN ?8 ELSE last_modified END,
+                title = COALESCE(?9, title),
+                last_new_articles = ?10,
+                next_poll_at = ?11
+             WHERE id = ?1",
+            params![
+                self.feed.0,
+                now_s,
+                record.status,
+                record.error,
+                ok,
+                record.validators.is_some(),
+                record.validators.as_ref().and_then(|v| v.0.clone()),
+                record.validators.as_ref().and_then(|v| v.1.clone()),
+                record.title,
+                record.new_articles,
+                record.next_poll_at.map(ts),
+            ],
+        )?;
+        self.tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ArticleKey;
+
+    fn article(key: &str, title: &str) -> Article {
+        Article {
+            key: ArticleKey(key.into()),
+            title: title.into(),
+            ..Default::default()
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z").unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn insert_new_returns_only_unseen_articles_and_state_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/tidings.db");
+        let mut store = Store::open(&path).unwrap();
+        let feed = store.sync_feed("https://a.example/rss", Some("A"), now()).unwrap();
+        assert_eq!(feed.first_polled_at, None);
+
+        let mut tx = store.begin_poll(feed.id).unwrap();
+        let new = tx.insert_new(vec![article("k1", "one"), article("k2", "two")], now()).unwrap();
+        assert_eq!(new.len(), 2);
+        let record = PollRecord {
+            status: Some(200),
+            validators: Some((Some("\"v1\"".into()), None)),
+            new_articles: 2,
+            ..Default::default()
+        };
+        tx.finish(&record, now()).unwrap();
+        drop(store);
+
+        let mut store = Store::open(&path).unwrap();
+        let mut tx = store.begin_poll(feed.id).unwrap();
+        let new = tx.insert_new(vec![article("k2", "two, edited"), article("k3", "three")], now()).unwrap();
+        assert_eq!(new.iter().map(|n| n.article.title.as_str()).collect::<Vec<_>>(), ["three"]);
+        tx.finish(&PollRecord { status: Some(304), ..Default::default() }, now()).unwrap();
+        let state = store.feed_by_url("https://a.example/rss").unwrap().unwrap();
+        assert_eq!(state.etag.as_deref(), Some("\"v1\""), "a 304 keeps the validators");
+        assert_eq!(state.first_polled_at, Some(now()));
+    }
+
+    #[test]
+    fn failures_count_up_and_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let feed = store.sync_feed("https://a.example/rss", None, now()).unwrap();
+        for _ in 0..2 {
+            let tx = store.begin_poll(feed.id).unwrap();
+            let rec = PollRecord { status: Some(500), error: Some("HTTP 500".into()), ..Default::default() };
+            tx.finish(&rec, now()).unwrap();
+        }
+        let s = store.feed_by_url(&feed.url).unwrap().unwrap();
+        assert_eq!((s.consecutive_failures, s.last_error.as_deref()), (2, Some("HTTP 500")));
+        assert_eq!(s.first_polled_at, None, "a failed poll is not the first poll");
+        let tx = store.begin_poll(feed.id).unwrap();
+        tx.finish(&PollRecord { status: Some(200), ..Default::default() }, now()).unwrap();
+        let s = store.feed_by_url(&feed.url).unwrap().unwrap();
+        assert_eq!((s.consecutive_failures, s.last_error), (0, None));
+    }
+
+    #[test]
+    fn newer_schema_and_garbage_files_are_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let newer = dir.path().join("newer.db");
+        {
+            let c = Connection::open(&newer).unwrap();
+            c.pragma_update(None, "user_version", 99).unwrap();
+        }
+        let err = Store::open(&newer).err().unwrap().to_string();
+        assert!(err.contains("schema version 99") && err.contains("newer.db"), "{err}");
+
+        let garbage = dir.path().join("garbage.db");
+        std::fs::write(&garbage, b"this is not a database, just some bytes long enough to look like a header......").unwrap();
+        let before = std::fs::read(&garbage).unwrap();
+        let err = Store::open(&garbage).err().unwrap().to_string();
+        assert!(err.contains("garbage.db"), "{err}");
+        assert_eq!(std::fs::read(&garbage).unwrap(), before, "never overwritten");
+
+        let err = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("directory"), "{err}");
+    }
+
+    #[test]
+    fn files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/tidings.db");
+        let _store = Store::open(&path).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+    }
+}
