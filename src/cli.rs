@@ -1,5 +1,6 @@
 //! Command-line interface: clap definitions and each subcommand's glue.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -59,12 +60,40 @@ pub enum Command {
     },
     /// Validate the watch-list; exit 0 if it is valid, 2 with the error if not.
     Check,
+    /// Test topics on a feed document (file, URL or -) or on the stored articles: which
+    /// entries match, and why.
+    Match(MatchArgs),
     /// Show the latest alerts, newest first.
     History {
         /// How many alerts to show.
         #[arg(long, short = 'n', default_value_t = 20)]
         limit: usize,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct MatchArgs {
+    /// Feed document (RSS, Atom or JSON Feed): a file, an http(s) URL, or - for stdin.
+    #[arg(required_unless_present = "history", conflicts_with = "history")]
+    pub source: Option<String>,
+    /// Run over the articles already stored: what would these topics have alerted on?
+    #[arg(long)]
+    pub history: bool,
+    /// With --history: only articles first seen since then ("7d", "36h", "2022-03-01").
+    #[arg(long, requires = "history", value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only this topic.
+    #[arg(long, value_name = "NAME")]
+    pub topic: Option<String>,
+    /// An ad-hoc query instead of the watch-list's topics (its aliases still apply).
+    #[arg(long, value_name = "QUERY", conflicts_with = "topic")]
+    pub query: Option<String>,
+    /// Also list entries that match nothing.
+    #[arg(long)]
+    pub all: bool,
+    /// One JSON object per line for every entry (non-matching ones with "topics": []).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where the watch-list is read from when `--config` is not given.
@@ -158,6 +187,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 Ok(ExitCode::SUCCESS)
             })
         }
+        Command::Match(args) => match_command(&cli.global, args),
         Command::History { limit } => {
             let store = open_store(&cli.global)?;
             history(&store, limit)
@@ -189,6 +219,178 @@ async fn poll_once(config: Config, store: Store) -> Result<ExitCode, Failure> {
     } else {
         Ok(ExitCode::from(EXIT_FAILURE))
     }
+}
+
+/// `tidings match`: topics (or one ad-hoc query) over a document or the stored articles.
+fn match_command(global: &Global, args: MatchArgs) -> Result<ExitCode, Failure> {
+    use crate::matcher::Matcher;
+    use crate::model::{Topic, Urgency};
+
+    let config = match load_config(global) {
+        Ok(c) => Some(c),
+        // An ad-hoc query needs no watch-list when none was named and none exists.
+        Err(_) if args.query.is_some() && global.config.is_none() && default_config_path().is_none_or(|p| !p.exists()) => None,
+        Err(e) => return Err(e),
+    };
+    let aliases = config.as_ref().map(|c| c.aliases.clone()).unwrap_or_default();
+    let (topics, matcher) = if let Some(q) = &args.query {
+        let topics = vec![Topic {
+            name: "query".into(),
+            query: q.clone(),
+            urgency: Urgency::Normal,
+            enabled: true,
+        }];
+        let m = Matcher::new(&topics, &aliases).map_err(usage)?;
+        (topics, std::sync::Arc::new(m))
+    } else {
+        let config = config.as_ref().ok_or_else(|| usage(anyhow::anyhow!("no watch-list")))?;
+        match &args.topic {
+            Some(name) => {
+                let topic = config
+                    .topics
+                    .iter()
+                    .find(|t| &t.name == name)
+                    .ok_or_else(|| {
+                        let names: Vec<_> = config.topics.iter().map(|t| format!("{:?}", t.name)).collect();
+                        usage(anyhow::anyhow!("no topic named {name:?} (topics: {})", names.join(", ")))
+                    })?;
+                let topics = vec![Topic {
+                    enabled: true,
+                    ..topic.clone()
+                }];
+                let m = Matcher::new(&topics, &aliases).map_err(usage)?;
+                (topics, std::sync::Arc::new(m))
+            }
+            None => (config.topics.clone(), config.matcher.clone()),
+        }
+    };
+
+    let articles = if args.history {
+        let store = open_store(global)?;
+        let since = args
+            .since
+            .as_deref()
+            .map(|s| parse_since(s, chrono::Utc::now()).map_err(usage))
+            .transpose()?;
+        store.articles_since(since)?
+    } else {
+        let source = args.source.as_deref().unwrap_or("-");
+        read_document(source)?
+    };
+
+    let mut matched_entries = 0;
+    let mut out = std::io::stdout().lock();
+    for article in &articles {
+        let matches = matcher.matches(article);
+        if !matches.is_empty() {
+            matched_entries += 1;
+        } else if !args.all && !args.json {
+            // JSON lists every entry (with `"topics": []`), so a consumer never has to
+            // infer a non-match from an absence.
+            continue;
+        }
+        let line = if args.json {
+            match_json(article, &matches, &topics)
+        } else {
+            match_human(article, &matches, &topics)
+        };
+        if writeln!(out, "{line}").is_err() {
+            break; // stdout closed (e.g. piped into head)
+        }
+    }
+    if !args.json {
+        eprintln!("{} of {} entries matched", matched_entries, articles.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads and parses a feed document from a file, an http(s) URL or stdin.
+fn read_document(source: &str) -> Result<Vec<crate::model::Article>, Failure> {
+    use std::io::Read;
+    let (bytes, base) = if source.starts_with("http://") || source.starts_with("https://") {
+        let url = url::Url::parse(source).map_err(usage)?;
+        let fetched = runtime()?.block_on(async {
+            let fetcher = crate::fetch::Fetcher::new(crate::fetch::Limits::default())?;
+            Ok::<_, anyhow::Error>(fetcher.fetch(&url, &Default::default(), chrono::Utc::now()).await)
+        })?;
+        match fetched {
+            crate::fetch::FetchOutcome::Fetched { body, final_url, .. } => (body, final_url),
+            crate::fetch::FetchOutcome::Failed { error, .. } => {
+                return Err(anyhow::anyhow!("{}: {error}", config::redact_url(&url)).into());
+            }
+            crate::fetch::FetchOutcome::NotModified { .. } => {
+                return Err(anyhow::anyhow!("{source}: unexpected 304 Not Modified").into());
+            }
+        }
+    } else if source == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf).context("cannot read standard input")?;
+        (buf, url::Url::parse("file:///dev/stdin").expect("static URL"))
+    } else {
+        let path = std::path::Path::new(source);
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {source}"))?;
+        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let base = url::Url::from_file_path(&abs).unwrap_or_else(|_| url::Url::parse("file:///").expect("static URL"));
+        (bytes, base)
+    };
+    let parsed = crate::parse::parse(&bytes, &base).with_context(|| format!("{source}: cannot parse"))?;
+    Ok(parsed.articles)
+}
+
+fn match_json(article: &crate::model::Article, matches: &[crate::model::Match], topics: &[crate::model::Topic]) -> String {
+    let topics: Vec<_> = matches
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "name": topics[m.topic.0].name,
+                "terms": m.terms(),
+                "snippet": m.snippet.text,
+                "hits": m.hits,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "guid": article.guid.as_deref().or(article.link.as_deref()),
+        "title": article.title,
+        "link": article.link,
+        "topics": topics,
+    })
+    .to_string()
+}
+
+fn match_human(article: &crate::model::Article, matches: &[crate::model::Match], topics: &[crate::model::Topic]) -> String {
+    let mut s = String::new();
+    let mark = if matches.is_empty() { "  " } else { "✓ " };
+    s.push_str(mark);
+    s.push_str(if article.title.is_empty() { "(untitled)" } else { &article.title });
+    if let Some(link) = &article.link {
+        s.push_str("\n    ");
+        s.push_str(link);
+    }
+    for m in matches {
+        s.push_str(&format!("\n    [{}] {}", topics[m.topic.0].name, m.terms().join(", ")));
+        if !m.snippet.text.is_empty() {
+            let field = m.snippet.field.map(|f| format!("{f}: ")).unwrap_or_default();
+            s.push_str(&format!("\n        {field}{}", m.snippet.to_plain_marked()));
+        }
+    }
+    s
+}
+
+/// "7d", "36h", "90m" (that long ago), "2022-03-01" (midnight UTC) or an RFC 3339 time.
+pub fn parse_since(s: &str, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    let s = s.trim();
+    if let Ok(d) = humantime::parse_duration(s) {
+        let d = chrono::Duration::from_std(d).context("duration too long")?;
+        return Ok(now - d);
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+    }
+    anyhow::bail!("cannot read {s:?} as a time: use a duration (\"7d\", \"36h\"), a date (2022-03-01) or an RFC 3339 time")
 }
 
 fn history(store: &Store, limit: usize) -> Result<ExitCode, Failure> {

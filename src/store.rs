@@ -386,6 +386,38 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Stored articles first seen at or after `since` (all when `None`), oldest first, as
+    /// articles (content is not stored: only title, summary, authors, categories, link).
+    pub fn articles_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<Article>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT ar.key, ar.guid, ar.link, ar.title, ar.summary, ar.authors, ar.categories,
+                    ar.published_at, COALESCE(f.name, f.title, f.url)
+             FROM articles ar JOIN feeds f ON f.id = ar.feed_id
+             WHERE ?1 IS NULL OR ar.first_seen_at >= ?1
+             ORDER BY ar.id",
+        )?;
+        let rows = stmt.query_map([since.map(ts)], |r| {
+            let authors: String = r.get(5)?;
+            let categories: String = r.get(6)?;
+            Ok(Article {
+                key: crate::model::ArticleKey(r.get(0)?),
+                guid: r.get(1)?,
+                link: r.get(2)?,
+                title: r.get(3)?,
+                summary: r.get(4)?,
+                content: String::new(),
+                authors: serde_json::from_str(&authors).unwrap_or_default(),
+                categories: serde_json::from_str(&categories).unwrap_or_default(),
+                published: parse_ts(r.get(7)?),
+                updated: None,
+                source: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
 /// What is stored in `alerts.explanation`: the hits and the snippet, as JSON.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Explanation {
