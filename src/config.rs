@@ -104,7 +104,7 @@ pub struct RawConfig {
     #[serde(default)]
     pub settings: RawSettings,
     #[serde(default)]
-    pub aliases: BTreeMap<String, Vec<Spanned<String>>>,
+    pub aliases: BTreeMap<String, Spanned<Vec<Spanned<String>>>>,
     #[serde(default, rename = "feed")]
     pub feeds: Vec<RawFeed>,
     #[serde(default, rename = "topic")]
@@ -333,7 +333,14 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
 
     let mut aliases = Aliases::new();
     for (name, spellings) in &raw.aliases {
-        aliases.insert(name.clone(), spellings.iter().map(|s| s.get_ref().clone()).collect());
+        let key = format!("aliases.{name}");
+        if spellings.get_ref().is_empty() {
+            return Err(ctx.at(spellings.span(), key, "an alias needs at least one spelling"));
+        }
+        if let Some((i, s)) = spellings.get_ref().iter().enumerate().find(|(_, s)| s.get_ref().trim().is_empty()) {
+            return Err(ctx.at(s.span(), format!("{key}[{}]", i + 1), "empty spelling"));
+        }
+        aliases.insert(name.clone(), spellings.get_ref().iter().map(|s| s.get_ref().clone()).collect());
     }
 
     let mut feeds = Vec::with_capacity(raw.feeds.len());
@@ -392,7 +399,16 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
 fn query_error(ctx: &Ctx<'_>, raw: &RawConfig, e: QueryError) -> ConfigError {
     match e.topic_index.and_then(|i| raw.topics.get(i).map(|t| (i, t))) {
         Some((i, t)) => ctx.at(t.query.span(), format!("topic[{}].query", i + 1), e.to_string()),
-        None => ctx.at(0..0, "aliases", e.to_string()),
+        None => {
+            // An alias error: `topic` is `@name`.
+            let name = e.topic.trim_start_matches('@');
+            let span = raw
+                .aliases
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map_or(0..0, |(_, v)| v.span());
+            ctx.at(span, format!("aliases.{name}"), e.to_string())
+        }
     }
 }
 
@@ -533,6 +549,14 @@ mod tests {
                 "watchlist.toml:3:8: feed[1].name: empty name (leave the key out to use the feed's title)",
             ),
             ("[[feed]\nurl = 1\n", "watchlist.toml:1:8: (syntax): "),
+            (
+                "[aliases]\nkyiv = []\n",
+                "watchlist.toml:2:8: aliases.kyiv: an alias needs at least one spelling",
+            ),
+            (
+                "[aliases]\nkyiv = [\"Kyiv\", \" \"]\n",
+                "watchlist.toml:2:17: aliases.kyiv[2]: empty spelling",
+            ),
         ];
         for (text, want) in cases {
             let err = parse(text, Path::new("watchlist.toml")).expect_err(text).to_string();
