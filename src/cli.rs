@@ -63,11 +63,29 @@ pub enum Command {
     /// Test topics on a feed document (file, URL or -) or on the stored articles: which
     /// entries match, and why.
     Match(MatchArgs),
+    /// Show every feed's health: last poll, status, next poll, failures, errors.
+    Status {
+        /// One JSON object with every feed.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage feeds.
+    #[command(subcommand)]
+    Feeds(FeedsCommand),
     /// Show the latest alerts, newest first.
     History {
         /// How many alerts to show.
         #[arg(long, short = 'n', default_value_t = 20)]
         limit: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeedsCommand {
+    /// Poll a feed that was disabled (e.g. after 410 Gone) again.
+    Enable {
+        /// The feed's URL as in the watch-list.
+        url: String,
     },
 }
 
@@ -132,10 +150,16 @@ fn usage(error: impl Into<anyhow::Error>) -> Failure {
 fn load_config(global: &Global) -> Result<Config, Failure> {
     let path = match &global.config {
         Some(p) => p.clone(),
-        None => default_config_path().ok_or_else(|| usage(anyhow::anyhow!("cannot find the home directory; pass --config")))?,
+        None => default_config_path().ok_or_else(|| {
+            usage(anyhow::anyhow!(
+                "cannot find the home directory; pass --config"
+            ))
+        })?,
     };
     config::load(&path).map_err(|e| match &e {
-        ConfigError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound && global.config.is_none() => {
+        ConfigError::Read { source, .. }
+            if source.kind() == std::io::ErrorKind::NotFound && global.config.is_none() =>
+        {
             usage(anyhow::Error::new(e).context(format!(
                 "no watch-list at {}: copy config/watchlist.toml there, or pass --config PATH",
                 path.display()
@@ -148,7 +172,8 @@ fn load_config(global: &Global) -> Result<Config, Failure> {
 fn open_store(global: &Global) -> Result<Store, Failure> {
     let path = match &global.db {
         Some(p) => p.clone(),
-        None => default_db_path().ok_or_else(|| usage(anyhow::anyhow!("cannot find the home directory; pass --db")))?,
+        None => default_db_path()
+            .ok_or_else(|| usage(anyhow::anyhow!("cannot find the home directory; pass --db")))?,
     };
     Ok(Store::open(&path)?)
 }
@@ -183,11 +208,30 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     db = %engine.store.path().display(),
                     "tidings started"
                 );
-                engine.run(shutdown_signal()).await?;
+                let (_sources, reloads) = crate::reload::start(&engine.config.path);
+                engine.run(shutdown_signal(), reloads).await?;
                 Ok(ExitCode::SUCCESS)
             })
         }
         Command::Match(args) => match_command(&cli.global, args),
+        Command::Status { json } => {
+            let store = open_store(&cli.global)?;
+            status(&store, json)
+        }
+        Command::Feeds(FeedsCommand::Enable { url }) => {
+            let mut store = open_store(&cli.global)?;
+            if store.enable_feed(&url)? {
+                println!("{url}: enabled; it is polled at the next opportunity");
+                Ok(ExitCode::SUCCESS)
+            } else if store.feed_by_url(&url)?.is_some() {
+                println!("{url}: was not disabled");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Err(usage(anyhow::anyhow!(
+                    "no feed with URL {url} in the database"
+                )))
+            }
+        }
         Command::History { limit } => {
             let store = open_store(&cli.global)?;
             history(&store, limit)
@@ -229,10 +273,19 @@ fn match_command(global: &Global, args: MatchArgs) -> Result<ExitCode, Failure> 
     let config = match load_config(global) {
         Ok(c) => Some(c),
         // An ad-hoc query needs no watch-list when none was named and none exists.
-        Err(_) if args.query.is_some() && global.config.is_none() && default_config_path().is_none_or(|p| !p.exists()) => None,
+        Err(_)
+            if args.query.is_some()
+                && global.config.is_none()
+                && default_config_path().is_none_or(|p| !p.exists()) =>
+        {
+            None
+        }
         Err(e) => return Err(e),
     };
-    let aliases = config.as_ref().map(|c| c.aliases.clone()).unwrap_or_default();
+    let aliases = config
+        .as_ref()
+        .map(|c| c.aliases.clone())
+        .unwrap_or_default();
     let (topics, matcher) = if let Some(q) = &args.query {
         let topics = vec![Topic {
             name: "query".into(),
@@ -243,7 +296,9 @@ fn match_command(global: &Global, args: MatchArgs) -> Result<ExitCode, Failure> 
         let m = Matcher::new(&topics, &aliases).map_err(usage)?;
         (topics, std::sync::Arc::new(m))
     } else {
-        let config = config.as_ref().ok_or_else(|| usage(anyhow::anyhow!("no watch-list")))?;
+        let config = config
+            .as_ref()
+            .ok_or_else(|| usage(anyhow::anyhow!("no watch-list")))?;
         match &args.topic {
             Some(name) => {
                 let topic = config
@@ -251,8 +306,15 @@ fn match_command(global: &Global, args: MatchArgs) -> Result<ExitCode, Failure> 
                     .iter()
                     .find(|t| &t.name == name)
                     .ok_or_else(|| {
-                        let names: Vec<_> = config.topics.iter().map(|t| format!("{:?}", t.name)).collect();
-                        usage(anyhow::anyhow!("no topic named {name:?} (topics: {})", names.join(", ")))
+                        let names: Vec<_> = config
+                            .topics
+                            .iter()
+                            .map(|t| format!("{:?}", t.name))
+                            .collect();
+                        usage(anyhow::anyhow!(
+                            "no topic named {name:?} (topics: {})",
+                            names.join(", ")
+                        ))
                     })?;
                 let topics = vec![Topic {
                     enabled: true,
@@ -311,10 +373,16 @@ fn read_document(source: &str) -> Result<Vec<crate::model::Article>, Failure> {
         let url = url::Url::parse(source).map_err(usage)?;
         let fetched = runtime()?.block_on(async {
             let fetcher = crate::fetch::Fetcher::new(crate::fetch::Limits::default())?;
-            Ok::<_, anyhow::Error>(fetcher.fetch(&url, &Default::default(), chrono::Utc::now()).await)
+            Ok::<_, anyhow::Error>(
+                fetcher
+                    .fetch(&url, &Default::default(), chrono::Utc::now())
+                    .await,
+            )
         })?;
         match fetched {
-            crate::fetch::FetchOutcome::Fetched { body, final_url, .. } => (body, final_url),
+            crate::fetch::FetchOutcome::Fetched {
+                body, final_url, ..
+            } => (body, final_url),
             crate::fetch::FetchOutcome::Failed { error, .. } => {
                 return Err(anyhow::anyhow!("{}: {error}", config::redact_url(&url)).into());
             }
@@ -324,20 +392,31 @@ fn read_document(source: &str) -> Result<Vec<crate::model::Article>, Failure> {
         }
     } else if source == "-" {
         let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).context("cannot read standard input")?;
-        (buf, url::Url::parse("file:///dev/stdin").expect("static URL"))
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("cannot read standard input")?;
+        (
+            buf,
+            url::Url::parse("file:///dev/stdin").expect("static URL"),
+        )
     } else {
         let path = std::path::Path::new(source);
         let bytes = std::fs::read(path).with_context(|| format!("cannot read {source}"))?;
         let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        let base = url::Url::from_file_path(&abs).unwrap_or_else(|_| url::Url::parse("file:///").expect("static URL"));
+        let base = url::Url::from_file_path(&abs)
+            .unwrap_or_else(|_| url::Url::parse("file:///").expect("static URL"));
         (bytes, base)
     };
-    let parsed = crate::parse::parse(&bytes, &base).with_context(|| format!("{source}: cannot parse"))?;
+    let parsed =
+        crate::parse::parse(&bytes, &base).with_context(|| format!("{source}: cannot parse"))?;
     Ok(parsed.articles)
 }
 
-fn match_json(article: &crate::model::Article, matches: &[crate::model::Match], topics: &[crate::model::Topic]) -> String {
+fn match_json(
+    article: &crate::model::Article,
+    matches: &[crate::model::Match],
+    topics: &[crate::model::Topic],
+) -> String {
     let topics: Vec<_> = matches
         .iter()
         .map(|m| {
@@ -358,19 +437,35 @@ fn match_json(article: &crate::model::Article, matches: &[crate::model::Match], 
     .to_string()
 }
 
-fn match_human(article: &crate::model::Article, matches: &[crate::model::Match], topics: &[crate::model::Topic]) -> String {
+fn match_human(
+    article: &crate::model::Article,
+    matches: &[crate::model::Match],
+    topics: &[crate::model::Topic],
+) -> String {
     let mut s = String::new();
     let mark = if matches.is_empty() { "  " } else { "✓ " };
     s.push_str(mark);
-    s.push_str(if article.title.is_empty() { "(untitled)" } else { &article.title });
+    s.push_str(if article.title.is_empty() {
+        "(untitled)"
+    } else {
+        &article.title
+    });
     if let Some(link) = &article.link {
         s.push_str("\n    ");
         s.push_str(link);
     }
     for m in matches {
-        s.push_str(&format!("\n    [{}] {}", topics[m.topic.0].name, m.terms().join(", ")));
+        s.push_str(&format!(
+            "\n    [{}] {}",
+            topics[m.topic.0].name,
+            m.terms().join(", ")
+        ));
         if !m.snippet.text.is_empty() {
-            let field = m.snippet.field.map(|f| format!("{f}: ")).unwrap_or_default();
+            let field = m
+                .snippet
+                .field
+                .map(|f| format!("{f}: "))
+                .unwrap_or_default();
             s.push_str(&format!("\n        {field}{}", m.snippet.to_plain_marked()));
         }
     }
@@ -378,7 +473,10 @@ fn match_human(article: &crate::model::Article, matches: &[crate::model::Match],
 }
 
 /// "7d", "36h", "90m" (that long ago), "2022-03-01" (midnight UTC) or an RFC 3339 time.
-pub fn parse_since(s: &str, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+pub fn parse_since(
+    s: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     let s = s.trim();
     if let Ok(d) = humantime::parse_duration(s) {
         let d = chrono::Duration::from_std(d).context("duration too long")?;
@@ -390,7 +488,127 @@ pub fn parse_since(s: &str, now: chrono::DateTime<chrono::Utc>) -> anyhow::Resul
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
     }
-    anyhow::bail!("cannot read {s:?} as a time: use a duration (\"7d\", \"36h\"), a date (2022-03-01) or an RFC 3339 time")
+    anyhow::bail!(
+        "cannot read {s:?} as a time: use a duration (\"7d\", \"36h\"), a date (2022-03-01) or an RFC 3339 time"
+    )
+}
+
+/// `tidings status`: every feed's health, read from the database (works while the daemon runs).
+fn status(store: &Store, json: bool) -> Result<ExitCode, Failure> {
+    let now = chrono::Utc::now();
+    let feeds = store.feeds()?;
+    let deferrals = store.host_deferrals(now)?;
+    let config_error = store.state("config_error")?;
+    let deferred_for = |f: &crate::store::FeedState| {
+        let url = f.fetch_url.as_deref().unwrap_or(&f.url);
+        let host = url::Url::parse(url)
+            .map(|u| crate::daemon::host_key(&u))
+            .unwrap_or_default();
+        deferrals.iter().find(|d| d.host == host)
+    };
+    let shown_url = |u: &str| {
+        url::Url::parse(u)
+            .map(|u| config::redact_url(&u))
+            .unwrap_or_else(|_| u.to_string())
+    };
+    if json {
+        let feeds: Vec<_> = feeds
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "name": f.name.clone().or_else(|| f.title.clone()),
+                    "url": shown_url(&f.url),
+                    "fetch_url": f.fetch_url.as_deref().map(shown_url),
+                    "in_config": f.in_config,
+                    "last_polled_at": f.last_polled_at,
+                    "last_status": f.last_status,
+                    "last_new_articles": f.last_new_articles,
+                    "next_poll_at": f.next_poll_at,
+                    "consecutive_failures": f.consecutive_failures,
+                    "disabled": f.disabled_reason,
+                    "deferred": deferred_for(f),
+                    "last_error": f.last_error,
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({ "config_error": config_error, "feeds": feeds });
+        println!("{doc}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(e) = &config_error {
+        println!("watch-list NOT reloaded (the previous one is in force): {e}\n");
+    }
+    if feeds.is_empty() {
+        println!("no feeds polled yet");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let local = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|| "-".into())
+    };
+    println!(
+        "{:<28} {:<11} {:>4} {:>4} {:<11} {:>5}  STATE",
+        "FEED", "LAST POLL", "HTTP", "NEW", "NEXT POLL", "FAILS"
+    );
+    for f in &feeds {
+        let name = f
+            .name
+            .clone()
+            .or_else(|| f.title.clone())
+            .unwrap_or_else(|| shown_url(&f.url));
+        let name: String = if name.chars().count() > 28 {
+            name.chars().take(27).chain(['…']).collect()
+        } else {
+            name
+        };
+        let mut state = Vec::new();
+        if !f.in_config {
+            state.push("removed from watch-list".to_string());
+        }
+        if let Some(r) = &f.disabled_reason {
+            state.push(format!("disabled: {r}"));
+        }
+        if let Some(d) = deferred_for(f) {
+            state.push(format!(
+                "host deferred until {} ({})",
+                local(Some(d.until)),
+                d.reason
+            ));
+        }
+        if f.consecutive_failures > 0 {
+            state.push("backing off".into());
+        }
+        if let Some(u) = &f.fetch_url {
+            state.push(format!("moved to {}", shown_url(u)));
+        }
+        if let Some(e) = &f.last_error {
+            state.push(format!("error: {e}"));
+        }
+        if state.is_empty() {
+            state.push("ok".into());
+        }
+        println!(
+            "{:<28} {:<11} {:>4} {:>4} {:<11} {:>5}  {}",
+            name,
+            local(f.last_polled_at),
+            f.last_status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".into()),
+            f.last_new_articles,
+            if f.disabled_reason.is_some() || !f.in_config {
+                "-".into()
+            } else {
+                local(f.next_poll_at)
+            },
+            f.consecutive_failures,
+            state.join("; ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn history(store: &Store, limit: usize) -> Result<ExitCode, Failure> {
@@ -399,7 +617,10 @@ fn history(store: &Store, limit: usize) -> Result<ExitCode, Failure> {
         println!("no alerts yet");
     }
     for r in rows {
-        let when = r.created_at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M");
+        let when = r
+            .created_at
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M");
         let state = match (&r.delivered_at, &r.delivery_error, r.notify) {
             (Some(_), _, _) => "delivered",
             (None, _, false) => "backlog",

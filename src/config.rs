@@ -146,7 +146,10 @@ pub struct RawTopic {
 #[derive(Debug)]
 pub enum ConfigError {
     /// The file could not be read.
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The file was read but is not a valid watch-list.
     Invalid(Located),
 }
@@ -169,7 +172,11 @@ impl fmt::Display for ConfigError {
             ConfigError::Read { path, source } => {
                 write!(f, "cannot read watch-list {}: {source}", path.display())
             }
-            ConfigError::Invalid(l) => write!(f, "{}:{}:{}: {}: {}", l.file, l.line, l.column, l.key, l.message),
+            ConfigError::Invalid(l) => write!(
+                f,
+                "{}:{}:{}: {}: {}",
+                l.file, l.line, l.column, l.key, l.message
+            ),
         }
     }
 }
@@ -211,7 +218,12 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn at(&self, span: Range<usize>, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    fn at(
+        &self,
+        span: Range<usize>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ConfigError {
         let (line, column) = line_col(self.text, span.start);
         ConfigError::Invalid(Located {
             file: self.file.clone(),
@@ -226,7 +238,11 @@ impl Ctx<'_> {
         let span = e.span().unwrap_or(0..0);
         // A syntax error still leaves a partial document to find the key in.
         let (root, syntax_errors) = toml::de::DeTable::parse_recoverable(self.text);
-        let fallback = if syntax_errors.is_empty() { "(top level)" } else { "(syntax)" };
+        let fallback = if syntax_errors.is_empty() {
+            "(top level)"
+        } else {
+            "(syntax)"
+        };
         let mut key = key_path_at(root.get_ref(), span.start).unwrap_or_else(|| fallback.into());
         if let Some(k) = bare_key_at(self.text, &span)
             && !key.ends_with(k)
@@ -263,7 +279,9 @@ fn key_path_at(table: &toml::de::DeTable<'_>, offset: usize) -> Option<String> {
             .find(|(k, v)| k.span().contains(&offset) || v.span().contains(&offset));
         let preceding = || {
             t.iter()
-                .filter(|(k, v)| k.span().start <= offset && (v.get_ref().is_table() || v.get_ref().is_array()))
+                .filter(|(k, v)| {
+                    k.span().start <= offset && (v.get_ref().is_table() || v.get_ref().is_array())
+                })
                 .max_by_key(|(k, _)| k.span().start)
         };
         if let Some((k, v)) = covering.or_else(preceding) {
@@ -280,12 +298,15 @@ fn key_path_at(table: &toml::de::DeTable<'_>, offset: usize) -> Option<String> {
         match v {
             toml::de::DeValue::Table(t) => walk_table(t, offset, path),
             toml::de::DeValue::Array(a) => {
-                let found = a.iter().enumerate().find(|(_, v)| v.span().contains(&offset)).or_else(|| {
-                    a.iter()
-                        .enumerate()
-                        .filter(|(_, v)| v.span().start <= offset && v.get_ref().is_table())
-                        .last()
-                });
+                let found = a
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| v.span().contains(&offset))
+                    .or_else(|| {
+                        a.iter()
+                            .enumerate()
+                            .rfind(|(_, v)| v.span().start <= offset && v.get_ref().is_table())
+                    });
                 if let Some((i, v)) = found {
                     path.push_str(&format!("[{}]", i + 1));
                     walk_value(v.get_ref(), offset, path);
@@ -302,8 +323,12 @@ fn key_path_at(table: &toml::de::DeTable<'_>, offset: usize) -> Option<String> {
 /// The bare key written at `span`, if the error points at one.
 fn bare_key_at<'a>(text: &'a str, span: &Range<usize>) -> Option<&'a str> {
     let k = text.get(span.clone())?;
-    let bare = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    let is_key = text[span.end..].trim_start_matches([' ', '\t']).starts_with('=');
+    let bare = !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let is_key = text[span.end..]
+        .trim_start_matches([' ', '\t'])
+        .starts_with('=');
     (bare && is_key).then_some(k)
 }
 
@@ -326,21 +351,41 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
         settings.host_spacing = duration(ctx, v, "settings.host_spacing")?;
     }
     if let Some(v) = &s.max_body_size {
-        settings.max_body_bytes = byte_size(v.get_ref())
-            .filter(|&n| n > 0)
-            .ok_or_else(|| ctx.at(v.span(), "settings.max_body_size", "expected a size such as \"10MiB\", \"512KiB\" or \"1000000\""))?;
+        settings.max_body_bytes = byte_size(v.get_ref()).filter(|&n| n > 0).ok_or_else(|| {
+            ctx.at(
+                v.span(),
+                "settings.max_body_size",
+                "expected a size such as \"10MiB\", \"512KiB\" or \"1000000\"",
+            )
+        })?;
     }
 
     let mut aliases = Aliases::new();
     for (name, spellings) in &raw.aliases {
         let key = format!("aliases.{name}");
         if spellings.get_ref().is_empty() {
-            return Err(ctx.at(spellings.span(), key, "an alias needs at least one spelling"));
+            return Err(ctx.at(
+                spellings.span(),
+                key,
+                "an alias needs at least one spelling",
+            ));
         }
-        if let Some((i, s)) = spellings.get_ref().iter().enumerate().find(|(_, s)| s.get_ref().trim().is_empty()) {
+        if let Some((i, s)) = spellings
+            .get_ref()
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.get_ref().trim().is_empty())
+        {
             return Err(ctx.at(s.span(), format!("{key}[{}]", i + 1), "empty spelling"));
         }
-        aliases.insert(name.clone(), spellings.get_ref().iter().map(|s| s.get_ref().clone()).collect());
+        aliases.insert(
+            name.clone(),
+            spellings
+                .get_ref()
+                .iter()
+                .map(|s| s.get_ref().clone())
+                .collect(),
+        );
     }
 
     let mut feeds = Vec::with_capacity(raw.feeds.len());
@@ -349,11 +394,19 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
         let key = |k: &str| format!("feed[{}].{k}", i + 1);
         let url = feed_url(f.url.get_ref()).map_err(|m| ctx.at(f.url.span(), key("url"), m))?;
         if !seen_urls.insert(url.clone()) {
-            return Err(ctx.at(f.url.span(), key("url"), format!("duplicate feed {}", redact_url(&url))));
+            return Err(ctx.at(
+                f.url.span(),
+                key("url"),
+                format!("duplicate feed {}", redact_url(&url)),
+            ));
         }
         let name = match &f.name {
             Some(n) if n.get_ref().trim().is_empty() => {
-                return Err(ctx.at(n.span(), key("name"), "empty name (leave the key out to use the feed's title)"));
+                return Err(ctx.at(
+                    n.span(),
+                    key("name"),
+                    "empty name (leave the key out to use the feed's title)",
+                ));
             }
             Some(n) => Some(n.get_ref().trim().to_string()),
             None => None,
@@ -363,7 +416,11 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
             .as_ref()
             .map(|v| positive_duration(ctx, v, &key("interval")))
             .transpose()?;
-        feeds.push(FeedConfig { url, name, interval });
+        feeds.push(FeedConfig {
+            url,
+            name,
+            interval,
+        });
     }
 
     let mut topics = Vec::with_capacity(raw.topics.len());
@@ -371,10 +428,18 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
     for (i, t) in raw.topics.iter().enumerate() {
         let name = t.name.get_ref().trim().to_string();
         if name.is_empty() {
-            return Err(ctx.at(t.name.span(), format!("topic[{}].name", i + 1), "empty topic name"));
+            return Err(ctx.at(
+                t.name.span(),
+                format!("topic[{}].name", i + 1),
+                "empty topic name",
+            ));
         }
         if !seen_names.insert(name.clone()) {
-            return Err(ctx.at(t.name.span(), format!("topic[{}].name", i + 1), format!("duplicate topic {name:?}")));
+            return Err(ctx.at(
+                t.name.span(),
+                format!("topic[{}].name", i + 1),
+                format!("duplicate topic {name:?}"),
+            ));
         }
         topics.push(Topic {
             name,
@@ -397,8 +462,15 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
 
 /// Places a query error at its topic's `query` value, keeping the matcher's own position and caret.
 fn query_error(ctx: &Ctx<'_>, raw: &RawConfig, e: QueryError) -> ConfigError {
-    match e.topic_index.and_then(|i| raw.topics.get(i).map(|t| (i, t))) {
-        Some((i, t)) => ctx.at(t.query.span(), format!("topic[{}].query", i + 1), e.to_string()),
+    match e
+        .topic_index
+        .and_then(|i| raw.topics.get(i).map(|t| (i, t)))
+    {
+        Some((i, t)) => ctx.at(
+            t.query.span(),
+            format!("topic[{}].query", i + 1),
+            e.to_string(),
+        ),
         None => {
             // An alias error: `topic` is `@name`.
             let name = e.topic.trim_start_matches('@');
@@ -419,12 +491,18 @@ fn feed_url(s: &str) -> Result<Url, String> {
     }
     let url = match Url::parse(s) {
         Ok(u) => u,
-        Err(url::ParseError::RelativeUrlWithoutBase) => return Err("relative URL without a base".into()),
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            return Err("relative URL without a base".into());
+        }
         Err(e) => return Err(format!("invalid URL: {e}")),
     };
     match url.scheme() {
         "http" | "https" => {}
-        other => return Err(format!("unsupported scheme {other:?} (expected http or https)")),
+        other => {
+            return Err(format!(
+                "unsupported scheme {other:?} (expected http or https)"
+            ));
+        }
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err("URL has no host".into());
@@ -434,11 +512,22 @@ fn feed_url(s: &str) -> Result<Url, String> {
 
 fn duration(ctx: &Ctx<'_>, v: &Spanned<String>, key: &str) -> Result<Duration, ConfigError> {
     humantime::parse_duration(v.get_ref().trim()).map_err(|e| {
-        ctx.at(v.span(), key, format!("invalid duration {:?}: {e} (examples: \"90s\", \"15m\", \"1h 30m\")", v.get_ref()))
+        ctx.at(
+            v.span(),
+            key,
+            format!(
+                "invalid duration {:?}: {e} (examples: \"90s\", \"15m\", \"1h 30m\")",
+                v.get_ref()
+            ),
+        )
     })
 }
 
-fn positive_duration(ctx: &Ctx<'_>, v: &Spanned<String>, key: &str) -> Result<Duration, ConfigError> {
+fn positive_duration(
+    ctx: &Ctx<'_>,
+    v: &Spanned<String>,
+    key: &str,
+) -> Result<Duration, ConfigError> {
     let d = duration(ctx, v, key)?;
     if d.is_zero() {
         return Err(ctx.at(v.span(), key, "must be longer than zero"));
@@ -449,7 +538,11 @@ fn positive_duration(ctx: &Ctx<'_>, v: &Spanned<String>, key: &str) -> Result<Du
 fn count(ctx: &Ctx<'_>, v: &Spanned<i64>, key: &str) -> Result<usize, ConfigError> {
     match usize::try_from(*v.get_ref()) {
         Ok(n) if (1..=1024).contains(&n) => Ok(n),
-        _ => Err(ctx.at(v.span(), key, format!("expected a number from 1 to 1024, got {}", v.get_ref()))),
+        _ => Err(ctx.at(
+            v.span(),
+            key,
+            format!("expected a number from 1 to 1024, got {}", v.get_ref()),
+        )),
     }
 }
 
@@ -559,7 +652,9 @@ mod tests {
             ),
         ];
         for (text, want) in cases {
-            let err = parse(text, Path::new("watchlist.toml")).expect_err(text).to_string();
+            let err = parse(text, Path::new("watchlist.toml"))
+                .expect_err(text)
+                .to_string();
             let first = err.lines().next().unwrap();
             assert!(
                 first.starts_with(want),

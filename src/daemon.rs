@@ -1,28 +1,98 @@
-//! The loop: poll due feeds, record, alert, notify; sleep until the next due poll; stop when
-//! the shutdown future resolves. Wires the edges (fetch, store, notify) to the pure core
-//! (parse, matcher, schedule).
+//! The loop. The database owns the schedule (`feeds.next_poll_at`); the loop starts every
+//! due feed as its own task (bounded by the global and per-host limits), records each result
+//! as it arrives, and otherwise sleeps on one timer until the earliest next poll — waking early
+//! only for a finished poll, a reload or shutdown.
+//!
+//! Wires the edges (fetch, store, notify) to the pure core (parse, matcher, schedule).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
-use tokio::sync::{Mutex, Semaphore};
-use tracing::{info, warn};
+use tokio::sync::{Mutex, Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tracing::{error, info, warn};
 use url::Url;
 
-use crate::config::{Config, FeedConfig, redact_url};
+use crate::config::{self, Config, FeedConfig, redact_url};
 use crate::fetch::{FetchOutcome, Fetcher, Limits, Validators};
-use crate::model::Urgency;
+use crate::model::{FeedId, Urgency};
 use crate::notify::{Notifier, render};
-use crate::parse::{ParsedFeed, parse};
+use crate::parse::{ParseError, ParsedFeed, parse};
 use crate::schedule::{self, Outcome, Policy};
-use crate::store::{NewAlert, PollRecord, Store, StoreError};
+use crate::store::{FeedState, NewAlert, PollRecord, Store, StoreError};
 
 /// How long in-flight polls may run on after a shutdown request.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Permanent redirects are adopted once seen on this many polls in a row.
+pub const REDIRECT_ADOPT_AFTER: u32 = 2;
+
+// ---------------------------------------------------------------------------------------------
+// Seams: time and HTTP, so that tests can drive the loop.
+
+/// Where the loop reads the time.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Wall time that advances with tokio's clock, so it follows `tokio::time::pause()`.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioClock {
+    wall: DateTime<Utc>,
+    start: tokio::time::Instant,
+}
+
+impl TokioClock {
+    pub fn starting_at(wall: DateTime<Utc>) -> Self {
+        TokioClock {
+            wall,
+            start: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = tokio::time::Instant::now() - self.start;
+        self.wall + chrono::Duration::from_std(elapsed).unwrap_or_default()
+    }
+}
+
+/// Something that fetches feeds.
+pub trait Fetch: Send + Sync + 'static {
+    fn fetch(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = FetchOutcome> + Send;
+}
+
+impl Fetch for Fetcher {
+    fn fetch(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = FetchOutcome> + Send {
+        Fetcher::fetch(self, url, validators, now)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports
 
 /// What one feed's poll did, for the summary line and the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,9 +104,19 @@ pub struct FeedReport {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PollResult {
-    Fetched { status: u16, items: usize, new: usize, alerts: usize },
+    /// `backlog`: the feed's first poll, whose alerts are recorded without notifying.
+    Fetched {
+        status: u16,
+        items: usize,
+        new: usize,
+        alerts: usize,
+        backlog: bool,
+    },
     NotModified,
-    Failed { status: Option<u16>, error: String },
+    Failed {
+        status: Option<u16>,
+        error: String,
+    },
 }
 
 impl FeedReport {
@@ -47,10 +127,21 @@ impl FeedReport {
     /// One line for `poll --once`.
     pub fn summary_line(&self) -> String {
         match &self.result {
-            PollResult::Fetched { status, items, new, alerts } => format!(
-                "ok     {}  {status}  {items} items  {new} new  {alerts} alert{}",
+            PollResult::Fetched {
+                status,
+                items,
+                new,
+                alerts,
+                backlog,
+            } => format!(
+                "ok     {}  {status}  {items} items  {new} new  {alerts} alert{}{}",
                 self.name,
-                if *alerts == 1 { "" } else { "s" }
+                if *alerts == 1 { "" } else { "s" },
+                if *backlog && *alerts > 0 {
+                    " (first poll: recorded, not notified)"
+                } else {
+                    ""
+                }
             ),
             PollResult::NotModified => format!("ok     {}  304  not modified", self.name),
             PollResult::Failed { error, .. } => format!("error  {}  {error}", self.name),
@@ -58,83 +149,409 @@ impl FeedReport {
     }
 }
 
-/// The edges the loop drives.
-pub struct Engine<N> {
-    pub config: Config,
-    pub store: Store,
-    pub fetcher: Fetcher,
-    pub notifier: N,
-    hosts: HostGate,
+/// Counters for tests and `status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Turns of the loop (each one a wake-up).
+    pub wakeups: u64,
+    /// Polls recorded.
+    pub polls: u64,
+    /// Successful reloads.
+    pub reloads: u64,
 }
 
-impl<N: Notifier> Engine<N> {
+/// Why the watch-list should be read again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadCause {
+    /// SIGHUP.
+    Signal,
+    /// The file changed on disk.
+    FileChanged,
+}
+
+/// The loop's inputs, one at a time.
+enum Event {
+    /// Shutdown was requested: stop scheduling, let in-flight polls finish.
+    Shutdown,
+    /// The watch-list should be read again.
+    Reload(ReloadCause),
+    /// A feed's fetch (and parse) finished.
+    PollDone(Result<(tokio::task::Id, Box<Fetched>), tokio::task::JoinError>),
+    /// The timer for the earliest next poll fired.
+    Timer,
+}
+
+/// A fetched (and parsed) feed, on its way to the store.
+pub struct Fetched {
+    feed: FeedConfig,
+    state: FeedState,
+    url: Url,
+    outcome: FetchOutcome,
+    parsed: Option<Result<ParsedFeed, ParseError>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine
+
+pub struct Engine<F, N, C> {
+    pub config: Config,
+    pub store: Store,
+    pub notifier: N,
+    fetcher: Arc<F>,
+    clock: Arc<C>,
+    hosts: Arc<HostGate>,
+    global: Arc<Semaphore>,
+    tasks: JoinSet<Box<Fetched>>,
+    in_flight: HashMap<tokio::task::Id, FeedId>,
+    pub stats: Stats,
+}
+
+impl<N: Notifier> Engine<Fetcher, N, SystemClock> {
+    /// The production engine: real HTTP, the system clock.
     pub fn new(config: Config, store: Store, notifier: N) -> anyhow::Result<Self> {
         let fetcher = Fetcher::new(Limits {
             max_body_bytes: config.settings.max_body_bytes,
             ..Limits::default()
         })?;
-        let hosts = HostGate::new(config.settings.host_concurrency, config.settings.host_spacing);
-        Ok(Engine {
+        Ok(Engine::with_parts(
             config,
             store,
             fetcher,
             notifier,
+            SystemClock,
+        ))
+    }
+}
+
+impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
+    pub fn with_parts(config: Config, store: Store, fetcher: F, notifier: N, clock: C) -> Self {
+        let hosts = Arc::new(HostGate::new(
+            config.settings.host_concurrency,
+            config.settings.host_spacing,
+        ));
+        let global = Arc::new(Semaphore::new(config.settings.concurrency.max(1)));
+        Engine {
+            config,
+            store,
+            notifier,
+            fetcher: Arc::new(fetcher),
+            clock: Arc::new(clock),
             hosts,
-        })
+            global,
+            tasks: JoinSet::new(),
+            in_flight: HashMap::new(),
+            stats: Stats::default(),
+        }
     }
 
-    /// Polls the given feeds (at most `concurrency` fetches at once, politely per host),
-    /// records everything, then delivers pending alerts. Returns one report per feed, in order.
-    pub async fn poll(&mut self, feeds: &[FeedConfig]) -> Result<Vec<FeedReport>, StoreError> {
-        let now = Utc::now();
-        let mut states = Vec::with_capacity(feeds.len());
-        for f in feeds {
-            states.push(self.store.sync_feed(f.url.as_str(), f.name.as_deref(), now)?);
+    /// Makes sure every configured feed has a row, marks which are configured, and spreads
+    /// the first polls of feeds that are due (or new) over their first interval.
+    fn sync_config(&mut self, spread: bool) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut due = Vec::new();
+        for f in &self.config.feeds {
+            let state = self
+                .store
+                .sync_feed(f.url.as_str(), f.name.as_deref(), now)?;
+            if state.next_poll_at.is_none_or(|t| t <= now) {
+                due.push((state.id, self.policy(f).interval()));
+            }
         }
-        let fetcher = &self.fetcher;
-        let hosts = &self.hosts;
-        let mut fetched = futures_util::stream::iter(feeds.iter().zip(states.iter()).enumerate())
-            .map(|(i, (feed, state))| async move {
-                let validators = Validators {
-                    etag: state.etag.clone(),
-                    last_modified: state.last_modified.clone(),
-                };
-                let _permit = hosts.acquire(&feed.url).await;
-                let outcome = fetcher.fetch(&feed.url, &validators, Utc::now()).await;
-                drop(_permit);
-                let parsed = match &outcome {
-                    FetchOutcome::Fetched { body, final_url, .. } => {
-                        let body = body.clone();
-                        let base = final_url.clone();
-                        Some(
-                            tokio::task::spawn_blocking(move || parse(&body, &base))
-                                .await
-                                .unwrap_or_else(|e| Err(crate::parse::ParseError::Panicked(e.to_string()))),
-                        )
-                    }
-                    _ => None,
-                };
-                (i, outcome, parsed)
-            })
-            .buffer_unordered(self.config.settings.concurrency.max(1));
+        let urls: Vec<&str> = self.config.feeds.iter().map(|f| f.url.as_str()).collect();
+        self.store.set_configured(&urls)?;
+        if spread && due.len() > 1 {
+            let n = due.len() as u32;
+            for (i, (id, interval)) in due.into_iter().enumerate() {
+                let offset = interval / n * i as u32;
+                self.store.set_next_poll(
+                    id,
+                    now + chrono::Duration::from_std(offset).unwrap_or_default(),
+                )?;
+            }
+        }
+        Ok(())
+    }
 
-        let mut reports: Vec<Option<FeedReport>> = vec![None; feeds.len()];
-        while let Some((i, outcome, parsed)) = fetched.next().await {
-            let report = record_poll(
-                &mut self.store,
-                &self.config,
-                &feeds[i],
-                &states[i],
+    fn policy(&self, feed: &FeedConfig) -> Policy {
+        Policy {
+            default_interval: self.config.settings.interval,
+            feed_interval: feed.interval,
+        }
+    }
+
+    /// Starts one feed's fetch as its own task.
+    fn spawn_poll(&mut self, feed: FeedConfig, state: FeedState) {
+        let fetcher = self.fetcher.clone();
+        let hosts = self.hosts.clone();
+        let global = self.global.clone();
+        let clock = self.clock.clone();
+        let url = state
+            .fetch_url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+            .unwrap_or_else(|| feed.url.clone());
+        let id = state.id;
+        let handle = self.tasks.spawn(async move {
+            let validators = Validators {
+                etag: state.etag.clone(),
+                last_modified: state.last_modified.clone(),
+            };
+            let outcome = {
+                let _global = global.acquire_owned().await;
+                let _host = hosts.acquire(&url).await;
+                fetcher.fetch(&url, &validators, clock.now()).await
+            };
+            let parsed = match &outcome {
+                FetchOutcome::Fetched {
+                    body, final_url, ..
+                } => {
+                    let (body, base) = (body.clone(), final_url.clone());
+                    Some(
+                        tokio::task::spawn_blocking(move || parse(&body, &base))
+                            .await
+                            .unwrap_or_else(|e| Err(ParseError::Panicked(e.to_string()))),
+                    )
+                }
+                _ => None,
+            };
+            Box::new(Fetched {
+                feed,
+                state,
+                url,
                 outcome,
                 parsed,
-                Utc::now(),
-            )?;
-            log_report(&report);
-            reports[i] = Some(report);
+            })
+        });
+        self.in_flight.insert(handle.id(), id);
+    }
+
+    /// Polls the given feeds now (at most `concurrency` at once, politely per host), records
+    /// everything, then delivers pending alerts. One report per feed, in the given order.
+    pub async fn poll(&mut self, feeds: &[FeedConfig]) -> Result<Vec<FeedReport>, StoreError> {
+        let now = self.clock.now();
+        for f in feeds {
+            let state = self
+                .store
+                .sync_feed(f.url.as_str(), f.name.as_deref(), now)?;
+            self.spawn_poll(f.clone(), state);
         }
-        drop(fetched);
+        let mut reports: HashMap<String, FeedReport> = HashMap::new();
+        while let Some(done) = self.tasks.join_next_with_id().await {
+            if let Some((url, report)) = self.on_done(done)? {
+                reports.insert(url, report);
+            }
+        }
         self.deliver_pending().await?;
-        Ok(reports.into_iter().flatten().collect())
+        Ok(feeds
+            .iter()
+            .filter_map(|f| reports.remove(f.url.as_str()))
+            .collect())
+    }
+
+    /// Runs until `shutdown` resolves: polls feeds when due, reloads the watch-list when
+    /// `reloads` says so. In-flight polls get [`SHUTDOWN_GRACE`] to finish; an unfinished
+    /// poll commits nothing.
+    pub async fn run(
+        &mut self,
+        shutdown: impl Future<Output = ()>,
+        mut reloads: mpsc::Receiver<ReloadCause>,
+    ) -> Result<(), StoreError> {
+        self.sync_config(true)?;
+        self.deliver_pending().await?;
+        tokio::pin!(shutdown);
+        loop {
+            self.stats.wakeups += 1;
+            let now = self.clock.now();
+            let next = self.start_due(now)?;
+            let wait = next
+                .and_then(|t| (t - now).to_std().ok())
+                .unwrap_or(Duration::from_secs(24 * 3600));
+            let event = tokio::select! {
+                biased;
+                () = &mut shutdown => Event::Shutdown,
+                Some(cause) = reloads.recv() => Event::Reload(cause),
+                Some(done) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => Event::PollDone(done),
+                () = tokio::time::sleep(wait) => Event::Timer,
+            };
+            match event {
+                Event::Shutdown => break,
+                Event::Reload(cause) => self.reload(cause)?,
+                Event::PollDone(done) => {
+                    if let Some((_, report)) = self.on_done(done)?
+                        && matches!(report.result, PollResult::Fetched { alerts, backlog: false, .. } if alerts > 0)
+                    {
+                        self.deliver_pending().await?;
+                    }
+                }
+                Event::Timer => {}
+            }
+        }
+        info!(in_flight = self.tasks.len(), "shutting down");
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        while !self.tasks.is_empty() {
+            match tokio::time::timeout_at(deadline, self.tasks.join_next_with_id()).await {
+                Ok(Some(done)) => {
+                    self.on_done(done)?;
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    warn!(
+                        abandoned = self.tasks.len(),
+                        "polls still running after the grace period; nothing of them is recorded"
+                    );
+                    self.tasks.abort_all();
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts every feed that is due and not in flight; returns when the next one is due.
+    fn start_due(&mut self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut states: HashMap<String, FeedState> = self
+            .store
+            .feeds()?
+            .into_iter()
+            .map(|s| (s.url.clone(), s))
+            .collect();
+        let deferred: HashMap<String, DateTime<Utc>> = self
+            .store
+            .host_deferrals(now)?
+            .into_iter()
+            .map(|d| (d.host, d.until))
+            .collect();
+        let busy: HashSet<FeedId> = self.in_flight.values().copied().collect();
+        let mut next: Option<DateTime<Utc>> = None;
+        let feeds = self.config.feeds.clone();
+        for feed in feeds {
+            let Some(state) = states.remove(feed.url.as_str()) else {
+                continue;
+            };
+            if busy.contains(&state.id) {
+                continue;
+            }
+            if state.disabled_reason.is_some() {
+                if state.disabled_config.as_deref() == Some(fingerprint(&feed).as_str()) {
+                    continue;
+                }
+                info!(feed = %redact_url(&feed.url), "watch-list entry edited: polling the disabled feed again");
+                self.store.enable_feed(feed.url.as_str())?;
+            }
+            let fetch_url = state.fetch_url.as_deref().and_then(|u| Url::parse(u).ok());
+            let host = host_key(fetch_url.as_ref().unwrap_or(&feed.url));
+            let mut due_at = state.next_poll_at.unwrap_or(now);
+            if let Some(until) = deferred.get(&host) {
+                due_at = due_at.max(*until);
+            }
+            if due_at <= now {
+                self.spawn_poll(feed, state);
+            } else {
+                next = Some(next.map_or(due_at, |n| n.min(due_at)));
+            }
+        }
+        Ok(next)
+    }
+
+    /// Records a finished poll. Returns the feed's URL and report.
+    fn on_done(
+        &mut self,
+        done: Result<(tokio::task::Id, Box<Fetched>), tokio::task::JoinError>,
+    ) -> Result<Option<(String, FeedReport)>, StoreError> {
+        let fetched = match done {
+            Ok((id, fetched)) => {
+                self.in_flight.remove(&id);
+                fetched
+            }
+            Err(e) => {
+                // A poll task that panicked: its feed is simply polled again later.
+                self.in_flight.remove(&e.id());
+                error!(error = %e, "a poll task failed");
+                return Ok(None);
+            }
+        };
+        let now = self.clock.now();
+        let Fetched {
+            feed,
+            state,
+            url,
+            outcome,
+            parsed,
+        } = *fetched;
+        let host = host_key(&url);
+        let retry_after = match &outcome {
+            FetchOutcome::Failed {
+                status: Some(s @ (429 | 503)),
+                hints,
+                ..
+            } => hints.retry_after.map(|t| (*s, t)),
+            _ => None,
+        };
+        let gone = matches!(
+            outcome,
+            FetchOutcome::Failed {
+                status: Some(410),
+                ..
+            }
+        );
+        let report = record_poll(
+            &mut self.store,
+            &self.config,
+            &feed,
+            &state,
+            outcome,
+            parsed,
+            now,
+        )?;
+        self.stats.polls += 1;
+        log_report(&report);
+        if let Some((status, until)) = retry_after {
+            info!(host = %host, until = %until, "host asked us to come back later; deferring all its feeds");
+            self.store
+                .defer_host(&host, until, &format!("HTTP {status} with Retry-After"))?;
+        }
+        if gone {
+            warn!(feed = %report.url, "feed is gone (410); not polling it again until its watch-list entry changes or `tidings feeds enable`");
+            self.store
+                .disable_feed(state.id, "410 Gone", &fingerprint(&feed))?;
+        }
+        Ok(Some((feed.url.to_string(), report)))
+    }
+
+    /// Reads the watch-list again. A valid one replaces the running config (feeds and topics
+    /// added, removed or changed; removed feeds keep their history); an invalid one changes
+    /// nothing and is reported in the log and in `status`.
+    fn reload(&mut self, cause: ReloadCause) -> Result<(), StoreError> {
+        match config::load(&self.config.path) {
+            Ok(new) => {
+                let settings_changed = new.settings != self.config.settings;
+                info!(
+                    ?cause,
+                    feeds = new.feeds.len(),
+                    topics = new.topics.len(),
+                    "watch-list reloaded"
+                );
+                self.config = new;
+                if settings_changed {
+                    let s = &self.config.settings;
+                    self.hosts = Arc::new(HostGate::new(s.host_concurrency, s.host_spacing));
+                    self.global = Arc::new(Semaphore::new(s.concurrency.max(1)));
+                }
+                self.sync_config(true)?;
+                self.store.set_state("config_error", None)?;
+                self.stats.reloads += 1;
+            }
+            Err(e) => {
+                error!(
+                    ?cause,
+                    "watch-list not reloaded, the running one stays in force: {e}"
+                );
+                let at = crate::store::ts(self.clock.now());
+                self.store
+                    .set_state("config_error", Some(&format!("{at}: {e}")))?;
+            }
+        }
+        Ok(())
     }
 
     /// Sends every alert waiting for delivery; a failure is recorded on the alert.
@@ -149,7 +566,7 @@ impl<N: Notifier> Engine<N> {
                 .map_or(Urgency::Normal, |t| t.urgency);
             let note = render(&alert, urgency);
             match self.notifier.send(&note).await {
-                Ok(()) => self.store.mark_delivered(alert.id, Utc::now())?,
+                Ok(()) => self.store.mark_delivered(alert.id, self.clock.now())?,
                 Err(e) => {
                     warn!(alert = alert.id, topic = %alert.topic, error = %e, "notification failed");
                     self.store.mark_failed(alert.id, &e.0)?;
@@ -158,47 +575,11 @@ impl<N: Notifier> Engine<N> {
         }
         Ok(())
     }
+}
 
-    /// Polls every feed when it is due, until `shutdown` resolves. In-flight polls get
-    /// [`SHUTDOWN_GRACE`] to finish; an unfinished poll commits nothing.
-    pub async fn run(&mut self, shutdown: impl Future<Output = ()>) -> Result<(), StoreError> {
-        tokio::pin!(shutdown);
-        loop {
-            let now = Utc::now();
-            let feeds = self.config.feeds.clone();
-            let mut due = Vec::new();
-            let mut next: Option<DateTime<Utc>> = None;
-            for f in &feeds {
-                let state = self.store.feed_by_url(f.url.as_str())?;
-                match state.and_then(|s| s.next_poll_at) {
-                    Some(t) if t > now => next = Some(next.map_or(t, |n| n.min(t))),
-                    _ => due.push(f.clone()),
-                }
-            }
-            if !due.is_empty() {
-                let pass = self.poll(&due);
-                tokio::pin!(pass);
-                tokio::select! {
-                    r = &mut pass => { r?; continue; }
-                    () = &mut shutdown => {
-                        info!("shutting down: letting in-flight polls finish");
-                        let _ = tokio::time::timeout(SHUTDOWN_GRACE, pass).await;
-                        return Ok(());
-                    }
-                }
-            }
-            let wait = next
-                .and_then(|t| (t - Utc::now()).to_std().ok())
-                .unwrap_or(Duration::from_secs(60));
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                () = &mut shutdown => {
-                    info!("shutting down");
-                    return Ok(());
-                }
-            }
-        }
-    }
+/// A feed's watch-list entry, to notice when the user edits it.
+fn fingerprint(feed: &FeedConfig) -> String {
+    format!("{feed:?}")
 }
 
 /// Stores one feed's poll: new articles, their alerts and the feed's state, in one transaction.
@@ -206,9 +587,9 @@ fn record_poll(
     store: &mut Store,
     config: &Config,
     feed: &FeedConfig,
-    state: &crate::store::FeedState,
+    state: &FeedState,
     outcome: FetchOutcome,
-    parsed: Option<Result<ParsedFeed, crate::parse::ParseError>>,
+    parsed: Option<Result<ParsedFeed, ParseError>>,
     now: DateTime<Utc>,
 ) -> Result<FeedReport, StoreError> {
     let policy = Policy {
@@ -222,10 +603,20 @@ fn record_poll(
         .or_else(|| state.title.clone())
         .unwrap_or_else(|| redact_url(&feed.url));
     let jitter = jitter_for(&feed.url, now);
+    let moved_to = match &outcome {
+        FetchOutcome::Fetched { moved_to, .. } | FetchOutcome::NotModified { moved_to, .. } => {
+            moved_to.clone()
+        }
+        FetchOutcome::Failed { .. } => None,
+    };
     let mut tx = store.begin_poll(state.id)?;
-    let (record, result) = match (outcome, parsed) {
-        (FetchOutcome::NotModified { hints }, _) => {
-            let sched = Outcome { ok: true, hints, ttl_minutes: None };
+    let (mut record, result) = match (outcome, parsed) {
+        (FetchOutcome::NotModified { hints, .. }, _) => {
+            let sched = Outcome {
+                ok: true,
+                hints,
+                ttl_minutes: None,
+            };
             let rec = PollRecord {
                 status: Some(304),
                 next_poll_at: Some(schedule::next_poll(now, &policy, &sched, 0, jitter)),
@@ -233,8 +624,20 @@ fn record_poll(
             };
             (rec, PollResult::NotModified)
         }
-        (FetchOutcome::Fetched { status, validators, hints, .. }, Some(Ok(parsed))) => {
-            let source = feed.name.clone().or_else(|| parsed.title.clone()).unwrap_or_else(|| name.clone());
+        (
+            FetchOutcome::Fetched {
+                status,
+                validators,
+                hints,
+                ..
+            },
+            Some(Ok(parsed)),
+        ) => {
+            let source = feed
+                .name
+                .clone()
+                .or_else(|| parsed.title.clone())
+                .unwrap_or_else(|| name.clone());
             let items = parsed.articles.len();
             let articles = parsed
                 .articles
@@ -246,7 +649,10 @@ fn record_poll(
                 .collect();
             let new = tx.insert_new(articles, now)?;
             let notify = !first_poll || config.settings.alert_on_first_poll;
-            let matches: Vec<_> = new.iter().map(|n| config.matcher.matches(&n.article)).collect();
+            let matches: Vec<_> = new
+                .iter()
+                .map(|n| config.matcher.matches(&n.article))
+                .collect();
             let alerts: Vec<NewAlert<'_>> = new
                 .iter()
                 .zip(&matches)
@@ -278,18 +684,36 @@ fn record_poll(
                 items,
                 new: new.len(),
                 alerts: alerts.len(),
+                backlog: !notify,
             };
             (rec, result)
         }
         (outcome, parsed) => {
             let (status, error, hints) = match (outcome, parsed) {
-                (FetchOutcome::Failed { status, error, hints }, _) => (status, error.to_string(), hints),
-                (FetchOutcome::Fetched { status, hints, .. }, Some(Err(e))) => (Some(status), e.to_string(), hints),
-                (FetchOutcome::Fetched { status, hints, .. }, _) => (Some(status), "not parsed".to_string(), hints),
-                (FetchOutcome::NotModified { hints }, _) => (Some(304), "unexpected".to_string(), hints),
+                (
+                    FetchOutcome::Failed {
+                        status,
+                        error,
+                        hints,
+                    },
+                    _,
+                ) => (status, error.to_string(), hints),
+                (FetchOutcome::Fetched { status, hints, .. }, Some(Err(e))) => {
+                    (Some(status), e.to_string(), hints)
+                }
+                (FetchOutcome::Fetched { status, hints, .. }, _) => {
+                    (Some(status), "not parsed".to_string(), hints)
+                }
+                (FetchOutcome::NotModified { hints, .. }, _) => {
+                    (Some(304), "unexpected".to_string(), hints)
+                }
             };
             let failures = state.consecutive_failures.saturating_add(1);
-            let sched = Outcome { ok: false, hints, ttl_minutes: None };
+            let sched = Outcome {
+                ok: false,
+                hints,
+                ttl_minutes: None,
+            };
             let rec = PollRecord {
                 status,
                 error: Some(error.clone()),
@@ -299,6 +723,26 @@ fn record_poll(
             (rec, PollResult::Failed { status, error })
         }
     };
+    if let Some(to) = moved_to {
+        let to = to.to_string();
+        record.redirect_seen = if state.redirect_to.as_deref() == Some(to.as_str()) {
+            state.redirect_seen + 1
+        } else {
+            1
+        };
+        if record.redirect_seen >= REDIRECT_ADOPT_AFTER
+            && state.fetch_url.as_deref() != Some(to.as_str())
+        {
+            info!(
+                feed = %redact_url(&feed.url),
+                new_url = %to,
+                "feed moved permanently (seen on {} polls in a row); polling the new URL from now on — update the watch-list",
+                record.redirect_seen
+            );
+            record.adopt_url = Some(to.clone());
+        }
+        record.redirect_to = Some(to);
+    }
     tx.finish(&record, now)?;
     Ok(FeedReport {
         name,
@@ -309,13 +753,20 @@ fn record_poll(
 
 fn log_report(r: &FeedReport) {
     match &r.result {
-        PollResult::Fetched { status, new, alerts, .. } if *new > 0 => {
+        PollResult::Fetched {
+            status,
+            new,
+            alerts,
+            ..
+        } if *new > 0 => {
             info!(feed = %r.url, status, new, matched = alerts, "polled")
         }
         PollResult::Fetched { .. } | PollResult::NotModified => {
             tracing::debug!(feed = %r.url, "polled, nothing new")
         }
-        PollResult::Failed { status, error } => warn!(feed = %r.url, status, error = %error, "feed failed"),
+        PollResult::Failed { status, error } => {
+            warn!(feed = %r.url, status, error = %error, "feed failed")
+        }
     }
 }
 
@@ -326,6 +777,15 @@ fn jitter_for(url: &Url, now: DateTime<Utc>) -> f64 {
     url.as_str().hash(&mut h);
     now.timestamp().hash(&mut h);
     (h.finish() % 10_000) as f64 / 10_000.0
+}
+
+/// `host:port`, the unit of politeness.
+pub fn host_key(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or("").to_ascii_lowercase(),
+        url.port_or_known_default().unwrap_or(0)
+    )
 }
 
 /// Per-host politeness: at most `per_host` requests in flight to one host, and at least
@@ -351,11 +811,10 @@ impl HostGate {
     }
 
     async fn acquire(&self, url: &Url) -> tokio::sync::OwnedSemaphorePermit {
-        let host = format!("{}:{}", url.host_str().unwrap_or(""), url.port_or_known_default().unwrap_or(0));
         let slot = {
             let mut hosts = self.hosts.lock().await;
             hosts
-                .entry(host)
+                .entry(host_key(url))
                 .or_insert_with(|| {
                     Arc::new(HostSlot {
                         permits: Arc::new(Semaphore::new(self.per_host)),
@@ -364,7 +823,12 @@ impl HostGate {
                 })
                 .clone()
         };
-        let permit = slot.permits.clone().acquire_owned().await.expect("semaphore never closed");
+        let permit = slot
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore never closed");
         let start = {
             let mut next = slot.next_start.lock().await;
             let start = (*next).max(tokio::time::Instant::now());

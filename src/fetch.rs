@@ -70,9 +70,14 @@ pub enum FetchOutcome {
         hints: CacheHints,
         /// Where the body came from after redirects.
         final_url: Url,
+        /// Set when every redirect on the way was permanent (301/308): the feed's new home.
+        moved_to: Option<Url>,
     },
     /// 304: nothing to parse.
-    NotModified { hints: CacheHints },
+    NotModified {
+        hints: CacheHints,
+        moved_to: Option<Url>,
+    },
     /// No usable body.
     Failed {
         status: Option<u16>,
@@ -105,21 +110,13 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(limits: Limits) -> Result<Fetcher, reqwest::Error> {
-        let policy = redirect::Policy::custom(|attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
-                attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
-            } else if !matches!(attempt.url().scheme(), "http" | "https") {
-                let scheme = attempt.url().scheme().to_string();
-                attempt.error(format!("redirect to a {scheme}: URL"))
-            } else {
-                attempt.follow()
-            }
-        });
+        // Redirects are followed by hand: to refuse non-http(s) targets, to count hops, and to
+        // notice a chain of permanent redirects (the scheduler adopts the new URL).
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(limits.connect_timeout)
             .timeout(limits.request_timeout)
-            .redirect(policy)
+            .redirect(redirect::Policy::none())
             .gzip(true)
             .brotli(true)
             .deflate(true)
@@ -127,33 +124,86 @@ impl Fetcher {
         Ok(Fetcher { client, limits })
     }
 
-    /// Conditional GET of `url`. Never panics, never returns more than the body cap.
-    pub async fn fetch(&self, url: &Url, validators: &Validators, now: DateTime<Utc>) -> FetchOutcome {
-        let mut req = self.client.get(url.clone()).header(
-            header::ACCEPT,
-            "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, \
-             application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
-        );
-        if let Some(etag) = validators.etag.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
-            req = req.header(header::IF_NONE_MATCH, etag);
+    /// Conditional GET of `url`. Never panics, never returns more than the body cap, never
+    /// takes longer than the request timeout (redirects included).
+    pub async fn fetch(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        now: DateTime<Utc>,
+    ) -> FetchOutcome {
+        let whole = self.limits.request_timeout;
+        match tokio::time::timeout(whole, self.fetch_inner(url, validators, now)).await {
+            Ok(outcome) => outcome,
+            Err(_) => FetchOutcome::Failed {
+                status: None,
+                error: FetchError::Timeout(format!(
+                    "no complete response within {}s",
+                    whole.as_secs()
+                )),
+                hints: CacheHints::default(),
+            },
         }
-        if let Some(lm) = validators.last_modified.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
-            req = req.header(header::IF_MODIFIED_SINCE, lm);
-        }
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) => {
-                return FetchOutcome::Failed {
-                    status: None,
-                    error: classify(e),
-                    hints: CacheHints::default(),
-                };
-            }
+    }
+
+    async fn fetch_inner(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        now: DateTime<Utc>,
+    ) -> FetchOutcome {
+        let failed = |status, error| FetchOutcome::Failed {
+            status,
+            error,
+            hints: CacheHints::default(),
         };
+        let mut url = url.clone();
+        let mut all_permanent = true;
+        let mut hops = 0;
+        let resp = loop {
+            let resp = match self.request(&url, validators).send().await {
+                Ok(r) => r,
+                Err(e) => return failed(None, classify(e)),
+            };
+            let status = resp.status();
+            if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
+                break resp;
+            }
+            if hops == MAX_REDIRECTS {
+                return failed(
+                    Some(status.as_u16()),
+                    FetchError::Redirect(format!("more than {MAX_REDIRECTS} redirects")),
+                );
+            }
+            let Some(next) =
+                header_str(resp.headers(), header::LOCATION).and_then(|l| url.join(&l).ok())
+            else {
+                return failed(
+                    Some(status.as_u16()),
+                    FetchError::Redirect(format!(
+                        "HTTP {} without a usable Location",
+                        status.as_u16()
+                    )),
+                );
+            };
+            if !matches!(next.scheme(), "http" | "https") {
+                return failed(
+                    Some(status.as_u16()),
+                    FetchError::Redirect(format!("redirect to a {}: URL", next.scheme())),
+                );
+            }
+            all_permanent &= matches!(
+                status,
+                StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
+            );
+            hops += 1;
+            url = next;
+        };
+        let moved_to = (hops > 0 && all_permanent).then(|| url.clone());
         let status = resp.status();
         let hints = cache_hints(resp.headers(), now);
         if status == StatusCode::NOT_MODIFIED {
-            return FetchOutcome::NotModified { hints };
+            return FetchOutcome::NotModified { hints, moved_to };
         }
         if !status.is_success() {
             return FetchOutcome::Failed {
@@ -169,14 +219,14 @@ impl Fetcher {
             etag: header_str(resp.headers(), header::ETAG),
             last_modified: header_str(resp.headers(), header::LAST_MODIFIED),
         };
-        let final_url = resp.url().clone();
         match read_capped(resp, self.limits.max_body_bytes).await {
             Ok(body) => FetchOutcome::Fetched {
                 status: status.as_u16(),
                 body,
                 validators: new_validators,
                 hints,
-                final_url,
+                final_url: url,
+                moved_to,
             },
             Err(error) => FetchOutcome::Failed {
                 status: Some(status.as_u16()),
@@ -184,6 +234,29 @@ impl Fetcher {
                 hints,
             },
         }
+    }
+
+    fn request(&self, url: &Url, validators: &Validators) -> reqwest::RequestBuilder {
+        let mut req = self.client.get(url.clone()).header(
+            header::ACCEPT,
+            "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, \
+             application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+        );
+        if let Some(etag) = validators
+            .etag
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            req = req.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = validators
+            .last_modified
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            req = req.header(header::IF_MODIFIED_SINCE, lm);
+        }
+        req
     }
 }
 
@@ -257,9 +330,12 @@ pub fn cache_hints(h: &HeaderMap, now: DateTime<Utc>) -> CacheHints {
         .flat_map(|v| v.split(','))
         .filter_map(|d| {
             let (k, v) = d.trim().split_once('=')?;
-            matches!(k.trim().to_ascii_lowercase().as_str(), "max-age" | "s-maxage")
-                .then(|| v.trim().trim_matches('"').parse::<u64>().ok())
-                .flatten()
+            matches!(
+                k.trim().to_ascii_lowercase().as_str(),
+                "max-age" | "s-maxage"
+            )
+            .then(|| v.trim().trim_matches('"').parse::<u64>().ok())
+            .flatten()
         })
         .max()
         .map(Duration::from_secs);
@@ -276,7 +352,9 @@ pub fn cache_hints(h: &HeaderMap, now: DateTime<Utc>) -> CacheHints {
 }
 
 fn http_date(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc2822(s).ok().map(|d| d.with_timezone(&Utc))
+    DateTime::parse_from_rfc2822(s)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
 }
 
 #[cfg(test)]
@@ -285,17 +363,31 @@ mod tests {
 
     #[test]
     fn cache_hints_read_max_age_expires_and_retry_after() {
-        let now = DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let mut h = HeaderMap::new();
-        h.insert(header::CACHE_CONTROL, "public, max-age=600".parse().unwrap());
-        h.insert(header::EXPIRES, "Fri, 27 Nov 2026 13:00:00 GMT".parse().unwrap());
+        h.insert(
+            header::CACHE_CONTROL,
+            "public, max-age=600".parse().unwrap(),
+        );
+        h.insert(
+            header::EXPIRES,
+            "Fri, 27 Nov 2026 13:00:00 GMT".parse().unwrap(),
+        );
         h.insert(header::RETRY_AFTER, "120".parse().unwrap());
         let hints = cache_hints(&h, now);
         assert_eq!(hints.max_age, Some(Duration::from_secs(600)));
         assert_eq!(hints.expires, Some(now + chrono::Duration::hours(1)));
         assert_eq!(hints.retry_after, Some(now + chrono::Duration::minutes(2)));
-        h.insert(header::RETRY_AFTER, "Fri, 27 Nov 2026 12:30:00 GMT".parse().unwrap());
-        assert_eq!(cache_hints(&h, now).retry_after, Some(now + chrono::Duration::minutes(30)));
+        h.insert(
+            header::RETRY_AFTER,
+            "Fri, 27 Nov 2026 12:30:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(
+            cache_hints(&h, now).retry_after,
+            Some(now + chrono::Duration::minutes(30))
+        );
         h.insert(header::RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(cache_hints(&h, now).retry_after, None);
     }

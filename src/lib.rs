@@ -10,5 +10,6 @@ pub mod matcher;
 pub mod model;
 pub mod notify;
 pub mod parse;
+pub mod reload;
 pub mod schedule;
 pub mod store;

@@ -142,7 +142,10 @@ mod tests {
             ),
             Urgency::Critical,
         );
-        assert_eq!(n.summary, "NATO & friends", "the summary is plain text, not escaped");
+        assert_eq!(
+            n.summary, "NATO & friends",
+            "the summary is plain text, not escaped"
+        );
         assert_eq!(
             n.body,
             "&lt;a href=&quot;https://evil.example&quot;&gt;Click&lt;/a&gt; &amp; &lt;img src=&quot;file:///etc/passwd&quot;&gt;\n\

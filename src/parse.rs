@@ -64,7 +64,7 @@ pub fn parse(bytes: &[u8], base: &Url) -> Result<ParsedFeed, ParseError> {
             return Err(ParseError::Panicked(msg));
         }
     };
-    let title = feed.title.as_ref().map(|t| text_of(t)).filter(|t| !t.is_empty());
+    let title = feed.title.as_ref().map(text_of).filter(|t| !t.is_empty());
     let source = title.clone().unwrap_or_default();
     let articles = feed
         .entries
@@ -87,7 +87,11 @@ fn article_from_entry(e: feed_rs::model::Entry, base: &Url, source: &str) -> Art
         .or_else(|| e.links.first())
         .and_then(|l| absolute_http_url(&l.href, base))
         // A permalink <guid> without <link> leaves `links` empty.
-        .or_else(|| guid.as_deref().and_then(|g| Url::parse(g).ok()).filter(is_http));
+        .or_else(|| {
+            guid.as_deref()
+                .and_then(|g| Url::parse(g).ok())
+                .filter(is_http)
+        });
     let title = e.title.as_ref().map(text_of).unwrap_or_default();
     let summary = e.summary.as_ref().map(text_of).unwrap_or_default();
     let content = e
@@ -172,7 +176,15 @@ fn is_tracking_param(k: &str) -> bool {
     k.starts_with("utm_")
         || matches!(
             k,
-            "fbclid" | "gclid" | "dclid" | "msclkid" | "mc_cid" | "mc_eid" | "igshid" | "ocid" | "cmpid"
+            "fbclid"
+                | "gclid"
+                | "dclid"
+                | "msclkid"
+                | "mc_cid"
+                | "mc_eid"
+                | "igshid"
+                | "ocid"
+                | "cmpid"
         )
 }
 
@@ -246,7 +258,10 @@ fn prepare(bytes: &[u8]) -> Result<Cow<'_, [u8]>, ParseError> {
 fn transcode(bytes: &[u8]) -> Result<Cow<'_, [u8]>, ParseError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let utf16 = match bytes {
-        [0xFF, 0xFE, 0, 0, ..] | [0, 0, 0xFE, 0xFF, ..] | [0, 0, 0, b'<', ..] | [b'<', 0, 0, 0, ..] => {
+        [0xFF, 0xFE, 0, 0, ..]
+        | [0, 0, 0xFE, 0xFF, ..]
+        | [0, 0, 0, b'<', ..]
+        | [b'<', 0, 0, 0, ..] => {
             return Err(ParseError::Encoding("UTF-32 is not supported".into()));
         }
         [0xFF, 0xFE, ..] => Some((encoding_rs::UTF_16LE, 2)),
@@ -370,7 +385,10 @@ mod tests {
         let a = &feed.articles[0];
         assert_eq!(a.key.0, "guid:id-1");
         assert_eq!(a.guid.as_deref(), Some("id-1"));
-        assert_eq!(a.link.as_deref(), Some("https://example.com/a/1?utm_source=x"));
+        assert_eq!(
+            a.link.as_deref(),
+            Some("https://example.com/a/1?utm_source=x")
+        );
         assert_eq!(a.title, "NATO talks");
         assert_eq!(a.summary, "Finland applies to join");
         assert_eq!(a.categories, vec!["World"]);
@@ -388,7 +406,10 @@ mod tests {
         let two = parse_str(doc).unwrap();
         assert_eq!(one.articles[0].key.0, "link:https://example.com/x");
         assert!(one.articles[1].key.0.starts_with("hash:"));
-        assert_eq!(one.articles[1].key, two.articles[1].key, "stable across parses");
+        assert_eq!(
+            one.articles[1].key, two.articles[1].key,
+            "stable across parses"
+        );
         assert_eq!(one.articles[1].guid, None);
     }
 
@@ -399,7 +420,10 @@ mod tests {
             <item><title>A</title><guid>https://example.com/story/9</guid></item></channel></rss>"#,
         )
         .unwrap();
-        assert_eq!(feed.articles[0].link.as_deref(), Some("https://example.com/story/9"));
+        assert_eq!(
+            feed.articles[0].link.as_deref(),
+            Some("https://example.com/story/9")
+        );
     }
 
     #[test]
@@ -454,7 +478,7 @@ mod tests {
             Err(ParseError::Html)
         );
         assert!(matches!(parse_str("hello"), Err(ParseError::NotAFeed(_))));
-        assert!(matches!(parse_str("<rss version=\"2.0\"><chan"), Err(_)));
+        assert!(parse_str("<rss version=\"2.0\"><chan").is_err());
     }
 
     #[test]

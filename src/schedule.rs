@@ -48,7 +48,13 @@ pub struct Outcome {
 /// hints, clamped to the ceiling. Failure number `failures` (1 = the first): exponential
 /// backoff from [`BACKOFF_BASE`] to [`BACKOFF_CAP`] with up to +25 % jitter
 /// (`jitter` in 0..=1), and never before a `Retry-After`.
-pub fn next_poll(now: DateTime<Utc>, policy: &Policy, outcome: &Outcome, failures: u32, jitter: f64) -> DateTime<Utc> {
+pub fn next_poll(
+    now: DateTime<Utc>,
+    policy: &Policy,
+    outcome: &Outcome,
+    failures: u32,
+    jitter: f64,
+) -> DateTime<Utc> {
     let at = |d: Duration| now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
     let retry_after = outcome.hints.retry_after.filter(|t| *t > now);
     if !outcome.ok {
@@ -80,7 +86,9 @@ mod tests {
     use super::*;
 
     fn t0() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
     const MIN: u64 = 60;
 
@@ -93,11 +101,19 @@ mod tests {
 
     #[test]
     fn table() {
-        let ok = |hints: CacheHints, ttl: Option<u32>| Outcome { ok: true, hints, ttl_minutes: ttl };
-        let fail = || Outcome { ok: false, ..Default::default() };
+        let ok = |hints: CacheHints, ttl: Option<u32>| Outcome {
+            ok: true,
+            hints,
+            ttl_minutes: ttl,
+        };
+        let fail = || Outcome {
+            ok: false,
+            ..Default::default()
+        };
         let mins = |m: i64| t0() + chrono::Duration::minutes(m);
+        type Case = (&'static str, Policy, Outcome, u32, f64, DateTime<Utc>);
         #[rustfmt::skip]
-        let cases: Vec<(&str, Policy, Outcome, u32, f64, DateTime<Utc>)> = vec![
+        let cases: Vec<Case> = vec![
             ("default interval", policy(15, None), ok(Default::default(), None), 0, 0.0, mins(15)),
             ("default floored at 5 min", policy(1, None), ok(Default::default(), None), 0, 0.0, mins(5)),
             ("feed may go below the floor", policy(15, Some(1)), ok(Default::default(), None), 0, 0.0, mins(1)),

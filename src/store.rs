@@ -33,7 +33,22 @@ const MIGRATIONS: &[&str] = &[
         next_poll_at         TEXT,
         first_polled_at      TEXT,
         last_new_articles    INTEGER NOT NULL DEFAULT 0,
-        created_at           TEXT NOT NULL
+        created_at           TEXT NOT NULL,
+        in_config            INTEGER NOT NULL DEFAULT 1,
+        fetch_url            TEXT,
+        redirect_to          TEXT,
+        redirect_seen        INTEGER NOT NULL DEFAULT 0,
+        disabled_reason      TEXT,
+        disabled_config      TEXT
+    );
+    CREATE TABLE hosts (
+        host           TEXT PRIMARY KEY,
+        deferred_until TEXT NOT NULL,
+        reason         TEXT NOT NULL
+    );
+    CREATE TABLE daemon_state (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
     );
     CREATE TABLE articles (
         id            INTEGER PRIMARY KEY,
@@ -84,7 +99,11 @@ pub enum StoreError {
         "database {path} has schema version {found}, newer than this tidings understands ({supported}); \
          refusing to touch it (upgrade tidings, or use another --db)"
     )]
-    NewerSchema { path: PathBuf, found: i64, supported: i64 },
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }
@@ -118,6 +137,54 @@ pub struct FeedState {
     pub next_poll_at: Option<DateTime<Utc>>,
     pub first_polled_at: Option<DateTime<Utc>>,
     pub last_new_articles: u32,
+    /// Still in the watch-list (removed feeds keep their rows and history).
+    pub in_config: bool,
+    /// Where the feed is fetched from after permanent redirects were adopted.
+    pub fetch_url: Option<String>,
+    /// The permanent redirect target seen on recent polls, and on how many in a row.
+    pub redirect_to: Option<String>,
+    pub redirect_seen: u32,
+    /// Why the feed is not polled (e.g. `410 Gone`).
+    pub disabled_reason: Option<String>,
+    /// The feed's watch-list entry when it was disabled; editing it re-enables the feed.
+    pub disabled_config: Option<String>,
+}
+
+const FEED_COLUMNS: &str =
+    "id, url, name, title, etag, last_modified, last_polled_at, last_status, last_error,
+    consecutive_failures, next_poll_at, first_polled_at, last_new_articles, in_config, fetch_url,
+    redirect_to, redirect_seen, disabled_reason, disabled_config";
+
+fn feed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedState> {
+    Ok(FeedState {
+        id: FeedId(r.get(0)?),
+        url: r.get(1)?,
+        name: r.get(2)?,
+        title: r.get(3)?,
+        etag: r.get(4)?,
+        last_modified: r.get(5)?,
+        last_polled_at: parse_ts(r.get(6)?),
+        last_status: r.get(7)?,
+        last_error: r.get(8)?,
+        consecutive_failures: r.get(9)?,
+        next_poll_at: parse_ts(r.get(10)?),
+        first_polled_at: parse_ts(r.get(11)?),
+        last_new_articles: r.get(12)?,
+        in_config: r.get(13)?,
+        fetch_url: r.get(14)?,
+        redirect_to: r.get(15)?,
+        redirect_seen: r.get(16)?,
+        disabled_reason: r.get(17)?,
+        disabled_config: r.get(18)?,
+    })
+}
+
+/// A host that asked us (429/503 with `Retry-After`) to come back later.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HostDeferral {
+    pub host: String,
+    pub until: DateTime<Utc>,
+    pub reason: String,
 }
 
 /// An article just inserted, with its row id.
@@ -178,6 +245,12 @@ pub struct PollRecord {
     pub title: Option<String>,
     pub new_articles: u32,
     pub next_poll_at: Option<DateTime<Utc>>,
+    /// The permanent-redirect target seen on this poll (`None`: no permanent redirect).
+    pub redirect_to: Option<String>,
+    /// On how many polls in a row `redirect_to` was seen.
+    pub redirect_seen: u32,
+    /// Fetch from here from now on (a permanent redirect adopted).
+    pub adopt_url: Option<String>,
 }
 
 pub struct Store {
@@ -190,7 +263,8 @@ pub(crate) fn ts(t: DateTime<Utc>) -> String {
 }
 
 fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
-    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|t| t.with_timezone(&Utc))
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|t| t.with_timezone(&Utc))
 }
 
 impl Store {
@@ -238,7 +312,9 @@ impl Store {
     fn configure(&mut self) -> Result<()> {
         self.conn.busy_timeout(Duration::from_secs(5))?;
         // Reading the schema version first fails cleanly on a file that is not a database.
-        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema {
                 path: self.path.clone(),
@@ -269,42 +345,139 @@ impl Store {
 
     /// Makes sure every configured feed has a row (keyed by URL) and its name is current.
     /// Feeds removed from the config keep their rows and history.
-    pub fn sync_feed(&mut self, url: &str, name: Option<&str>, now: DateTime<Utc>) -> Result<FeedState> {
+    pub fn sync_feed(
+        &mut self,
+        url: &str,
+        name: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<FeedState> {
         self.conn.execute(
             "INSERT INTO feeds (url, name, created_at) VALUES (?1, ?2, ?3)
              ON CONFLICT(url) DO UPDATE SET name = excluded.name",
             params![url, name, ts(now)],
         )?;
-        self.feed_by_url(url)?.ok_or(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
+        self.feed_by_url(url)?
+            .ok_or(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
     }
 
     pub fn feed_by_url(&self, url: &str) -> Result<Option<FeedState>> {
+        let sql = format!("SELECT {FEED_COLUMNS} FROM feeds WHERE url = ?1");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([url], feed_row)
+            .optional()?)
+    }
+
+    /// Every feed the store knows, configured ones first, then by id.
+    pub fn feeds(&self) -> Result<Vec<FeedState>> {
+        let sql = format!("SELECT {FEED_COLUMNS} FROM feeds ORDER BY in_config DESC, id");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([], feed_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Marks which feeds are in the watch-list now (by URL); the others keep their history.
+    pub fn set_configured(&mut self, urls: &[&str]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("UPDATE feeds SET in_config = 0", [])?;
+        {
+            let mut stmt = tx.prepare_cached("UPDATE feeds SET in_config = 1 WHERE url = ?1")?;
+            for url in urls {
+                stmt.execute([url])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn set_next_poll(&mut self, feed: FeedId, at: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE feeds SET next_poll_at = ?2 WHERE id = ?1",
+            params![feed.0, ts(at)],
+        )?;
+        Ok(())
+    }
+
+    /// Stops polling a feed until it is re-enabled (`config` is its watch-list entry now).
+    pub fn disable_feed(&mut self, feed: FeedId, reason: &str, config: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE feeds SET disabled_reason = ?2, disabled_config = ?3 WHERE id = ?1",
+            params![feed.0, reason, config],
+        )?;
+        Ok(())
+    }
+
+    /// Polls a disabled feed again, from now. Returns whether it was disabled.
+    pub fn enable_feed(&mut self, url: &str) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE feeds SET disabled_reason = NULL, disabled_config = NULL, next_poll_at = NULL
+             WHERE url = ?1 AND disabled_reason IS NOT NULL",
+            [url],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Defers every feed of `host` until `until` (the later of this and any existing deferral).
+    pub fn defer_host(&mut self, host: &str, until: DateTime<Utc>, reason: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO hosts (host, deferred_until, reason) VALUES (?1, ?2, ?3)
+             ON CONFLICT(host) DO UPDATE SET
+                reason = CASE WHEN excluded.deferred_until > deferred_until THEN excluded.reason ELSE reason END,
+                deferred_until = MAX(deferred_until, excluded.deferred_until)",
+            params![host, ts(until), reason],
+        )?;
+        Ok(())
+    }
+
+    /// Hosts deferred past `now`.
+    pub fn host_deferrals(&self, now: DateTime<Utc>) -> Result<Vec<HostDeferral>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT host, deferred_until, reason FROM hosts WHERE deferred_until > ?1 ORDER BY host")?;
+        let rows = stmt.query_map([ts(now)], |r| {
+            Ok(HostDeferral {
+                host: r.get(0)?,
+                until: parse_ts(r.get(1)?).unwrap_or_default(),
+                reason: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Daemon-wide facts for `status` (e.g. `config_error`), by key.
+    pub fn set_state(&mut self, key: &str, value: Option<&str>) -> Result<()> {
+        match value {
+            Some(v) => self.conn.execute(
+                "INSERT INTO daemon_state (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, v],
+            )?,
+            None => self
+                .conn
+                .execute("DELETE FROM daemon_state WHERE key = ?1", [key])?,
+        };
+        Ok(())
+    }
+
+    pub fn state(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, url, name, title, etag, last_modified, last_polled_at, last_status, last_error,
-                        consecutive_failures, next_poll_at, first_polled_at, last_new_articles
-                 FROM feeds WHERE url = ?1",
-                [url],
-                |r| {
-                    Ok(FeedState {
-                        id: FeedId(r.get(0)?),
-                        url: r.get(1)?,
-                        name: r.get(2)?,
-                        title: r.get(3)?,
-                        etag: r.get(4)?,
-                        last_modified: r.get(5)?,
-                        last_polled_at: parse_ts(r.get(6)?),
-                        last_status: r.get(7)?,
-                        last_error: r.get(8)?,
-                        consecutive_failures: r.get(9)?,
-                        next_poll_at: parse_ts(r.get(10)?),
-                        first_polled_at: parse_ts(r.get(11)?),
-                        last_new_articles: r.get(12)?,
-                    })
-                },
+                "SELECT value FROM daemon_state WHERE key = ?1",
+                [key],
+                |r| r.get(0),
             )
             .optional()?)
+    }
+
+    /// Alerts created at or after `since`.
+    pub fn count_alerts_since(&self, since: DateTime<Utc>) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM alerts WHERE created_at >= ?1",
+            [ts(since)],
+            |r| r.get(0),
+        )?)
     }
 
     /// Starts the transaction that records one poll of one feed.
@@ -434,7 +607,11 @@ pub struct PollTx<'s> {
 impl PollTx<'_> {
     /// Inserts the articles this feed has never had; returns only those, in feed order.
     /// An article seen before (same feed, same key) is left as it is.
-    pub fn insert_new(&mut self, articles: Vec<Article>, now: DateTime<Utc>) -> Result<Vec<NewArticle>> {
+    pub fn insert_new(
+        &mut self,
+        articles: Vec<Article>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<NewArticle>> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO articles (feed_id, key, guid, link, title, summary, authors, categories, published_at, first_seen_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -508,7 +685,10 @@ impl PollTx<'_> {
                 last_modified = CASE WHEN ?6 THEN ?8 ELSE last_modified END,
                 title = COALESCE(?9, title),
                 last_new_articles = ?10,
-                next_poll_at = ?11
+                next_poll_at = ?11,
+                redirect_to = ?12,
+                redirect_seen = ?13,
+                fetch_url = COALESCE(?14, fetch_url)
              WHERE id = ?1",
             params![
                 self.feed.0,
@@ -522,6 +702,9 @@ impl PollTx<'_> {
                 record.title,
                 record.new_articles,
                 record.next_poll_at.map(ts),
+                record.redirect_to,
+                record.redirect_seen,
+                record.adopt_url,
             ],
         )?;
         self.tx.commit()?;
@@ -543,7 +726,9 @@ mod tests {
     }
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
@@ -551,11 +736,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/tidings.db");
         let mut store = Store::open(&path).unwrap();
-        let feed = store.sync_feed("https://a.example/rss", Some("A"), now()).unwrap();
+        let feed = store
+            .sync_feed("https://a.example/rss", Some("A"), now())
+            .unwrap();
         assert_eq!(feed.first_polled_at, None);
 
         let mut tx = store.begin_poll(feed.id).unwrap();
-        let new = tx.insert_new(vec![article("k1", "one"), article("k2", "two")], now()).unwrap();
+        let new = tx
+            .insert_new(vec![article("k1", "one"), article("k2", "two")], now())
+            .unwrap();
         assert_eq!(new.len(), 2);
         let record = PollRecord {
             status: Some(200),
@@ -568,11 +757,32 @@ mod tests {
 
         let mut store = Store::open(&path).unwrap();
         let mut tx = store.begin_poll(feed.id).unwrap();
-        let new = tx.insert_new(vec![article("k2", "two, edited"), article("k3", "three")], now()).unwrap();
-        assert_eq!(new.iter().map(|n| n.article.title.as_str()).collect::<Vec<_>>(), ["three"]);
-        tx.finish(&PollRecord { status: Some(304), ..Default::default() }, now()).unwrap();
+        let new = tx
+            .insert_new(
+                vec![article("k2", "two, edited"), article("k3", "three")],
+                now(),
+            )
+            .unwrap();
+        assert_eq!(
+            new.iter()
+                .map(|n| n.article.title.as_str())
+                .collect::<Vec<_>>(),
+            ["three"]
+        );
+        tx.finish(
+            &PollRecord {
+                status: Some(304),
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap();
         let state = store.feed_by_url("https://a.example/rss").unwrap().unwrap();
-        assert_eq!(state.etag.as_deref(), Some("\"v1\""), "a 304 keeps the validators");
+        assert_eq!(
+            state.etag.as_deref(),
+            Some("\"v1\""),
+            "a 304 keeps the validators"
+        );
         assert_eq!(state.first_polled_at, Some(now()));
     }
 
@@ -580,17 +790,36 @@ mod tests {
     fn failures_count_up_and_reset() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-        let feed = store.sync_feed("https://a.example/rss", None, now()).unwrap();
+        let feed = store
+            .sync_feed("https://a.example/rss", None, now())
+            .unwrap();
         for _ in 0..2 {
             let tx = store.begin_poll(feed.id).unwrap();
-            let rec = PollRecord { status: Some(500), error: Some("HTTP 500".into()), ..Default::default() };
+            let rec = PollRecord {
+                status: Some(500),
+                error: Some("HTTP 500".into()),
+                ..Default::default()
+            };
             tx.finish(&rec, now()).unwrap();
         }
         let s = store.feed_by_url(&feed.url).unwrap().unwrap();
-        assert_eq!((s.consecutive_failures, s.last_error.as_deref()), (2, Some("HTTP 500")));
-        assert_eq!(s.first_polled_at, None, "a failed poll is not the first poll");
+        assert_eq!(
+            (s.consecutive_failures, s.last_error.as_deref()),
+            (2, Some("HTTP 500"))
+        );
+        assert_eq!(
+            s.first_polled_at, None,
+            "a failed poll is not the first poll"
+        );
         let tx = store.begin_poll(feed.id).unwrap();
-        tx.finish(&PollRecord { status: Some(200), ..Default::default() }, now()).unwrap();
+        tx.finish(
+            &PollRecord {
+                status: Some(200),
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap();
         let s = store.feed_by_url(&feed.url).unwrap().unwrap();
         assert_eq!((s.consecutive_failures, s.last_error), (0, None));
     }
@@ -604,14 +833,25 @@ mod tests {
             c.pragma_update(None, "user_version", 99).unwrap();
         }
         let err = Store::open(&newer).err().unwrap().to_string();
-        assert!(err.contains("schema version 99") && err.contains("newer.db"), "{err}");
+        assert!(
+            err.contains("schema version 99") && err.contains("newer.db"),
+            "{err}"
+        );
 
         let garbage = dir.path().join("garbage.db");
-        std::fs::write(&garbage, b"this is not a database, just some bytes long enough to look like a header......").unwrap();
+        std::fs::write(
+            &garbage,
+            b"this is not a database, just some bytes long enough to look like a header......",
+        )
+        .unwrap();
         let before = std::fs::read(&garbage).unwrap();
         let err = Store::open(&garbage).err().unwrap().to_string();
         assert!(err.contains("garbage.db"), "{err}");
-        assert_eq!(std::fs::read(&garbage).unwrap(), before, "never overwritten");
+        assert_eq!(
+            std::fs::read(&garbage).unwrap(),
+            before,
+            "never overwritten"
+        );
 
         let err = Store::open(dir.path()).err().unwrap().to_string();
         assert!(err.contains("directory"), "{err}");
