@@ -839,3 +839,6 @@ impl HostGate {
         permit
     }
 }
+
+#[cfg(test)]
+mod tests;

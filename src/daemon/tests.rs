@@ -1,0 +1,380 @@
+//! The loop under `tokio::time::pause()`: a scripted fetcher records every request with its
+//! (virtual) time; the store is a real SQLite file in a temp dir.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex as StdMutex;
+
+use super::*;
+use crate::fetch::{CacheHints, FetchError};
+use crate::notify::{Notification, NotifyError};
+
+const T0: &str = "2026-11-27T12:00:00Z";
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(T0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// What a scripted URL answers; the last entry repeats forever.
+#[derive(Clone)]
+enum Reply {
+    NotModified,
+    Status(u16, Option<Duration>),
+    Moved(&'static str),
+    Hang,
+}
+
+#[derive(Default)]
+struct Script {
+    replies: StdMutex<HashMap<String, VecDeque<Reply>>>,
+    calls: StdMutex<Vec<(String, DateTime<Utc>)>>,
+}
+
+struct ScriptedFetcher(Arc<Script>);
+
+impl Fetch for ScriptedFetcher {
+    fn fetch(
+        &self,
+        url: &Url,
+        _v: &Validators,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = FetchOutcome> + Send {
+        let script = self.0.clone();
+        let url = url.to_string();
+        async move {
+            script.calls.lock().unwrap().push((url.clone(), now));
+            let reply = {
+                let mut replies = script.replies.lock().unwrap();
+                let q = replies.entry(url).or_default();
+                if q.len() > 1 {
+                    q.pop_front()
+                } else {
+                    q.front().cloned()
+                }
+            };
+            match reply.unwrap_or(Reply::NotModified) {
+                Reply::NotModified => FetchOutcome::NotModified {
+                    hints: CacheHints::default(),
+                    moved_to: None,
+                },
+                Reply::Status(status, retry_after) => FetchOutcome::Failed {
+                    status: Some(status),
+                    error: FetchError::Status {
+                        status,
+                        reason: String::new(),
+                    },
+                    hints: CacheHints {
+                        retry_after: retry_after
+                            .map(|d| now + chrono::Duration::from_std(d).unwrap()),
+                        ..Default::default()
+                    },
+                },
+                Reply::Moved(to) => FetchOutcome::NotModified {
+                    hints: CacheHints::default(),
+                    moved_to: Some(Url::parse(to).unwrap()),
+                },
+                Reply::Hang => std::future::pending().await,
+            }
+        }
+    }
+}
+
+impl Script {
+    fn reply(&self, url: &str, replies: Vec<Reply>) {
+        self.replies
+            .lock()
+            .unwrap()
+            .insert(url.to_string(), replies.into());
+    }
+
+    /// Times of the requests to `url`, as minutes after T0.
+    fn minutes(&self, url: &str) -> Vec<f64> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(u, _)| u == url)
+            .map(|(_, t)| (*t - t0()).num_milliseconds() as f64 / 60_000.0)
+            .collect()
+    }
+
+    fn count(&self) -> usize {
+        self.calls.lock().unwrap().len()
+    }
+}
+
+struct NoNotifier;
+
+impl Notifier for NoNotifier {
+    async fn send(&self, _n: &Notification) -> Result<(), NotifyError> {
+        Ok(())
+    }
+}
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    config_path: PathBuf,
+    script: Arc<Script>,
+    engine: Engine<ScriptedFetcher, NoNotifier, TokioClock>,
+}
+
+fn harness(watchlist: &str) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("watchlist.toml");
+    std::fs::write(&config_path, watchlist).unwrap();
+    let config = config::load(&config_path).unwrap();
+    let store = Store::open(&dir.path().join("tidings.db")).unwrap();
+    let script = Arc::new(Script::default());
+    let engine = Engine::with_parts(
+        config,
+        store,
+        ScriptedFetcher(script.clone()),
+        NoNotifier,
+        TokioClock::starting_at(t0()),
+    );
+    Harness {
+        _dir: dir,
+        config_path,
+        script,
+        engine,
+    }
+}
+
+fn feeds_toml(urls: &[&str], interval: &str) -> String {
+    let mut s = format!("[settings]\ninterval = \"{interval}\"\nhost_spacing = \"0s\"\n");
+    for u in urls {
+        s.push_str(&format!("[[feed]]\nurl = \"{u}\"\n"));
+    }
+    s
+}
+
+/// Runs the engine for `virtual_time`, then shuts it down; `during` runs alongside.
+async fn run_for(
+    h: &mut Harness,
+    virtual_time: Duration,
+    during: impl Future<Output = ()>,
+) -> mpsc::Sender<ReloadCause> {
+    let (reload_tx, reload_rx) = mpsc::channel(4);
+    let run = h.engine.run(tokio::time::sleep(virtual_time), reload_rx);
+    let ((), res) = tokio::join!(during, run);
+    res.unwrap();
+    reload_tx
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn first_polls_are_spread_over_the_first_interval() {
+    let urls: Vec<String> = (0..10)
+        .map(|i| format!("https://h{i}.example/rss"))
+        .collect();
+    let refs: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let mut h = harness(&feeds_toml(&refs, "10m"));
+    run_for(&mut h, Duration::from_secs(9 * 60 + 59), async {}).await;
+    let mut firsts: Vec<f64> = urls.iter().map(|u| h.script.minutes(u)[0]).collect();
+    firsts.sort_by(f64::total_cmp);
+    let want: Vec<f64> = (0..10).map(f64::from).collect();
+    assert_eq!(
+        firsts, want,
+        "one feed a minute over the 10-minute interval"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_daemon_wakes_only_for_due_polls() {
+    let urls: Vec<String> = (0..200)
+        .map(|i| format!("https://h{i}.example/rss"))
+        .collect();
+    let refs: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let mut h = harness(&feeds_toml(&refs, "15m"));
+    run_for(&mut h, Duration::from_secs(3600), async {}).await;
+    let polls = h.script.count() as u64;
+    assert_eq!(polls, 800, "every feed polled every 15 minutes for an hour");
+    assert_eq!(h.engine.stats.polls, polls);
+    // Each poll costs at most one timer wake-up and one completion; nothing else wakes the loop.
+    assert!(
+        h.engine.stats.wakeups <= 2 * polls + 2,
+        "{} wake-ups for {polls} polls",
+        h.engine.stats.wakeups
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn failures_back_off_exponentially_and_recover() {
+    let url = "https://flaky.example/rss";
+    let mut h = harness(&feeds_toml(&[url], "15m"));
+    h.script.reply(
+        url,
+        vec![
+            Reply::Status(500, None),
+            Reply::Status(500, None),
+            Reply::Status(500, None),
+            Reply::Status(500, None),
+            Reply::NotModified,
+        ],
+    );
+    run_for(&mut h, Duration::from_secs(60 * 60), async {}).await;
+    let t = h.script.minutes(url);
+    let gaps: Vec<f64> = t.windows(2).map(|w| w[1] - w[0]).collect();
+    // 1, 2, 4, 8 minutes (each up to +25 % jitter), then back to the 15-minute interval
+    // (times are stored to the second).
+    let second = 1.0 / 60.0;
+    for (gap, base) in gaps.iter().zip([1.0, 2.0, 4.0, 8.0, 15.0]) {
+        let max = if base == 15.0 { 15.0 } else { base * 1.25 };
+        assert!(
+            (base - second..=max + second).contains(gap),
+            "gaps {gaps:?}"
+        );
+    }
+    let state = h.engine.store.feed_by_url(url).unwrap().unwrap();
+    assert_eq!(state.consecutive_failures, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_defers_every_feed_of_that_host() {
+    let (a, b, other) = (
+        "https://busy.example/a.xml",
+        "https://busy.example/b.xml",
+        "https://calm.example/rss",
+    );
+    let mut h = harness(&feeds_toml(&[a, b, other], "15m"));
+    // The first request to the host gets 429 with Retry-After: 40 minutes.
+    h.script.reply(
+        a,
+        vec![
+            Reply::Status(429, Some(Duration::from_secs(40 * 60))),
+            Reply::NotModified,
+        ],
+    );
+    h.script.reply(
+        b,
+        vec![
+            Reply::Status(429, Some(Duration::from_secs(40 * 60))),
+            Reply::NotModified,
+        ],
+    );
+    run_for(&mut h, Duration::from_secs(70 * 60), async {}).await;
+    let first_429 = [h.script.minutes(a)[0], h.script.minutes(b)[0]]
+        .into_iter()
+        .fold(f64::MAX, f64::min);
+    for url in [a, b] {
+        for t in h.script.minutes(url) {
+            assert!(
+                t <= first_429 || t >= first_429 + 40.0,
+                "{url} polled at {t} min, inside the deferral from {first_429}"
+            );
+        }
+    }
+    assert!(h.script.minutes(other).len() >= 4, "other hosts carry on");
+}
+
+#[tokio::test(start_paused = true)]
+async fn gone_feed_is_disabled_until_its_entry_changes() {
+    let (gone, ok) = ("https://old.example/rss", "https://new.example/rss");
+    let mut h = harness(&feeds_toml(&[gone, ok], "5m"));
+    h.script.reply(gone, vec![Reply::Status(410, None)]);
+    run_for(&mut h, Duration::from_secs(60 * 60), async {}).await;
+    assert_eq!(
+        h.script.minutes(gone).len(),
+        1,
+        "never polled again after 410"
+    );
+    let state = h.engine.store.feed_by_url(gone).unwrap().unwrap();
+    assert_eq!(state.disabled_reason.as_deref(), Some("410 Gone"));
+
+    // Editing its entry (here: giving it a name) re-enables it.
+    let edited =
+        feeds_toml(&[ok], "5m") + &format!("[[feed]]\nurl = \"{gone}\"\nname = \"Back\"\n");
+    write(&h.config_path, &edited);
+    let (reload_tx, reload_rx) = mpsc::channel(4);
+    reload_tx.send(ReloadCause::Signal).await.unwrap();
+    h.engine
+        .run(tokio::time::sleep(Duration::from_secs(600)), reload_rx)
+        .await
+        .unwrap();
+    assert!(
+        h.script.minutes(gone).len() >= 2,
+        "polled again after the edit"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn permanent_redirect_is_adopted_after_two_polls() {
+    let (old, new) = ("https://a.example/old.xml", "https://a.example/new.xml");
+    let mut h = harness(&feeds_toml(&[old], "5m"));
+    h.script.reply(old, vec![Reply::Moved(new)]);
+    run_for(&mut h, Duration::from_secs(16 * 60), async {}).await;
+    assert_eq!(
+        h.script.minutes(old).len(),
+        2,
+        "two polls of the old URL, both redirected"
+    );
+    assert!(!h.script.minutes(new).is_empty(), "then the new URL");
+    let state = h.engine.store.feed_by_url(old).unwrap().unwrap();
+    assert_eq!(state.fetch_url.as_deref(), Some(new));
+}
+
+#[tokio::test(start_paused = true)]
+async fn reload_adds_and_removes_feeds_and_a_broken_file_changes_nothing() {
+    let (a, b, c) = (
+        "https://a.example/rss",
+        "https://b.example/rss",
+        "https://c.example/rss",
+    );
+    let mut h = harness(&feeds_toml(&[a, b], "5m"));
+    let path = h.config_path.clone();
+    let (reload_tx, reload_rx) = mpsc::channel(4);
+    let script = h.script.clone();
+    let driver = async {
+        tokio::time::sleep(Duration::from_secs(10 * 60)).await;
+        write(&path, &feeds_toml(&[a, c], "5m"));
+        reload_tx.send(ReloadCause::FileChanged).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(10 * 60)).await;
+        write(&path, "[[feed]\nurl = ");
+        reload_tx.send(ReloadCause::FileChanged).await.unwrap();
+    };
+    let run = h
+        .engine
+        .run(tokio::time::sleep(Duration::from_secs(30 * 60)), reload_rx);
+    let ((), res) = tokio::join!(driver, run);
+    res.unwrap();
+
+    let after = |url: &str, min: f64| script.minutes(url).into_iter().filter(|t| *t > min).count();
+    assert!(
+        after(b, 10.0) == 0,
+        "removed feed not polled after the reload"
+    );
+    assert!(after(c, 10.0) >= 2, "added feed polled");
+    assert!(
+        after(a, 20.0) >= 1 && after(c, 20.0) >= 1,
+        "broken file: the running config goes on"
+    );
+    let err = h.engine.store.state("config_error").unwrap().unwrap();
+    assert!(err.contains("watchlist.toml:1:"), "{err}");
+    assert_eq!(h.engine.stats.reloads, 1);
+    let removed = h.engine.store.feed_by_url(b).unwrap().unwrap();
+    assert!(!removed.in_config, "removed feed keeps its row");
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_waits_for_in_flight_polls_at_most_the_grace_period() {
+    let (hang, ok) = ("https://hang.example/rss", "https://ok.example/rss");
+    let mut h = harness(&feeds_toml(&[hang, ok], "5m"));
+    h.script.reply(hang, vec![Reply::Hang]);
+    let started = tokio::time::Instant::now();
+    run_for(&mut h, Duration::from_secs(60), async {}).await;
+    let took = tokio::time::Instant::now() - started;
+    assert!(
+        took <= Duration::from_secs(60) + SHUTDOWN_GRACE,
+        "took {took:?}"
+    );
+    let state = h.engine.store.feed_by_url(hang).unwrap().unwrap();
+    assert_eq!(
+        state.last_polled_at, None,
+        "an unfinished poll records nothing"
+    );
+}
