@@ -111,7 +111,9 @@ impl EngineBuilder {
                 .collect()
         };
         let leaf_kind = match e {
-            Expr::Field(f, inner) => return self.node(inner, Some(bit(*f)), slot, aliases, has_regex),
+            Expr::Field(f, inner) => {
+                return self.node(inner, Some(bit(*f)), slot, aliases, has_regex);
+            }
             Expr::Not(inner) => {
                 return Node::Not(Box::new(self.node(inner, scope, slot, aliases, has_regex)));
             }
@@ -122,7 +124,9 @@ impl EngineBuilder {
                 distances,
             } => return Node::Near(kids(self, operands, has_regex), distances.clone()),
             Expr::Word(w) => LeafKind::Patterns(self.pattern(w, false, slot).into_iter().collect()),
-            Expr::Prefix(w) => LeafKind::Patterns(self.pattern(w, true, slot).into_iter().collect()),
+            Expr::Prefix(w) => {
+                LeafKind::Patterns(self.pattern(w, true, slot).into_iter().collect())
+            }
             Expr::Phrase { text, prefix } => {
                 LeafKind::Patterns(self.pattern(text, *prefix, slot).into_iter().collect())
             }
@@ -473,7 +477,10 @@ impl Engine {
     fn explain(&self, topic: TopicId, spans: Vec<Span>, doc: &Doc) -> Match {
         let mut refs: Vec<HitRef> = spans.into_iter().flat_map(|s| s.hits).collect();
         refs.sort_unstable();
-        refs.dedup_by(|a, b| (a.seg, a.ostart, a.oend, a.leaf) == (b.seg, b.ostart, b.oend, b.leaf));
+        refs.dedup_by(|a, b| {
+            (a.seg, a.ostart, a.oend) == (b.seg, b.ostart, b.oend)
+                && self.leaves[a.leaf as usize].term == self.leaves[b.leaf as usize].term
+        });
         let snippet = snippet(&refs, doc);
         refs.truncate(MAX_MATCH_HITS);
         let hits = refs
@@ -574,7 +581,11 @@ fn snippet(refs: &[HitRef], doc: &Doc) -> Snippet {
         let mut e = hs[i].oend as usize;
         for h in &hs[i..] {
             let he = h.oend as usize;
-            if he > e && text.get(s..he).is_none_or(|t| t.chars().count() > SNIPPET_CHARS) {
+            if he > e
+                && text
+                    .get(s..he)
+                    .is_none_or(|t| t.chars().count() > SNIPPET_CHARS)
+            {
                 break;
             }
             e = e.max(he);
@@ -667,15 +678,17 @@ fn widen(text: &str, ws: usize, we: usize) -> (usize, usize) {
         .nth(right)
         .map_or(text.len(), |(k, _)| we + k);
     // Cut at whitespace: drop the partial word at each cut end.
-    if start > 0 && !text[..start].ends_with(char::is_whitespace) {
-        if let Some(k) = text[start..ws].find(char::is_whitespace) {
-            start += k;
-        }
+    if start > 0
+        && !text[..start].ends_with(char::is_whitespace)
+        && let Some(k) = text[start..ws].find(char::is_whitespace)
+    {
+        start += k;
     }
-    if end < text.len() && !text[end..].starts_with(char::is_whitespace) {
-        if let Some(k) = text[we..end].rfind(char::is_whitespace) {
-            end = we + k;
-        }
+    if end < text.len()
+        && !text[end..].starts_with(char::is_whitespace)
+        && let Some(k) = text[we..end].rfind(char::is_whitespace)
+    {
+        end = we + k;
     }
     // Trim whitespace at both ends.
     let trimmed = text[start..end].trim_start();

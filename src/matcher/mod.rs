@@ -222,13 +222,21 @@ fn check_aliases(aliases: &Aliases) -> Result<(), QueryError> {
     let mut seen: Vec<String> = Vec::new();
     for (name, spellings) in aliases {
         let fail = |text: &str, pos: usize, message: String| {
-            Err(QueryError::at(text, pos, message, &format!("@{name}"), None))
+            Err(QueryError::at(
+                text,
+                pos,
+                message,
+                &format!("@{name}"),
+                None,
+            ))
         };
         if name.is_empty() || name.contains(|c: char| c.is_whitespace() || "()\"".contains(c)) {
             return fail(
                 name,
                 0,
-                format!("alias name '{name}' must be non-empty without spaces, parentheses or quotes"),
+                format!(
+                    "alias name '{name}' must be non-empty without spaces, parentheses or quotes"
+                ),
             );
         }
         let lower = name.to_lowercase();
@@ -247,12 +255,10 @@ fn check_aliases(aliases: &Aliases) -> Result<(), QueryError> {
             let body = s.trim().strip_suffix('*');
             let ok = match body {
                 Some(p) => {
-                    p.chars().last().is_some_and(char::is_alphanumeric)
-                        && !p.contains('*')
-                        && {
-                            let ws = words(p);
-                            !ws.is_empty() && (ws.len() > 1 || ws[0].chars().count() >= 2)
-                        }
+                    p.chars().last().is_some_and(char::is_alphanumeric) && !p.contains('*') && {
+                        let ws = words(p);
+                        !ws.is_empty() && (ws.len() > 1 || ws[0].chars().count() >= 2)
+                    }
                 }
                 None => !s.contains('*') && !words(s).is_empty(),
             };
@@ -260,7 +266,9 @@ fn check_aliases(aliases: &Aliases) -> Result<(), QueryError> {
                 let what = if s.trim().is_empty() {
                     "is empty".to_owned()
                 } else {
-                    format!("'{s}' is not a word, a phrase or a prefix (at least 2 letters before a final '*')")
+                    format!(
+                        "'{s}' is not a word, a phrase or a prefix (at least 2 letters before a final '*')"
+                    )
                 };
                 return fail(s, 0, format!("alias '@{name}': spelling {} {what}", k + 1));
             }

@@ -198,14 +198,31 @@ impl Builder {
     /// Emit one normalised character that came from original bytes `ostart..oend`.
     fn emit(&mut self, c: char, ostart: usize, oend: usize) {
         let c = match c {
-            '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{02BC}' | '\u{02BB}' | '\u{2032}'
-            | '`' | '\u{FF07}' => '\'',
-            '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{2E3A}' | '\u{2E3B}' | '\u{FE58}'
-            | '\u{FE63}' | '\u{FF0D}' | '\u{058A}' | '\u{05BE}' | '\u{1400}' | '\u{1806}'
-            | '\u{2E17}' | '\u{301C}' | '\u{3030}' | '\u{30A0}' => '-',
+            '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{02BC}' | '\u{02BB}' | '\u{2032}' | '`'
+            | '\u{FF07}' => '\'',
+            '\u{2010}'..='\u{2015}'
+            | '\u{2212}'
+            | '\u{2E3A}'
+            | '\u{2E3B}'
+            | '\u{FE58}'
+            | '\u{FE63}'
+            | '\u{FF0D}'
+            | '\u{058A}'
+            | '\u{05BE}'
+            | '\u{1400}'
+            | '\u{1806}'
+            | '\u{2E17}'
+            | '\u{301C}'
+            | '\u{3030}'
+            | '\u{30A0}' => '-',
             // Invisible format characters: soft hyphen, zero-width (non-)joiners, word
             // joiner, BOM, variation selectors.
-            '\u{00AD}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{FE00}'..='\u{FE0F}'
+            '\u{00AD}'
+            | '\u{200C}'
+            | '\u{200D}'
+            | '\u{2060}'
+            | '\u{FEFF}'
+            | '\u{FE00}'..='\u{FE0F}'
             | '\u{E0100}'..='\u{E01EF}' => return,
             c if is_stripped_mark(c) => return,
             c => c,
@@ -302,8 +319,14 @@ mod tests {
             ]
         );
         // Decomposed é: the combining mark stays inside the original range of the word.
-        assert_eq!(toks("Zele\u{301}nsky!"), [("zelensky".to_owned(), "Zele\u{301}nsky")]);
-        assert_eq!(words("Зеленський Зеленский їжак"), ["зеленськии", "зеленскии", "іжак"]);
+        assert_eq!(
+            toks("Zele\u{301}nsky!"),
+            [("zelensky".to_owned(), "Zele\u{301}nsky")]
+        );
+        assert_eq!(
+            words("Зеленський Зеленский їжак"),
+            ["зеленськии", "зеленскии", "іжак"]
+        );
         assert_eq!(words("nego\u{AD}tiate"), ["negotiate"]);
         assert_eq!(words("👩\u{200D}💻 ❤\u{FE0F} rock"), ["rock"]);
     }

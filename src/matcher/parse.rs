@@ -26,7 +26,10 @@ pub enum Expr {
     /// `negotiat*`: the word as written, without the `*`.
     Prefix(String),
     /// `"peace talks"` (text between the quotes); `prefix` when written `"peace talk*"`.
-    Phrase { text: String, prefix: bool },
+    Phrase {
+        text: String,
+        prefix: bool,
+    },
     /// `@name`: the name as written, without the `@`.
     Alias(String),
     /// `/pattern/`: the pattern with `\/` already turned into `/`.
@@ -287,18 +290,18 @@ fn lex(q: &str) -> Result<Vec<Lexeme>, ParseError> {
             });
             continue;
         }
-        if c == '-' {
-            if let Some(d) = q[i + 1..].chars().next() {
-                if !is_delim(d) && d != '-' {
-                    i += 1;
-                    out.push(Lexeme {
-                        tok: Tok::Minus,
-                        start,
-                        end: i,
-                    });
-                    continue;
-                }
-            }
+        if c == '-'
+            && let Some(d) = q[i + 1..].chars().next()
+            && !is_delim(d)
+            && d != '-'
+        {
+            i += 1;
+            out.push(Lexeme {
+                tok: Tok::Minus,
+                start,
+                end: i,
+            });
+            continue;
         }
         // A bare word: up to whitespace, a parenthesis or a quote.
         let len = q[i..].find(is_delim).unwrap_or(q.len() - i);
@@ -342,7 +345,9 @@ fn lex(q: &str) -> Result<Vec<Lexeme>, ParseError> {
                     _ => {
                         return err(
                             start,
-                            format!("bad NEAR distance '{n}': expected a number from 0 to {MAX_NEAR}"),
+                            format!(
+                                "bad NEAR distance '{n}': expected a number from 0 to {MAX_NEAR}"
+                            ),
                         );
                     }
                 }
@@ -353,11 +358,7 @@ fn lex(q: &str) -> Result<Vec<Lexeme>, ParseError> {
                 None => Tok::Word(w.to_owned()),
             },
         };
-        out.push(Lexeme {
-            tok,
-            start,
-            end: i,
-        });
+        out.push(Lexeme { tok, start, end: i });
     }
     Ok(out)
 }
@@ -441,16 +442,19 @@ impl Parser<'_> {
         }
         // Cheap contradiction check: `x AND NOT x`.
         for (x, at) in &xs {
-            if let Expr::Not(inner) = x {
-                if xs.iter().any(|(y, _)| y == inner.as_ref()) {
-                    return err(
-                        *at,
-                        format!("query can never match: '{inner}' is both required and excluded"),
-                    );
-                }
+            if let Expr::Not(inner) = x
+                && xs.iter().any(|(y, _)| y == inner.as_ref())
+            {
+                return err(
+                    *at,
+                    format!("query can never match: '{inner}' is both required and excluded"),
+                );
             }
         }
-        Ok((one_or(xs.into_iter().map(|x| x.0).collect(), Expr::And), pos))
+        Ok((
+            one_or(xs.into_iter().map(|x| x.0).collect(), Expr::And),
+            pos,
+        ))
     }
 
     fn near(&mut self, depth: usize) -> PResult {
@@ -480,14 +484,14 @@ impl Parser<'_> {
     }
 
     fn unary(&mut self, depth: usize) -> PResult {
-        if let Some(l) = self.toks.get(self.at) {
-            if matches!(l.tok, Tok::Not | Tok::Minus) {
-                let pos = l.start;
-                self.deeper(depth, pos)?;
-                self.at += 1;
-                let (e, _) = self.unary(depth + 1)?;
-                return Ok((Expr::Not(Box::new(e)), pos));
-            }
+        if let Some(l) = self.toks.get(self.at)
+            && matches!(l.tok, Tok::Not | Tok::Minus)
+        {
+            let pos = l.start;
+            self.deeper(depth, pos)?;
+            self.at += 1;
+            let (e, _) = self.unary(depth + 1)?;
+            return Ok((Expr::Not(Box::new(e)), pos));
         }
         self.primary(depth)
     }
@@ -521,10 +525,7 @@ impl Parser<'_> {
                 self.deeper(depth, start)?;
                 let (e, _) = self.or(depth + 1)?;
                 if self.peek() != Some(&Tok::RParen) {
-                    let pos = self
-                        .toks
-                        .get(self.at)
-                        .map_or(self.q.len(), |l| l.start);
+                    let pos = self.toks.get(self.at).map_or(self.q.len(), |l| l.start);
                     let prev = self.prev_text();
                     return err(pos, format!("expected ')' after \"{prev}\""));
                 }
@@ -541,7 +542,9 @@ impl Parser<'_> {
                     let pos = self.toks[self.at].start;
                     return err(
                         pos,
-                        format!("expected a term after '{field}:' (write {field}:(NOT ...) to negate)"),
+                        format!(
+                            "expected a term after '{field}:' (write {field}:(NOT ...) to negate)"
+                        ),
                     );
                 }
                 let pos = self.toks.get(self.at).map_or(self.q.len(), |l| l.start);
