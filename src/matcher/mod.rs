@@ -1,12 +1,97 @@
-//! The topic language and the matcher (pure: no I/O, no clock).
+//! The topic language and the matcher (pure: no I/O, no clock, no global state).
 //!
-//! STUB: the real implementation is being written; this file only fixes the API.
+//! # The topic language
+//!
+//! A topic's `query` says which articles it wants:
+//!
+//! ```text
+//! NATO NEAR/8 (join* OR membership OR accession)
+//! @putin NEAR/12 @zelensky NEAR/12 (talks OR meet* OR summit)
+//! title:(ceasefire OR truce) AND NOT category:opinion
+//! "peace talk*" feed:reuters /covid-?19/
+//! ```
+//!
+//! | syntax | matches |
+//! |---|---|
+//! | `word` | the whole word (`nato` does not match `natonal`, `talks` not `talkshow`) |
+//! | `"a phrase"` | the words one after the other (any punctuation between them) |
+//! | `negotiat*` | any word starting with `negotiat`; also last word of a phrase: `"peace talk*"` (at least 2 characters before `*`) |
+//! | `@name` | any spelling of the alias group `name` (names are case-insensitive; each spelling is a word, a phrase, or ends in `*`) |
+//! | `/regex/` | a [regex](https://docs.rs/regex) on the *normalised* field text (see below); `\/` is a slash |
+//! | `a AND b`, `a b` | both |
+//! | `a OR b` | either |
+//! | `NOT a`, `-a` | `a` does not occur |
+//! | `a NEAR/n b`, `a NEAR b` | see NEAR below; bare `NEAR` is `NEAR/10`; `n` is 0 to 1000 |
+//! | `( ... )` | grouping |
+//! | `title:x`, `title:"…"`, `title:( ... )` | `x` inside that field only |
+//!
+//! Operators are **case-sensitive**: `AND`, `OR`, `NOT`, `NEAR` only in capitals; `and`, `or`,
+//! `not`, `near` are ordinary words (so a headline's "rock and roll" can be searched as a phrase
+//! and lowercase words never surprise anyone by turning into logic).
+//!
+//! Precedence, tightest first: `NOT` (and `-`), then `NEAR`, then `AND` (and juxtaposition),
+//! then `OR`. So `a OR b c` is `a OR (b AND c)` and `NOT a NEAR b` is an error (a NEAR operand
+//! cannot contain `NOT`).
+//!
+//! Fields: `title`, `summary`, `content`, `author` (each author), `category` (each category),
+//! `link`, `feed` (the feed's display name). Unscoped terms search title, summary and content.
+//! An unknown `foo:` is an error (a word such as `10:30`, whose part before `:` is not all
+//! letters, is just a word). Scopes do not nest.
+//!
+//! ## Normalisation and words
+//!
+//! Query words and article text both go through [`normalize`]: NFKC (fullwidth `ＮＡＴＯ` is
+//! `nato`), case folding, diacritics removed (`Zelénskyy` = `Zelenskyy`; also Cyrillic: `й`
+//! becomes `и`, `ї` becomes `і`, on both sides alike), typographic apostrophes (`’ ʼ ‘ `` ` ``)
+//! unified to `'`, hyphens and dashes (`‐ ‑ ‒ – — ― −`) unified to `-`, and invisible format
+//! characters (soft hyphen, zero-width joiners) dropped. Words are then runs of Unicode letters
+//! and digits (`2022` is a word); apostrophes, hyphens and any other punctuation separate words:
+//! `Ukraine's` is `ukraine` `s` and `Putin–Zelensky` is `putin` `zelensky`, so a query word
+//! containing them (`Ukraine's`) matches as a phrase.
+//!
+//! ## NEAR
+//!
+//! Positions are word indexes within one field value (the title, one author, ...): terms in
+//! different fields are never near each other. Two occurrences are *within n* when they do not
+//! overlap and at most `n` other words lie between them, in either order: `a NEAR/0 b` means
+//! adjacent, `a NEAR/2 b` matches `a x y b` and `b x y a` but not `a x y z b`. A phrase or
+//! alias occurrence spans all its words; the distance is counted from its first or last word.
+//!
+//! A chain `A NEAR/n B NEAR/m C` matches when there are occurrences `a`, `b`, `c` in one field
+//! value with `a`, `b` within `n` and `b`, `c` within `m` (each adjacent pair of the chain,
+//! either order). Operands may be groups: `(@putin OR kremlin) NEAR/12 (@zelensky OR kyiv)`.
+//! Inside a NEAR operand, `x AND y` stands for the occurrences of both (when both occur).
+//! A parenthesised NEAR used as an operand counts as the window spanning its chain.
+//!
+//! ## Errors
+//!
+//! Every topic is compiled when the [`Matcher`] is built; a bad query is a [`QueryError`] with
+//! its line and column: unbalanced parentheses, a dangling operator, an empty query, an
+//! unterminated phrase or regex, a bad `NEAR/n`, an undefined alias, an unknown field, an empty
+//! phrase, an invalid or too large regex, a query longer than 10 KiB or nested deeper than 64
+//! levels, and a query that can never match on its own (only `NOT ...`, or `x AND NOT x`).
+//! Aliases are checked too: an alias with no spelling or an empty spelling is an error.
+
+mod engine;
+mod normalize;
+mod parse;
+
+#[cfg(test)]
+mod tests;
 
 use thiserror::Error;
 
-use crate::model::{Aliases, Article, Match, Topic};
+use crate::model::{Aliases, Article, Match, Topic, TopicId};
+
+pub use normalize::{normalize, words};
+pub use parse::{DEFAULT_NEAR, Expr, MAX_DEPTH, MAX_NEAR, MAX_QUERY_BYTES};
+
+use engine::{Engine, EngineBuilder};
 
 /// A query that cannot be compiled, with its position inside the query text.
+///
+/// For a bad alias, `topic` is `@name`, the position is inside the offending spelling and
+/// `topic_index` is `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("topic {topic:?}: query:{line}:{column}: {message}\n{excerpt}")]
 pub struct QueryError {
@@ -21,20 +106,173 @@ pub struct QueryError {
     pub excerpt: String,
 }
 
+impl QueryError {
+    fn at(
+        query: &str,
+        pos: usize,
+        message: String,
+        topic: &str,
+        topic_index: Option<usize>,
+    ) -> QueryError {
+        let mut pos = pos.min(query.len());
+        while !query.is_char_boundary(pos) {
+            pos -= 1;
+        }
+        let before = &query[..pos];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |k| k + 1);
+        let line_end = query[pos..].find('\n').map_or(query.len(), |k| pos + k);
+        let line_text = query[line_start..line_end].trim_end_matches('\r');
+        let lead = &query[line_start..pos];
+        let pad: String = lead
+            .chars()
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        QueryError {
+            topic_index,
+            topic: topic.to_owned(),
+            line,
+            column: lead.chars().count() + 1,
+            message,
+            excerpt: format!("  {line_text}\n  {pad}^"),
+        }
+    }
+}
+
 /// Every enabled topic compiled into one engine.
 #[derive(Debug)]
 pub struct Matcher {
-    _topics: usize,
+    engine: Engine,
 }
 
 impl Matcher {
-    pub fn new(topics: &[Topic], _aliases: &Aliases) -> Result<Matcher, QueryError> {
-        Ok(Matcher {
-            _topics: topics.len(),
-        })
+    /// Compile every enabled topic (and check every alias). `TopicId(i)` in results is the
+    /// index of the topic in `topics`; disabled topics are not compiled and never match.
+    pub fn new(topics: &[Topic], aliases: &Aliases) -> Result<Matcher, QueryError> {
+        check_aliases(aliases)?;
+        let mut b = EngineBuilder::default();
+        for (i, t) in topics.iter().enumerate() {
+            if !t.enabled {
+                continue;
+            }
+            let expr = parse::parse(&t.query, aliases)
+                .map_err(|e| QueryError::at(&t.query, e.pos, e.message, &t.name, Some(i)))?;
+            b.add(TopicId(i), &expr, aliases);
+        }
+        let engine = b.build().map_err(|message| QueryError {
+            topic_index: None,
+            topic: String::new(),
+            line: 1,
+            column: 1,
+            message,
+            excerpt: String::new(),
+        })?;
+        Ok(Matcher { engine })
     }
 
-    pub fn matches(&self, _article: &Article) -> Vec<Match> {
-        Vec::new()
+    /// The topics `article` matches, ordered by [`TopicId`], each with its explanation.
+    pub fn matches(&self, article: &Article) -> Vec<Match> {
+        self.engine.matches(article)
     }
+}
+
+/// One compiled ad-hoc query (`tidings match --query '...'`).
+#[derive(Debug)]
+pub struct Query {
+    expr: Expr,
+    engine: Engine,
+}
+
+impl Query {
+    /// The parsed query; its `Display` is a canonical query text that parses back to it.
+    pub fn expr(&self) -> &Expr {
+        &self.expr
+    }
+
+    /// The match, if `article` matches (its `topic` is `TopicId(0)`).
+    pub fn matches(&self, article: &Article) -> Option<Match> {
+        self.engine.matches(article).into_iter().next()
+    }
+}
+
+/// Compile one ad-hoc query; errors name the topic `query` with no topic index.
+pub fn compile_query(query: &str, aliases: &Aliases) -> Result<Query, QueryError> {
+    check_aliases(aliases)?;
+    let expr = parse_query(query, aliases)?;
+    let mut b = EngineBuilder::default();
+    b.add(TopicId(0), &expr, aliases);
+    let engine = b.build().map_err(|message| QueryError {
+        topic_index: None,
+        topic: "query".to_owned(),
+        line: 1,
+        column: 1,
+        message,
+        excerpt: String::new(),
+    })?;
+    Ok(Query { expr, engine })
+}
+
+/// Parse (and validate) a query without building an engine.
+pub fn parse_query(query: &str, aliases: &Aliases) -> Result<Expr, QueryError> {
+    parse::parse(query, aliases).map_err(|e| QueryError::at(query, e.pos, e.message, "query", None))
+}
+
+/// Every alias needs a referable name and at least one spelling with letters or digits.
+fn check_aliases(aliases: &Aliases) -> Result<(), QueryError> {
+    let mut seen: Vec<String> = Vec::new();
+    for (name, spellings) in aliases {
+        let fail = |text: &str, pos: usize, message: String| {
+            Err(QueryError::at(
+                text,
+                pos,
+                message,
+                &format!("@{name}"),
+                None,
+            ))
+        };
+        if name.is_empty() || name.contains(|c: char| c.is_whitespace() || "()\"".contains(c)) {
+            return fail(
+                name,
+                0,
+                format!(
+                    "alias name '{name}' must be non-empty without spaces, parentheses or quotes"
+                ),
+            );
+        }
+        let lower = name.to_lowercase();
+        if seen.contains(&lower) {
+            return fail(
+                name,
+                0,
+                format!("alias '@{name}' is defined twice (alias names are case-insensitive)"),
+            );
+        }
+        seen.push(lower);
+        if spellings.is_empty() {
+            return fail("", 0, format!("alias '@{name}' has no spellings"));
+        }
+        for (k, s) in spellings.iter().enumerate() {
+            let body = s.trim().strip_suffix('*');
+            let ok = match body {
+                Some(p) => {
+                    p.chars().last().is_some_and(char::is_alphanumeric) && !p.contains('*') && {
+                        let ws = words(p);
+                        !ws.is_empty() && (ws.len() > 1 || ws[0].chars().count() >= 2)
+                    }
+                }
+                None => !s.contains('*') && !words(s).is_empty(),
+            };
+            if !ok {
+                let what = if s.trim().is_empty() {
+                    "is empty".to_owned()
+                } else {
+                    format!(
+                        "'{s}' is not a word, a phrase or a prefix (at least 2 letters before a final '*')"
+                    )
+                };
+                return fail(s, 0, format!("alias '@{name}': spelling {} {what}", k + 1));
+            }
+        }
+    }
+    Ok(())
 }

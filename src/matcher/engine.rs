@@ -1,0 +1,699 @@
+//! The compiled engine: every term of every topic in one Aho-Corasick automaton, evaluation of
+//! the topics that got a hit, and explanations (hits + snippet).
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::Regex;
+
+use crate::model::{Article, Field, Hit, Match, Snippet, TopicId};
+
+use super::normalize::{Normalized, analyze, words};
+use super::parse::{Expr, build_regex, find_alias};
+
+/// Most occurrences kept per pattern (or regex) per article: a 1 MB field of `nato nato …`
+/// stays bounded in memory and evaluation time.
+const HIT_CAP: usize = 4096;
+/// Most hits listed in one `Match`.
+const MAX_MATCH_HITS: usize = 64;
+/// Target snippet length, in characters (without the `…`).
+const SNIPPET_CHARS: usize = 160;
+
+const DEFAULT_SCOPE: u8 = bit(Field::Title) | bit(Field::Summary) | bit(Field::Content);
+
+const fn bit(f: Field) -> u8 {
+    1 << (f as u8)
+}
+
+fn field_rank(f: Field) -> u8 {
+    f as u8
+}
+
+#[derive(Debug)]
+enum LeafKind {
+    /// Aho-Corasick pattern ids (several for an alias).
+    Patterns(Vec<u32>),
+    Regex(Regex),
+}
+
+#[derive(Debug)]
+struct Leaf {
+    /// The term as written in the query.
+    term: String,
+    /// Fields searched (bit set of `Field`).
+    scope: u8,
+    kind: LeafKind,
+}
+
+#[derive(Debug)]
+enum Node {
+    Leaf(u32),
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    Near(Vec<Node>, Vec<u32>),
+}
+
+#[derive(Debug)]
+struct CompiledTopic {
+    id: TopicId,
+    root: Node,
+}
+
+/// Every compiled topic.
+#[derive(Debug)]
+pub(crate) struct Engine {
+    ac: Option<AhoCorasick>,
+    /// Words in each pattern.
+    pat_words: Vec<u32>,
+    /// Topic slots using each pattern.
+    pat_topics: Vec<Vec<u32>>,
+    leaves: Vec<Leaf>,
+    topics: Vec<CompiledTopic>,
+    /// Topic slots with a regex: evaluated on every article.
+    always: Vec<u32>,
+}
+
+#[derive(Default)]
+pub(crate) struct EngineBuilder {
+    patterns: Vec<String>,
+    pat_index: HashMap<String, u32>,
+    pat_words: Vec<u32>,
+    pat_topics: Vec<Vec<u32>>,
+    leaves: Vec<Leaf>,
+    topics: Vec<CompiledTopic>,
+    always: Vec<u32>,
+}
+
+impl EngineBuilder {
+    /// Add a parsed (and so validated) topic.
+    pub fn add(&mut self, id: TopicId, expr: &Expr, aliases: &crate::model::Aliases) {
+        let slot = self.topics.len() as u32;
+        let mut has_regex = false;
+        let root = self.node(expr, None, slot, aliases, &mut has_regex);
+        if has_regex {
+            self.always.push(slot);
+        }
+        self.topics.push(CompiledTopic { id, root });
+    }
+
+    fn node(
+        &mut self,
+        e: &Expr,
+        scope: Option<u8>,
+        slot: u32,
+        aliases: &crate::model::Aliases,
+        has_regex: &mut bool,
+    ) -> Node {
+        let kids = |b: &mut Self, xs: &[Expr], has_regex: &mut bool| -> Vec<Node> {
+            xs.iter()
+                .map(|x| b.node(x, scope, slot, aliases, has_regex))
+                .collect()
+        };
+        let leaf_kind = match e {
+            Expr::Field(f, inner) => {
+                return self.node(inner, Some(bit(*f)), slot, aliases, has_regex);
+            }
+            Expr::Not(inner) => {
+                return Node::Not(Box::new(self.node(inner, scope, slot, aliases, has_regex)));
+            }
+            Expr::And(xs) => return Node::And(kids(self, xs, has_regex)),
+            Expr::Or(xs) => return Node::Or(kids(self, xs, has_regex)),
+            Expr::Near {
+                operands,
+                distances,
+            } => return Node::Near(kids(self, operands, has_regex), distances.clone()),
+            Expr::Word(w) => LeafKind::Patterns(self.pattern(w, false, slot).into_iter().collect()),
+            Expr::Prefix(w) => {
+                LeafKind::Patterns(self.pattern(w, true, slot).into_iter().collect())
+            }
+            Expr::Phrase { text, prefix } => {
+                LeafKind::Patterns(self.pattern(text, *prefix, slot).into_iter().collect())
+            }
+            Expr::Alias(name) => {
+                let spellings = find_alias(aliases, name).cloned().unwrap_or_default();
+                let mut pats = Vec::new();
+                for s in &spellings {
+                    let s = s.trim();
+                    let pat = match s.strip_suffix('*') {
+                        Some(p) => self.pattern(p, true, slot),
+                        None => self.pattern(s, false, slot),
+                    };
+                    pats.extend(pat);
+                }
+                pats.sort_unstable();
+                pats.dedup();
+                LeafKind::Patterns(pats)
+            }
+            Expr::Regex(re) => match build_regex(re) {
+                Ok(re) => {
+                    *has_regex = true;
+                    LeafKind::Regex(re)
+                }
+                // Validated by the parser; an invalid one could only never match.
+                Err(_) => LeafKind::Patterns(Vec::new()),
+            },
+        };
+        let id = self.leaves.len() as u32;
+        self.leaves.push(Leaf {
+            term: e.to_string(),
+            scope: scope.unwrap_or(DEFAULT_SCOPE),
+            kind: leaf_kind,
+        });
+        Node::Leaf(id)
+    }
+
+    /// The pattern for a word / phrase / prefix over the token stream (` w1 w2 ` with the
+    /// spaces acting as word boundaries; a prefix has no trailing space).
+    fn pattern(&mut self, text: &str, prefix: bool, slot: u32) -> Option<u32> {
+        let ws = words(text);
+        if ws.is_empty() {
+            return None;
+        }
+        let mut p = String::with_capacity(text.len() + 2);
+        for w in &ws {
+            p.push(' ');
+            p.push_str(w);
+        }
+        if !prefix {
+            p.push(' ');
+        }
+        let next = self.patterns.len() as u32;
+        let id = *self.pat_index.entry(p.clone()).or_insert(next);
+        if id == next {
+            self.patterns.push(p);
+            self.pat_words.push(ws.len() as u32);
+            self.pat_topics.push(Vec::new());
+        }
+        let users = &mut self.pat_topics[id as usize];
+        if users.last() != Some(&slot) {
+            users.push(slot);
+        }
+        Some(id)
+    }
+
+    pub fn build(self) -> Result<Engine, String> {
+        let ac = if self.patterns.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&self.patterns)
+                    .or_else(|_| {
+                        AhoCorasick::builder()
+                            .match_kind(MatchKind::Standard)
+                            .build(&self.patterns)
+                    })
+                    .map_err(|e| format!("cannot build the term automaton: {e}"))?,
+            )
+        };
+        Ok(Engine {
+            ac,
+            pat_words: self.pat_words,
+            pat_topics: self.pat_topics,
+            leaves: self.leaves,
+            topics: self.topics,
+            always: self.always,
+        })
+    }
+}
+
+/// One searchable value of an article (the title, one author, ...).
+struct Seg<'a> {
+    field: Field,
+    text: &'a str,
+    norm: Normalized,
+    /// Global index of the segment's first token.
+    first_tok: u32,
+}
+
+/// An article analysed once for all topics.
+struct Doc<'a> {
+    segs: Vec<Seg<'a>>,
+    /// Segment of each global token.
+    tok_seg: Vec<u32>,
+    /// Occurrences (global token index of the first word) of each pattern that hit.
+    hits: HashMap<u32, Vec<u32>>,
+}
+
+/// Occurrence of a term, or a window of a NEAR chain, in token positions of one segment.
+#[derive(Debug, Clone)]
+struct Span {
+    seg: u32,
+    start: u32,
+    end: u32,
+    hits: Vec<HitRef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct HitRef {
+    rank: u8,
+    seg: u32,
+    ostart: u32,
+    oend: u32,
+    leaf: u32,
+}
+
+impl Engine {
+    pub fn matches(&self, article: &Article) -> Vec<Match> {
+        if self.topics.is_empty() {
+            return Vec::new();
+        }
+        let doc = self.analyze(article);
+        let mut slots: Vec<u32> = self.always.clone();
+        for pat in doc.hits.keys() {
+            slots.extend_from_slice(&self.pat_topics[*pat as usize]);
+        }
+        slots.sort_unstable();
+        slots.dedup();
+        let mut out = Vec::new();
+        for slot in slots {
+            let topic = &self.topics[slot as usize];
+            if let Some(spans) = self.eval(&topic.root, &doc) {
+                out.push(self.explain(topic.id, spans, &doc));
+            }
+        }
+        out.sort_by_key(|m| m.topic);
+        out
+    }
+
+    fn analyze<'a>(&self, a: &'a Article) -> Doc<'a> {
+        let want_map = !self.always.is_empty();
+        let mut values: Vec<(Field, &str)> = vec![
+            (Field::Title, &a.title),
+            (Field::Summary, &a.summary),
+            (Field::Content, &a.content),
+        ];
+        values.extend(a.authors.iter().map(|s| (Field::Author, s.as_str())));
+        values.extend(a.categories.iter().map(|s| (Field::Category, s.as_str())));
+        if let Some(link) = &a.link {
+            values.push((Field::Link, link));
+        }
+        values.push((Field::Feed, &a.source));
+
+        let mut segs = Vec::with_capacity(values.len());
+        let mut stream = String::new();
+        let mut tok_stream: Vec<u32> = Vec::new();
+        let mut tok_seg = Vec::new();
+        for (k, (field, text)) in values.into_iter().enumerate() {
+            if text.is_empty() {
+                continue;
+            }
+            let norm = analyze(text, want_map);
+            let first_tok = tok_seg.len() as u32;
+            stream.push_str("\n ");
+            for t in &norm.tokens {
+                tok_stream.push(stream.len() as u32);
+                tok_seg.push(segs.len() as u32);
+                stream.push_str(&norm.text[t.start as usize..t.end as usize]);
+                stream.push(' ');
+            }
+            let _ = k;
+            segs.push(Seg {
+                field,
+                text,
+                norm,
+                first_tok,
+            });
+        }
+        let mut hits: HashMap<u32, Vec<u32>> = HashMap::new();
+        if let Some(ac) = &self.ac {
+            for m in ac.find_overlapping_iter(&stream) {
+                let at = m.start() as u32 + 1;
+                let Ok(g) = tok_stream.binary_search(&at) else {
+                    continue;
+                };
+                let v = hits.entry(m.pattern().as_u32()).or_default();
+                if v.len() < HIT_CAP {
+                    v.push(g as u32);
+                }
+            }
+        }
+        Doc {
+            segs,
+            tok_seg,
+            hits,
+        }
+    }
+
+    fn eval(&self, node: &Node, doc: &Doc) -> Option<Vec<Span>> {
+        match node {
+            Node::Leaf(id) => {
+                let spans = self.leaf(*id, doc);
+                if spans.is_empty() { None } else { Some(spans) }
+            }
+            Node::Not(inner) => match self.eval(inner, doc) {
+                Some(_) => None,
+                None => Some(Vec::new()),
+            },
+            Node::And(xs) => {
+                let mut all = Vec::new();
+                for x in xs {
+                    all.extend(self.eval(x, doc)?);
+                }
+                Some(all)
+            }
+            Node::Or(xs) => {
+                let mut any = None;
+                for x in xs {
+                    if let Some(s) = self.eval(x, doc) {
+                        any.get_or_insert_with(Vec::new).extend(s);
+                    }
+                }
+                any
+            }
+            Node::Near(ops, dists) => {
+                let mut chain: Option<Vec<Link>> = None;
+                for (i, op) in ops.iter().enumerate() {
+                    let spans = self.eval(op, doc)?;
+                    chain = Some(match chain {
+                        None => spans
+                            .into_iter()
+                            .map(|s| Link {
+                                seg: s.seg,
+                                start: s.start,
+                                end: s.end,
+                                wstart: s.start,
+                                wend: s.end,
+                                hits: s.hits,
+                            })
+                            .collect(),
+                        Some(prev) => near_step(prev, spans, dists.get(i - 1).copied()?),
+                    });
+                    if chain.as_ref().is_some_and(Vec::is_empty) {
+                        return None;
+                    }
+                }
+                let spans: Vec<Span> = chain?
+                    .into_iter()
+                    .map(|l| Span {
+                        seg: l.seg,
+                        start: l.wstart,
+                        end: l.wend,
+                        hits: l.hits,
+                    })
+                    .collect();
+                if spans.is_empty() { None } else { Some(spans) }
+            }
+        }
+    }
+
+    fn leaf(&self, id: u32, doc: &Doc) -> Vec<Span> {
+        let leaf = &self.leaves[id as usize];
+        let mut out = Vec::new();
+        match &leaf.kind {
+            LeafKind::Patterns(pats) => {
+                for pat in pats {
+                    let Some(gs) = doc.hits.get(pat) else {
+                        continue;
+                    };
+                    let n = self.pat_words[*pat as usize];
+                    for &g in gs {
+                        let seg_id = doc.tok_seg[g as usize];
+                        let seg = &doc.segs[seg_id as usize];
+                        if leaf.scope & bit(seg.field) == 0 {
+                            continue;
+                        }
+                        let start = g - seg.first_tok;
+                        let end = start + n;
+                        let (Some(first), Some(last)) = (
+                            seg.norm.tokens.get(start as usize),
+                            seg.norm.tokens.get(end as usize - 1),
+                        ) else {
+                            continue;
+                        };
+                        out.push(Span {
+                            seg: seg_id,
+                            start,
+                            end,
+                            hits: vec![HitRef {
+                                rank: field_rank(seg.field),
+                                seg: seg_id,
+                                ostart: first.ostart,
+                                oend: last.oend,
+                                leaf: id,
+                            }],
+                        });
+                    }
+                }
+            }
+            LeafKind::Regex(re) => {
+                for (seg_id, seg) in doc.segs.iter().enumerate() {
+                    if leaf.scope & bit(seg.field) == 0 {
+                        continue;
+                    }
+                    let toks = &seg.norm.tokens;
+                    for m in re
+                        .find_iter(&seg.norm.text)
+                        .filter(|m| !m.is_empty())
+                        .take(HIT_CAP)
+                    {
+                        let (s, e) = (m.start() as u32, m.end() as u32);
+                        let start = toks.partition_point(|t| t.end <= s) as u32;
+                        let end = (toks.partition_point(|t| t.start < e) as u32).max(start);
+                        let ostart = seg.norm.orig_start(m.start()) as u32;
+                        let oend = (seg.norm.orig_end(m.end()) as u32).max(ostart);
+                        out.push(Span {
+                            seg: seg_id as u32,
+                            start,
+                            end,
+                            hits: vec![HitRef {
+                                rank: field_rank(seg.field),
+                                seg: seg_id as u32,
+                                ostart,
+                                oend,
+                                leaf: id,
+                            }],
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn explain(&self, topic: TopicId, spans: Vec<Span>, doc: &Doc) -> Match {
+        let mut refs: Vec<HitRef> = spans.into_iter().flat_map(|s| s.hits).collect();
+        refs.sort_unstable();
+        refs.dedup_by(|a, b| {
+            (a.seg, a.ostart, a.oend) == (b.seg, b.ostart, b.oend)
+                && self.leaves[a.leaf as usize].term == self.leaves[b.leaf as usize].term
+        });
+        let snippet = snippet(&refs, doc);
+        refs.truncate(MAX_MATCH_HITS);
+        let hits = refs
+            .iter()
+            .map(|r| {
+                let seg = &doc.segs[r.seg as usize];
+                Hit {
+                    term: self.leaves[r.leaf as usize].term.clone(),
+                    text: seg
+                        .text
+                        .get(r.ostart as usize..r.oend as usize)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    field: seg.field,
+                    start: r.ostart as usize,
+                    end: r.oend as usize,
+                }
+            })
+            .collect();
+        Match {
+            topic,
+            hits,
+            snippet,
+        }
+    }
+}
+
+/// A partial NEAR chain: the occurrence of the last operand matched so far, and the window.
+struct Link {
+    seg: u32,
+    start: u32,
+    end: u32,
+    wstart: u32,
+    wend: u32,
+    hits: Vec<HitRef>,
+}
+
+/// Extend every chain in `prev` by an occurrence in `next` at most `n` words away (either
+/// side, not overlapping), keeping for each new occurrence the closest previous link.
+fn near_step(mut prev: Vec<Link>, next: Vec<Span>, n: u32) -> Vec<Link> {
+    prev.sort_unstable_by_key(|l| (l.seg, l.start));
+    let max_len = prev.iter().map(|l| l.end - l.start).max().unwrap_or(0);
+    let mut out = Vec::new();
+    for b in next {
+        let lo_start = b.start.saturating_sub(n.saturating_add(max_len));
+        let hi_start = b.end.saturating_add(n);
+        let from = prev.partition_point(|l| (l.seg, l.start) < (b.seg, lo_start));
+        let mut best: Option<(u32, usize)> = None;
+        for (k, a) in prev[from..].iter().enumerate() {
+            if a.seg != b.seg || a.start > hi_start {
+                break;
+            }
+            let gap = if a.end <= b.start {
+                b.start - a.end
+            } else if b.end <= a.start {
+                a.start - b.end
+            } else {
+                continue; // overlapping occurrences are not two different words
+            };
+            if gap <= n && best.is_none_or(|(g, _)| gap < g) {
+                best = Some((gap, from + k));
+            }
+        }
+        if let Some((_, k)) = best {
+            let a = &prev[k];
+            let mut hits = a.hits.clone();
+            hits.extend(b.hits);
+            out.push(Link {
+                seg: b.seg,
+                start: b.start,
+                end: b.end,
+                wstart: a.wstart.min(b.start),
+                wend: a.wend.max(b.end),
+                hits,
+            });
+        }
+    }
+    out
+}
+
+/// About [`SNIPPET_CHARS`] characters of the field of the strongest hit, around the window
+/// holding the most distinct terms. `refs` is sorted strongest first.
+fn snippet(refs: &[HitRef], doc: &Doc) -> Snippet {
+    let Some(first) = refs.first() else {
+        return Snippet::default();
+    };
+    let seg = &doc.segs[first.seg as usize];
+    let text = seg.text;
+    let mut hs: Vec<&HitRef> = refs.iter().filter(|r| r.seg == first.seg).collect();
+    hs.sort_by_key(|r| (r.ostart, r.oend));
+    hs.truncate(MAX_MATCH_HITS);
+
+    // The window of hits [i, j] within the target length holding the most distinct terms.
+    let (mut ws, mut we, mut best) = (hs[0].ostart as usize, hs[0].oend as usize, 0usize);
+    for i in 0..hs.len() {
+        let s = hs[i].ostart as usize;
+        let mut terms: Vec<u32> = Vec::new();
+        let mut e = hs[i].oend as usize;
+        for h in &hs[i..] {
+            let he = h.oend as usize;
+            if he > e
+                && text
+                    .get(s..he)
+                    .is_none_or(|t| t.chars().count() > SNIPPET_CHARS)
+            {
+                break;
+            }
+            e = e.max(he);
+            if !terms.contains(&h.leaf) {
+                terms.push(h.leaf);
+            }
+        }
+        if terms.len() > best {
+            (ws, we, best) = (s, e, terms.len());
+        }
+    }
+    let (start, end) = widen(text, ws, we);
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    // Copy, collapsing whitespace runs to one space; remember where each original offset went.
+    let mut map: Vec<(usize, usize)> = Vec::new();
+    let mut prev_ws = false;
+    for (k, c) in text[start..end].char_indices() {
+        map.push((start + k, out.len()));
+        if c.is_whitespace() || c.is_control() {
+            if !prev_ws {
+                out.push(' ');
+            }
+            prev_ws = true;
+        } else {
+            out.push(c);
+            prev_ws = false;
+        }
+    }
+    map.push((end, out.len()));
+    if end < text.len() {
+        out.push('…');
+    }
+    let at = |o: usize| {
+        let k = map.partition_point(|&(orig, _)| orig < o);
+        map.get(k).map_or(out.len(), |&(_, x)| x)
+    };
+    let mut marks: Vec<(usize, usize)> = Vec::new();
+    for h in &hs {
+        let (s, e) = ((h.ostart as usize).max(start), (h.oend as usize).min(end));
+        if s >= e {
+            continue;
+        }
+        let (s, e) = (at(s), at(e));
+        if s >= e {
+            continue;
+        }
+        match marks.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => marks.push((s, e)),
+        }
+    }
+    Snippet {
+        field: Some(seg.field),
+        text: out,
+        marks,
+    }
+}
+
+/// Widen the byte range `ws..we` of `text` to about [`SNIPPET_CHARS`] characters, cutting at
+/// whitespace where possible. Returns char-boundary offsets.
+fn widen(text: &str, ws: usize, we: usize) -> (usize, usize) {
+    let inner = text.get(ws..we).map_or(0, |t| t.chars().count());
+    if inner >= SNIPPET_CHARS {
+        // A single long hit: keep its start and cut after the target length.
+        let end = text[ws..]
+            .char_indices()
+            .nth(SNIPPET_CHARS)
+            .map_or(text.len(), |(k, _)| ws + k);
+        return (ws, end);
+    }
+    let room = SNIPPET_CHARS - inner;
+    let before_avail = text[..ws].chars().rev().take(room).count();
+    let after_avail = text[we..].chars().take(room).count();
+    let mut left = (room / 2).min(before_avail);
+    let right = (room - left).min(after_avail);
+    left = (room - right).min(before_avail);
+    let mut start = text[..ws]
+        .char_indices()
+        .rev()
+        .nth(left.saturating_sub(1))
+        .map_or(ws, |(k, _)| k);
+    if left == 0 {
+        start = ws;
+    }
+    let mut end = text[we..]
+        .char_indices()
+        .nth(right)
+        .map_or(text.len(), |(k, _)| we + k);
+    // Cut at whitespace: drop the partial word at each cut end.
+    if start > 0
+        && !text[..start].ends_with(char::is_whitespace)
+        && let Some(k) = text[start..ws].find(char::is_whitespace)
+    {
+        start += k;
+    }
+    if end < text.len()
+        && !text[end..].starts_with(char::is_whitespace)
+        && let Some(k) = text[we..end].rfind(char::is_whitespace)
+    {
+        end = we + k;
+    }
+    // Trim whitespace at both ends.
+    let trimmed = text[start..end].trim_start();
+    start = end - trimmed.len();
+    let trimmed = text[start..end].trim_end();
+    end = start + trimmed.len();
+    (start, end.max(start))
+}

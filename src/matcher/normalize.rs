@@ -1,0 +1,344 @@
+//! Text normalisation and tokenisation, keeping the way back to the original bytes.
+//!
+//! Queries and article text go through the same [`analyze`] function, so whatever it does
+//! to a character (fold, strip, unify) it does on both sides.
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::{canonical_combining_class, decompose_canonical};
+
+/// Longest prefix of one field that is analysed (larger fields are cut at a char boundary).
+/// Keeps every offset inside `u32` and the work per article bounded.
+pub(crate) const MAX_FIELD_BYTES: usize = 8 << 20;
+
+/// One word of a normalised text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Token {
+    /// Byte range in the normalised text.
+    pub start: u32,
+    pub end: u32,
+    /// Byte range in the original text.
+    pub ostart: u32,
+    pub oend: u32,
+}
+
+/// A field after normalisation.
+#[derive(Debug, Default)]
+pub(crate) struct Normalized {
+    /// The normalised text (punctuation and spacing kept, see [`normalize`]).
+    pub text: String,
+    pub tokens: Vec<Token>,
+    /// Original byte offset of the character cluster each normalised byte came from.
+    /// `None` when the text was ASCII (offsets are then identical) or no map was asked for.
+    map: Option<Vec<u32>>,
+    /// Length of the analysed part of the original text.
+    orig_len: u32,
+}
+
+impl Normalized {
+    /// Original byte offset for a start offset in the normalised text.
+    pub fn orig_start(&self, norm: usize) -> usize {
+        match &self.map {
+            None => norm.min(self.orig_len as usize),
+            Some(map) => map
+                .get(norm)
+                .map_or(self.orig_len as usize, |&o| o as usize),
+        }
+    }
+
+    /// Original byte offset for an end offset in the normalised text: the end of the
+    /// cluster that produced the byte before `norm`.
+    pub fn orig_end(&self, norm: usize) -> usize {
+        match &self.map {
+            None => norm.min(self.orig_len as usize),
+            Some(map) => {
+                if norm == 0 {
+                    return 0;
+                }
+                let Some(&last) = map.get(norm - 1) else {
+                    return self.orig_len as usize;
+                };
+                map[norm..]
+                    .iter()
+                    .find(|&&o| o != last)
+                    .map_or(self.orig_len as usize, |&o| o as usize)
+            }
+        }
+    }
+}
+
+/// The text normalisation used on both queries and articles.
+///
+/// NFKC, then case folding, then canonical decomposition with diacritics (combining marks of
+/// Latin, Greek, Cyrillic, Hebrew and Arabic) dropped, typographic apostrophes unified to `'`,
+/// hyphens and dashes unified to `-`, and invisible format characters (soft hyphen, zero-width
+/// joiners, variation selectors) dropped. Punctuation and spaces are kept, so the result is
+/// also what a `/regex/` in a query is matched against.
+///
+/// Case folding is Unicode lowercasing plus the full-folding cases that survive NFKC and
+/// diacritic stripping (`ß`/`ẞ` → `ss`, final `ς` → `σ`); the other full folds either are
+/// already done by NFKC (`ﬁ`, `ſ`, `µ`, Greek symbol variants) or only add a combining mark
+/// that is dropped anyway (`İ`), so the result equals full case folding for search purposes.
+///
+/// ```
+/// use tidings::matcher::normalize;
+/// assert_eq!(normalize("Zelenskyy’s ＮＡＴＯ—Straße"), "zelenskyy's nato-strasse");
+/// assert_eq!(normalize("Зеленський"), normalize("ЗЕЛЕНСЬКИЙ"));
+/// ```
+pub fn normalize(text: &str) -> String {
+    analyze(text, false).text
+}
+
+/// The normalised words of `text` (what the query language matches word by word).
+///
+/// ```
+/// use tidings::matcher::words;
+/// assert_eq!(words("Ukraine's Putin–Zelensky talks, 2022"), ["ukraine", "s", "putin", "zelensky", "talks", "2022"]);
+/// ```
+pub fn words(text: &str) -> Vec<String> {
+    let n = analyze(text, false);
+    n.tokens
+        .iter()
+        .map(|t| n.text[t.start as usize..t.end as usize].to_owned())
+        .collect()
+}
+
+/// Normalise and tokenise `orig`. With `want_map`, non-ASCII text also records, for every
+/// normalised byte, the original offset it came from (needed to map regex hits back).
+pub(crate) fn analyze(orig: &str, want_map: bool) -> Normalized {
+    let orig = truncate(orig, MAX_FIELD_BYTES);
+    let mut b = Builder {
+        out: Normalized {
+            text: String::with_capacity(orig.len() + 8),
+            tokens: Vec::new(),
+            map: None,
+            orig_len: orig.len() as u32,
+        },
+        want_map,
+        in_token: false,
+        tok_start: 0,
+        tok_ostart: 0,
+        tok_oend: 0,
+    };
+    let bytes = orig.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        if byte < 0x80 {
+            let c = match byte {
+                b'`' => '\'',
+                _ => byte.to_ascii_lowercase() as char,
+            };
+            b.emit(c, i, i + 1);
+            i += 1;
+            continue;
+        }
+        let Some(c) = orig[i..].chars().next() else {
+            break;
+        };
+        // A cluster: this character and the combining characters after it.
+        let mut j = i + c.len_utf8();
+        while let Some(d) = orig[j..].chars().next() {
+            if (d as u32) < 0x300 || canonical_combining_class(d) == 0 {
+                break;
+            }
+            j += d.len_utf8();
+        }
+        b.start_map(i);
+        let before = b.out.text.len();
+        for k in orig[i..j].nfkc() {
+            fold(k, &mut |f| {
+                if ('\u{AC00}'..='\u{D7A3}').contains(&f) {
+                    b.emit(f, i, j);
+                } else {
+                    decompose_canonical(f, |d| b.emit(d, i, j));
+                }
+            });
+        }
+        if b.out.text.len() == before && b.in_token {
+            // Everything in the cluster was dropped: it still belongs to the word.
+            b.tok_oend = j as u32;
+        }
+        i = j;
+    }
+    b.end_token();
+    if let Some(map) = &mut b.out.map {
+        map.push(orig.len() as u32);
+    }
+    b.out
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+struct Builder {
+    out: Normalized,
+    want_map: bool,
+    in_token: bool,
+    tok_start: u32,
+    tok_ostart: u32,
+    tok_oend: u32,
+}
+
+impl Builder {
+    /// Switch to an explicit offset map at the first non-ASCII character.
+    fn start_map(&mut self, _at: usize) {
+        if self.want_map && self.out.map.is_none() {
+            self.out.map = Some((0..self.out.text.len() as u32).collect());
+        }
+    }
+
+    /// Emit one normalised character that came from original bytes `ostart..oend`.
+    fn emit(&mut self, c: char, ostart: usize, oend: usize) {
+        let c = match c {
+            '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{02BC}' | '\u{02BB}' | '\u{2032}' | '`'
+            | '\u{FF07}' => '\'',
+            '\u{2010}'..='\u{2015}'
+            | '\u{2212}'
+            | '\u{2E3A}'
+            | '\u{2E3B}'
+            | '\u{FE58}'
+            | '\u{FE63}'
+            | '\u{FF0D}'
+            | '\u{058A}'
+            | '\u{05BE}'
+            | '\u{1400}'
+            | '\u{1806}'
+            | '\u{2E17}'
+            | '\u{301C}'
+            | '\u{3030}'
+            | '\u{30A0}' => '-',
+            // Invisible format characters: soft hyphen, zero-width (non-)joiners, word
+            // joiner, BOM, variation selectors.
+            '\u{00AD}'
+            | '\u{200C}'
+            | '\u{200D}'
+            | '\u{2060}'
+            | '\u{FEFF}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{E0100}'..='\u{E01EF}' => return,
+            c if is_stripped_mark(c) => return,
+            c => c,
+        };
+        let at = self.out.text.len() as u32;
+        if c.is_alphanumeric() || (self.in_token && is_mark(c)) {
+            if !self.in_token {
+                self.in_token = true;
+                self.tok_start = at;
+                self.tok_ostart = ostart as u32;
+            }
+            self.tok_oend = oend as u32;
+        } else {
+            self.end_token();
+        }
+        self.out.text.push(c);
+        if let Some(map) = &mut self.out.map {
+            map.extend(std::iter::repeat_n(ostart as u32, c.len_utf8()));
+        }
+    }
+
+    fn end_token(&mut self) {
+        if self.in_token {
+            self.in_token = false;
+            self.out.tokens.push(Token {
+                start: self.tok_start,
+                end: self.out.text.len() as u32,
+                ostart: self.tok_ostart,
+                oend: self.tok_oend,
+            });
+        }
+    }
+}
+
+fn is_mark(c: char) -> bool {
+    unicode_normalization::char::is_combining_mark(c)
+}
+
+/// Diacritics dropped after canonical decomposition.
+fn is_stripped_mark(c: char) -> bool {
+    matches!(c,
+        '\u{0300}'..='\u{036F}'   // combining diacritical marks (Latin, Greek, Cyrillic)
+        | '\u{0483}'..='\u{0489}' // Cyrillic combining marks
+        | '\u{0591}'..='\u{05BD}' | '\u{05BF}' | '\u{05C1}' | '\u{05C2}' | '\u{05C4}' | '\u{05C5}' | '\u{05C7}' // Hebrew points
+        | '\u{0610}'..='\u{061A}' | '\u{064B}'..='\u{065F}' | '\u{0670}' // Arabic harakat
+        | '\u{1AB0}'..='\u{1AFF}'
+        | '\u{1DC0}'..='\u{1DFF}'
+        | '\u{20D0}'..='\u{20FF}'
+        | '\u{FE20}'..='\u{FE2F}')
+}
+
+/// Case folding (see [`normalize`]).
+fn fold(c: char, emit: &mut impl FnMut(char)) {
+    match c {
+        'A'..='Z' => emit(c.to_ascii_lowercase()),
+        '\0'..='\u{7F}' => emit(c),
+        'ß' | 'ẞ' => {
+            emit('s');
+            emit('s');
+        }
+        'ς' => emit('σ'),
+        c => c.to_lowercase().for_each(emit),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(s: &str) -> Vec<(String, &str)> {
+        let n = analyze(s, true);
+        n.tokens
+            .iter()
+            .map(|t| {
+                (
+                    n.text[t.start as usize..t.end as usize].to_owned(),
+                    &s[t.ostart as usize..t.oend as usize],
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tokens_map_back_to_original() {
+        assert_eq!(
+            toks("Zelénskyy’s ＮＡＴＯ—talks, Straße 2022"),
+            [
+                ("zelenskyy".to_owned(), "Zelénskyy"),
+                ("s".to_owned(), "s"),
+                ("nato".to_owned(), "ＮＡＴＯ"),
+                ("talks".to_owned(), "talks"),
+                ("strasse".to_owned(), "Straße"),
+                ("2022".to_owned(), "2022"),
+            ]
+        );
+        // Decomposed é: the combining mark stays inside the original range of the word.
+        assert_eq!(
+            toks("Zele\u{301}nsky!"),
+            [("zelensky".to_owned(), "Zele\u{301}nsky")]
+        );
+        assert_eq!(
+            words("Зеленський Зеленский їжак"),
+            ["зеленськии", "зеленскии", "іжак"]
+        );
+        assert_eq!(words("nego\u{AD}tiate"), ["negotiate"]);
+        assert_eq!(words("👩\u{200D}💻 ❤\u{FE0F} rock"), ["rock"]);
+    }
+
+    #[test]
+    fn regex_offsets_map_back() {
+        let s = "Die Straße — gesperrt";
+        let n = analyze(s, true);
+        assert_eq!(n.text, "die strasse - gesperrt");
+        let at = n.text.find("strasse").unwrap_or(0);
+        assert_eq!(&s[n.orig_start(at)..n.orig_end(at + 7)], "Straße");
+        let at = n.text.find('-').unwrap_or(0);
+        assert_eq!(&s[n.orig_start(at)..n.orig_end(at + 1)], "—");
+    }
+}
