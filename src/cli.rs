@@ -201,7 +201,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let config = load_config(&cli.global)?;
             let store = open_store(&cli.global)?;
             runtime()?.block_on(async move {
-                let mut engine = Engine::new(config, store, DesktopNotifier)?;
+                let (notifier, feedback) = DesktopNotifier::new();
+                let mut engine = Engine::new(config, store, notifier)?;
+                engine.set_feedback(feedback);
                 info!(
                     feeds = engine.config.feeds.len(),
                     topics = engine.config.topics.len(),
@@ -253,7 +255,8 @@ async fn poll_once(config: Config, store: Store) -> Result<ExitCode, Failure> {
         eprintln!("{}: no feeds to poll", config.path.display());
         return Ok(ExitCode::SUCCESS);
     }
-    let mut engine = Engine::new(config, store, DesktopNotifier)?;
+    let (notifier, _feedback) = DesktopNotifier::new();
+    let mut engine = Engine::new(config, store, notifier)?;
     let reports = engine.poll(&feeds).await?;
     for r in &reports {
         println!("{}", r.summary_line());

@@ -52,6 +52,12 @@ pub struct Settings {
     pub host_spacing: Duration,
     /// Largest feed body accepted, in bytes.
     pub max_body_bytes: u64,
+    /// Flood control: batching, per-topic rate limit, quiet hours.
+    pub flood: crate::flood::FloodPolicy,
+    /// How long notifications stay up; `None` = the notification server's default.
+    pub notification_timeout: Option<Duration>,
+    /// The command (and leading arguments) that opens a link; the link is appended.
+    pub opener: Vec<String>,
 }
 
 impl Default for Settings {
@@ -63,6 +69,9 @@ impl Default for Settings {
             host_concurrency: 1,
             host_spacing: Duration::from_secs(2),
             max_body_bytes: DEFAULT_MAX_BODY,
+            flood: crate::flood::FloodPolicy::default(),
+            notification_timeout: None,
+            opener: vec!["xdg-open".to_string()],
         }
     }
 }
@@ -120,6 +129,12 @@ pub struct RawSettings {
     pub host_concurrency: Option<Spanned<i64>>,
     pub host_spacing: Option<Spanned<String>>,
     pub max_body_size: Option<Spanned<String>>,
+    pub batch_after: Option<Spanned<i64>>,
+    pub batch_window: Option<Spanned<String>>,
+    pub max_per_topic_per_hour: Option<Spanned<i64>>,
+    pub quiet_hours: Option<Spanned<String>>,
+    pub notification_timeout: Option<Spanned<String>>,
+    pub opener: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -358,6 +373,33 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
                 "expected a size such as \"10MiB\", \"512KiB\" or \"1000000\"",
             )
         })?;
+    }
+
+    if let Some(v) = &s.batch_after {
+        settings.flood.batch_after = count(ctx, v, "settings.batch_after")?;
+    }
+    if let Some(v) = &s.batch_window {
+        settings.flood.batch_window = duration(ctx, v, "settings.batch_window")?;
+    }
+    if let Some(v) = &s.max_per_topic_per_hour {
+        settings.flood.per_topic_per_hour = count(ctx, v, "settings.max_per_topic_per_hour")?;
+    }
+    if let Some(v) = &s.quiet_hours {
+        settings.flood.quiet = Some(crate::flood::QuietHours::parse(v.get_ref()).ok_or_else(|| {
+            ctx.at(v.span(), "settings.quiet_hours", "expected local times \"HH:MM-HH:MM\", e.g. \"23:00-07:00\"")
+        })?);
+    }
+    if let Some(v) = &s.notification_timeout {
+        settings.notification_timeout = match v.get_ref().trim() {
+            "default" => None,
+            _ => Some(positive_duration(ctx, v, "settings.notification_timeout")?),
+        };
+    }
+    if let Some(v) = &s.opener {
+        if v.get_ref().first().is_none_or(|c| c.trim().is_empty()) {
+            return Err(ctx.at(v.span(), "settings.opener", "expected a command, e.g. [\"xdg-open\"]"));
+        }
+        settings.opener = v.get_ref().clone();
     }
 
     let mut aliases = Aliases::new();
@@ -619,7 +661,7 @@ mod tests {
             ),
             (
                 "[settings]\nalert_on_first_pol = true\n",
-                "watchlist.toml:2:1: settings.alert_on_first_pol: unknown field `alert_on_first_pol`, expected one of `interval`, `alert_on_first_poll`, `concurrency`, `host_concurrency`, `host_spacing`, `max_body_size`",
+                "watchlist.toml:2:1: settings.alert_on_first_pol: unknown field `alert_on_first_pol`, expected one of `interval`, `alert_on_first_poll`, `concurrency`, `host_concurrency`, `host_spacing`, `max_body_size`, `batch_after`, `batch_window`, `max_per_topic_per_hour`, `quiet_hours`, `notification_timeout`, `opener`",
             ),
             (
                 "[setings]\n",
@@ -642,6 +684,10 @@ mod tests {
                 "watchlist.toml:3:8: feed[1].name: empty name (leave the key out to use the feed's title)",
             ),
             ("[[feed]\nurl = 1\n", "watchlist.toml:1:8: (syntax): "),
+            (
+                "[settings]\nquiet_hours = \"late\"\n",
+                "watchlist.toml:2:15: settings.quiet_hours: expected local times \"HH:MM-HH:MM\", e.g. \"23:00-07:00\"",
+            ),
             (
                 "[aliases]\nkyiv = []\n",
                 "watchlist.toml:2:8: aliases.kyiv: an alias needs at least one spelling",

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod fetch;
+pub mod flood;
 pub mod matcher;
 pub mod model;
 pub mod notify;

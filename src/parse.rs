@@ -250,7 +250,24 @@ fn prepare(bytes: &[u8]) -> Result<Cow<'_, [u8]>, ParseError> {
     if looks_like_html(body) {
         return Err(ParseError::Html);
     }
-    Ok(add_missing_rss_version(&doc).map_or(doc, Cow::Owned))
+    let doc = add_missing_rss_version(&doc).map_or(doc, Cow::Owned);
+    Ok(upgrade_atom_03_namespace(&doc).map_or(doc, Cow::Owned))
+}
+
+/// feed-rs reads Atom 1.0 only: an Atom 0.3 document (`xmlns="http://purl.org/atom/ns#"`)
+/// parses as an empty feed. Its core elements (`entry`, `title`, `link`, `id`, `summary`,
+/// `content`, `author`) kept their names in 1.0, so moving it into the 1.0 namespace recovers
+/// the entries (0.3's `issued` / `modified` dates are not read).
+fn upgrade_atom_03_namespace(doc: &[u8]) -> Option<Vec<u8>> {
+    const OLD: &[u8] = b"http://purl.org/atom/ns#";
+    const NEW: &[u8] = b"http://www.w3.org/2005/Atom";
+    let head = &doc[..doc.len().min(4096)];
+    let pos = head.windows(OLD.len()).position(|w| w == OLD)?;
+    let mut out = Vec::with_capacity(doc.len() + 4);
+    out.extend_from_slice(&doc[..pos]);
+    out.extend_from_slice(NEW);
+    out.extend_from_slice(&doc[pos + OLD.len()..]);
+    Some(out)
 }
 
 /// Non-ASCII-compatible encodings (UTF-16 with or without BOM) become UTF-8 with the
@@ -441,6 +458,19 @@ mod tests {
         let feed = parse_str(r#"<rss><channel><title>T</title><item><title>A</title><guid>g</guid></item></channel></rss>"#)
             .unwrap();
         assert_eq!(feed.articles.len(), 1);
+    }
+
+    #[test]
+    fn atom_03_entries_are_read() {
+        let feed = parse_str(
+            r#"<?xml version="1.0"?><feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>Old</title>
+            <entry><title>Entry one</title><link rel="alternate" type="text/html" href="/e/1"/>
+            <id>tag:example.com,2004:1</id><summary>Sum</summary></entry></feed>"#,
+        )
+        .unwrap();
+        assert_eq!(feed.articles.len(), 1);
+        assert_eq!(feed.articles[0].title, "Entry one");
+        assert_eq!(feed.articles[0].link.as_deref(), Some("https://example.com/e/1"));
     }
 
     #[test]

@@ -75,9 +75,14 @@ const MIGRATIONS: &[&str] = &[
         created_at     TEXT NOT NULL,
         notify         INTEGER NOT NULL,
         delivered_at   TEXT,
+        delivered_via  TEXT,
         delivery_error TEXT,
         attempts       INTEGER NOT NULL DEFAULT 0,
         UNIQUE (article_id, topic)
+    );
+    CREATE TABLE mutes (
+        topic TEXT PRIMARY KEY,
+        until TEXT NOT NULL
     );
     CREATE INDEX alerts_created ON alerts(created_at);
     CREATE INDEX alerts_pending ON alerts(notify, delivered_at);
@@ -89,7 +94,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("cannot open database {path}: {source}")]
+    #[error("cannot open database {path}")]
     Open {
         path: PathBuf,
         #[source]
@@ -515,20 +520,52 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn mark_delivered(&mut self, alert: i64, now: DateTime<Utc>) -> Result<()> {
+    /// Marks alerts as delivered (`via`: `desktop`, `summary`, `muted`, ...).
+    pub fn mark_delivered(&mut self, alerts: &[i64], now: DateTime<Utc>, via: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE alerts SET delivered_at = ?2, delivered_via = ?3, delivery_error = NULL,
+                                   attempts = attempts + 1
+                 WHERE id = ?1",
+            )?;
+            for id in alerts {
+                stmt.execute(params![id, ts(now), via])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a failed delivery attempt; the alerts stay pending.
+    pub fn mark_failed(&mut self, alerts: &[i64], error: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt =
+                tx.prepare_cached("UPDATE alerts SET delivery_error = ?2, attempts = attempts + 1 WHERE id = ?1")?;
+            for id in alerts {
+                stmt.execute(params![id, error])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Stops notifying `topic` until `until` (alerts are still recorded).
+    pub fn mute_topic(&mut self, topic: &str, until: DateTime<Utc>) -> Result<()> {
         self.conn.execute(
-            "UPDATE alerts SET delivered_at = ?2, delivery_error = NULL, attempts = attempts + 1 WHERE id = ?1",
-            params![alert, ts(now)],
+            "INSERT INTO mutes (topic, until) VALUES (?1, ?2)
+             ON CONFLICT(topic) DO UPDATE SET until = excluded.until",
+            params![topic, ts(until)],
         )?;
         Ok(())
     }
 
-    pub fn mark_failed(&mut self, alert: i64, error: &str) -> Result<()> {
-        self.conn.execute(
-            "UPDATE alerts SET delivery_error = ?2, attempts = attempts + 1 WHERE id = ?1",
-            params![alert, error],
-        )?;
-        Ok(())
+    /// Topics muted past `now`, with when the mute ends.
+    pub fn muted_topics(&self, now: DateTime<Utc>) -> Result<Vec<(String, DateTime<Utc>)>> {
+        let mut stmt = self.conn.prepare_cached("SELECT topic, until FROM mutes WHERE until > ?1")?;
+        let rows = stmt.query_map([ts(now)], |r| Ok((r.get(0)?, parse_ts(r.get(1)?).unwrap_or_default())))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The latest alerts, newest first.
@@ -853,8 +890,8 @@ mod tests {
             "never overwritten"
         );
 
-        let err = Store::open(dir.path()).err().unwrap().to_string();
-        assert!(err.contains("directory"), "{err}");
+        let err = format!("{:#}", anyhow::Error::from(Store::open(dir.path()).err().unwrap()));
+        assert!(err.contains("is a directory"), "{err}");
     }
 
     #[test]

@@ -13,13 +13,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio::task::JoinSet;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 use url::Url;
 
 use crate::config::{self, Config, FeedConfig, redact_url};
 use crate::fetch::{FetchOutcome, Fetcher, Limits, Validators};
+use crate::flood::{self, Candidate, Delivery, FloodState};
 use crate::model::{FeedId, Urgency};
-use crate::notify::{Notifier, render};
+use crate::notify::{self as notify_mod, AlertContent, Feedback, Notifier, render, render_summary};
 use crate::parse::{ParseError, ParsedFeed, parse};
 use crate::schedule::{self, Outcome, Policy};
 use crate::store::{FeedState, NewAlert, PollRecord, Store, StoreError};
@@ -177,8 +178,30 @@ enum Event {
     Reload(ReloadCause),
     /// A feed's fetch (and parse) finished.
     PollDone(Result<(tokio::task::Id, Box<Fetched>), tokio::task::JoinError>),
-    /// The timer for the earliest next poll fired.
+    /// The user acted on one of our notifications.
+    Feedback(Feedback),
+    /// The timer for the earliest next poll (or delivery retry) fired.
     Timer,
+}
+
+/// Whether notifications get through, for backoff and for logging the condition once.
+#[derive(Debug, Clone, Copy, Default)]
+struct DeliveryState {
+    failures: u32,
+    retry_at: Option<DateTime<Utc>>,
+}
+
+/// First retry after a failed notification; doubles up to [`DELIVERY_BACKOFF_CAP`].
+pub const DELIVERY_BACKOFF_BASE: Duration = Duration::from_secs(15);
+pub const DELIVERY_BACKOFF_CAP: Duration = Duration::from_secs(10 * 60);
+/// "Mute topic for 1 h".
+pub const MUTE_FOR: Duration = Duration::from_secs(3600);
+
+/// What a shown notification's actions act on.
+#[derive(Debug, Clone)]
+struct Shown {
+    link: Option<String>,
+    topic: Option<String>,
 }
 
 /// A fetched (and parsed) feed, on its way to the store.
@@ -203,6 +226,13 @@ pub struct Engine<F, N, C> {
     global: Arc<Semaphore>,
     tasks: JoinSet<Box<Fetched>>,
     in_flight: HashMap<tokio::task::Id, FeedId>,
+    flood: FloodState,
+    delivery: DeliveryState,
+    /// Alerts wait for quiet hours to end: deliver again then.
+    hold_until: Option<DateTime<Utc>>,
+    feedback: Option<mpsc::UnboundedReceiver<Feedback>>,
+    /// Notifications on screen whose actions we can act on, by server id (bounded).
+    shown: HashMap<u32, Shown>,
     pub stats: Stats,
 }
 
@@ -240,8 +270,18 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             global,
             tasks: JoinSet::new(),
             in_flight: HashMap::new(),
+            flood: FloodState::default(),
+            delivery: DeliveryState::default(),
+            hold_until: None,
+            feedback: None,
+            shown: HashMap::new(),
             stats: Stats::default(),
         }
+    }
+
+    /// Where the user's clicks on our notifications arrive.
+    pub fn set_feedback(&mut self, rx: mpsc::UnboundedReceiver<Feedback>) {
+        self.feedback = Some(rx);
     }
 
     /// Makes sure every configured feed has a row, marks which are configured, and spreads
@@ -362,7 +402,13 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         loop {
             self.stats.wakeups += 1;
             let now = self.clock.now();
-            let next = self.start_due(now)?;
+            if [self.delivery.retry_at, self.hold_until].into_iter().flatten().any(|t| t <= now) {
+                self.deliver_pending().await?;
+            }
+            let next = [self.start_due(now)?, self.delivery.retry_at, self.hold_until]
+                .into_iter()
+                .flatten()
+                .min();
             let wait = next
                 .and_then(|t| (t - now).to_std().ok())
                 .unwrap_or(Duration::from_secs(24 * 3600));
@@ -370,6 +416,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                 biased;
                 () = &mut shutdown => Event::Shutdown,
                 Some(cause) = reloads.recv() => Event::Reload(cause),
+                Some(fb) = next_feedback(&mut self.feedback) => Event::Feedback(fb),
                 Some(done) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => Event::PollDone(done),
                 () = tokio::time::sleep(wait) => Event::Timer,
             };
@@ -383,6 +430,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                         self.deliver_pending().await?;
                     }
                 }
+                Event::Feedback(fb) => self.on_feedback(fb)?,
                 Event::Timer => {}
             }
         }
@@ -554,26 +602,168 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         Ok(())
     }
 
-    /// Sends every alert waiting for delivery; a failure is recorded on the alert.
+    /// Delivers what is pending, as flood control plans it: alerts of muted topics are marked
+    /// `muted`; a failure is recorded on the alerts, logged once while it lasts, and retried
+    /// with backoff.
     pub async fn deliver_pending(&mut self) -> Result<(), StoreError> {
-        let pending = self.store.pending_alerts(500)?;
-        for alert in pending {
-            let urgency = self
-                .config
-                .topics
-                .iter()
-                .find(|t| t.name == alert.topic)
-                .map_or(Urgency::Normal, |t| t.urgency);
-            let note = render(&alert, urgency);
+        let now = self.clock.now();
+        self.hold_until = None;
+        let pending = self.store.pending_alerts(1000)?;
+        if pending.is_empty() {
+            self.delivery.retry_at = None;
+            return Ok(());
+        }
+        let muted: HashSet<String> = self.store.muted_topics(now)?.into_iter().map(|(t, _)| t).collect();
+        let (silenced, pending): (Vec<_>, Vec<_>) = pending.into_iter().partition(|a| muted.contains(&a.topic));
+        if !silenced.is_empty() {
+            let ids: Vec<i64> = silenced.iter().map(|a| a.id).collect();
+            self.store.mark_delivered(&ids, now, "muted")?;
+        }
+        let topics = self.config.topics.clone();
+        let urgency = |topic: &str| topics.iter().find(|t| t.name == topic).map_or(Urgency::Normal, |t| t.urgency);
+        let candidates: Vec<Candidate<'_>> = pending
+            .iter()
+            .map(|a| Candidate {
+                id: a.id,
+                topic: &a.topic,
+                critical: urgency(&a.topic) == Urgency::Critical,
+                created_at: a.created_at,
+            })
+            .collect();
+        let plan = flood::plan(now, &chrono::Local, &candidates, &mut self.flood, &self.config.settings.flood);
+        self.hold_until = plan.wake_at;
+        let by_id: HashMap<i64, &crate::store::PendingAlert> = pending.iter().map(|a| (a.id, a)).collect();
+        let expire = self.config.settings.notification_timeout;
+        let mut deliveries = plan.deliveries.into_iter();
+        while let Some(delivery) = deliveries.next() {
+            let (note, ids, via, topic) = match delivery {
+                Delivery::One(id) => {
+                    let Some(a) = by_id.get(&id) else { continue };
+                    let content = AlertContent {
+                        topic: &a.topic,
+                        headline: &a.title,
+                        source: &a.source,
+                        published: a.published_at,
+                        snippet: &a.snippet,
+                        link: a.link.as_deref(),
+                    };
+                    (render(&content, urgency(&a.topic), now, expire), vec![id], "desktop", a.topic.as_str())
+                }
+                Delivery::Summary(ids) => {
+                    let mut items: Vec<&crate::store::PendingAlert> = ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
+                    items.sort_by_key(|a| std::cmp::Reverse((a.published_at.unwrap_or(a.created_at), a.id)));
+                    let list: Vec<(&str, &str, Option<&str>)> =
+                        items.iter().map(|a| (a.topic.as_str(), a.title.as_str(), a.link.as_deref())).collect();
+                    (render_summary(&list, Urgency::Normal, expire), ids, "summary", "")
+                }
+            };
             match self.notifier.send(&note).await {
-                Ok(()) => self.store.mark_delivered(alert.id, self.clock.now())?,
+                Ok(server_id) => {
+                    self.store.mark_delivered(&ids, self.clock.now(), via)?;
+                    self.flood.record(now, topic);
+                    self.remember(server_id, &note);
+                    if self.delivery.failures > 0 {
+                        info!(after_failures = self.delivery.failures, "notifications get through again");
+                    }
+                    self.delivery = DeliveryState::default();
+                }
                 Err(e) => {
-                    warn!(alert = alert.id, topic = %alert.topic, error = %e, "notification failed");
-                    self.store.mark_failed(alert.id, &e.0)?;
+                    // The rest of this round is not attempted; it waits with the same reason.
+                    let mut ids = ids;
+                    for rest in deliveries.by_ref() {
+                        match rest {
+                            Delivery::One(id) => ids.push(id),
+                            Delivery::Summary(more) => ids.extend(more),
+                        }
+                    }
+                    self.store.mark_failed(&ids, &e.0)?;
+                    self.delivery.failures += 1;
+                    if self.delivery.failures == 1 {
+                        warn!(error = %e, "cannot show notifications; alerts stay pending and are retried");
+                    } else {
+                        debug!(error = %e, failures = self.delivery.failures, "notification retry failed");
+                    }
+                    let exp = (self.delivery.failures - 1).min(16);
+                    let backoff = DELIVERY_BACKOFF_BASE.saturating_mul(1 << exp).min(DELIVERY_BACKOFF_CAP);
+                    self.delivery.retry_at = Some(now + chrono::Duration::from_std(backoff).unwrap_or_default());
+                    break;
                 }
             }
         }
         Ok(())
+    }
+
+    /// Keeps what a notification's actions need, for a bounded number of notifications.
+    fn remember(&mut self, server_id: u32, note: &notify_mod::Notification) {
+        const KEEP: usize = 256;
+        if self.shown.len() >= KEEP
+            && let Some(oldest) = self.shown.keys().min().copied()
+        {
+            self.shown.remove(&oldest);
+        }
+        self.shown.insert(
+            server_id,
+            Shown {
+                link: note.link.clone(),
+                topic: note.mute_topic.clone(),
+            },
+        );
+    }
+
+    /// Acts on a click: open the article (http/https only) or mute the topic for an hour.
+    fn on_feedback(&mut self, fb: Feedback) -> Result<(), StoreError> {
+        match fb {
+            Feedback::Closed { id } => {
+                self.shown.remove(&id);
+            }
+            Feedback::Action { id, key } => {
+                let Some(target) = self.shown.get(&id).cloned() else { return Ok(()) };
+                match key.as_str() {
+                    notify_mod::ACTION_DEFAULT | notify_mod::ACTION_OPEN => {
+                        if let Some(link) = target.link.filter(|l| notify_mod::is_openable(l)) {
+                            open_link(&self.config.settings.opener, &link);
+                        }
+                    }
+                    notify_mod::ACTION_MUTE => {
+                        if let Some(topic) = target.topic {
+                            let until = self.clock.now() + chrono::Duration::from_std(MUTE_FOR).unwrap_or_default();
+                            info!(topic = %topic, until = %until, "topic muted");
+                            self.store.mute_topic(&topic, until)?;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The next click, or never when there is nowhere clicks come from.
+async fn next_feedback(rx: &mut Option<mpsc::UnboundedReceiver<Feedback>>) -> Option<Feedback> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs the opener with the link; the child is reaped in the background.
+fn open_link(opener: &[String], link: &str) {
+    let Some((cmd, args)) = opener.split_first() else { return };
+    match tokio::process::Command::new(cmd)
+        .args(args)
+        .arg(link)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(mut child) => {
+            tokio::spawn(async move {
+                let _ = child.wait().await;
+            });
+        }
+        Err(e) => warn!(opener = %cmd, error = %e, "cannot open the article"),
     }
 }
 
@@ -597,7 +787,7 @@ fn record_poll(
         feed_interval: feed.interval,
     };
     let first_poll = state.first_polled_at.is_none();
-    let name = feed
+    let mut name = feed
         .name
         .clone()
         .or_else(|| state.title.clone())
@@ -633,11 +823,12 @@ fn record_poll(
             },
             Some(Ok(parsed)),
         ) => {
-            let source = feed
-                .name
-                .clone()
-                .or_else(|| parsed.title.clone())
-                .unwrap_or_else(|| name.clone());
+            if feed.name.is_none()
+                && let Some(t) = &parsed.title
+            {
+                name = t.clone();
+            }
+            let source = name.clone();
             let items = parsed.articles.len();
             let articles = parsed
                 .articles

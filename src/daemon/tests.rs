@@ -108,8 +108,8 @@ impl Script {
 struct NoNotifier;
 
 impl Notifier for NoNotifier {
-    async fn send(&self, _n: &Notification) -> Result<(), NotifyError> {
-        Ok(())
+    async fn send(&self, _n: &Notification) -> Result<u32, NotifyError> {
+        Ok(1)
     }
 }
 

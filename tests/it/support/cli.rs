@@ -91,6 +91,9 @@ impl Sandbox {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         for var in [
+            "TIDINGS_CONFIG",
+            "TIDINGS_DB",
+            "TIDINGS_LOG",
             "RUST_LOG",
             "HTTP_PROXY",
             "http_proxy",

@@ -80,7 +80,12 @@ pub fn articles(path: &Path) -> Vec<(String, String)> {
         "SELECT f.url, ar.title FROM articles ar JOIN feeds f ON f.id = ar.feed_id ORDER BY ar.id",
     )
     .into_iter()
-    .map(|r| (r[0].clone().unwrap_or_default(), r[1].clone().unwrap_or_default()))
+    .map(|r| {
+        (
+            r[0].clone().unwrap_or_default(),
+            r[1].clone().unwrap_or_default(),
+        )
+    })
     .collect()
 }
 

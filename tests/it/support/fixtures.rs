@@ -18,7 +18,8 @@ pub fn text(name: &str) -> String {
 }
 
 /// The headline of the seed article in `seed-feed.xml` (and the Atom / JSON variants).
-pub const SEED_HEADLINE: &str = "NATO should say openly if it is not accepting Ukraine, Zelensky says";
+pub const SEED_HEADLINE: &str =
+    "NATO should say openly if it is not accepting Ukraine, Zelensky says";
 /// The channel title of `seed-feed.xml`.
 pub const SEED_CHANNEL: &str = "World News Wire";
 /// Headlines of the items in `seed-feed.xml` that must never alert.
@@ -31,7 +32,9 @@ pub const SEED_UNRELATED: [&str; 3] = [
 /// `seed-feed.xml` with extra RSS `<item>` elements appended to the channel.
 pub fn seed_feed_with(extra_items: &[String]) -> Vec<u8> {
     let feed = text("seed-feed.xml");
-    let at = feed.rfind("</channel>").expect("seed-feed.xml has </channel>");
+    let at = feed
+        .rfind("</channel>")
+        .expect("seed-feed.xml has </channel>");
     let mut out = String::with_capacity(feed.len() + 512);
     out.push_str(&feed[..at]);
     for item in extra_items {

@@ -246,7 +246,11 @@ async fn handle(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
         )
     });
     let planned: Option<u16> = match &behaviour {
-        Behaviour::Respond(r) => Some(if not_modified(r, &headers) { 304 } else { r.status }),
+        Behaviour::Respond(r) => Some(if not_modified(r, &headers) {
+            304
+        } else {
+            r.status
+        }),
         Behaviour::Redirect { status, .. } => Some(*status),
         Behaviour::Hang => None,
         Behaviour::ResetMidBody { response, .. } => Some(response.status),
@@ -279,7 +283,11 @@ async fn handle(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
                     .collect();
                 write_head(&mut stream, 304, &keep, None).await?;
             } else {
-                let body = if method == "HEAD" { &[][..] } else { &r.body[..] };
+                let body = if method == "HEAD" {
+                    &[][..]
+                } else {
+                    &r.body[..]
+                };
                 write_head(&mut stream, r.status, &r.headers, Some(r.body.len())).await?;
                 stream.write_all(body).await?;
             }
@@ -359,15 +367,9 @@ fn not_modified(r: &Response, req: &[(String, String)]) -> bool {
         let mine = strip(etag);
         return inm.split(',').any(|t| t.trim() == "*" || strip(t) == mine);
     }
-    if let (Some(ims), Some(lm)) = (
-        header(req, "if-modified-since"),
-        r.get_header("last-modified"),
-    ) {
-        if let (Some(ims), Some(lm)) = (http_date(ims), http_date(lm)) {
-            return lm <= ims;
-        }
-    }
-    false
+    let ims = header(req, "if-modified-since").and_then(http_date);
+    let lm = r.get_header("last-modified").and_then(http_date);
+    matches!((ims, lm), (Some(ims), Some(lm)) if lm <= ims)
 }
 
 pub fn http_date(s: &str) -> Option<DateTime<Utc>> {

@@ -21,3 +21,6 @@ pub const TIMEOUT: Duration = Duration::from_secs(60);
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
+
+#[cfg(test)]
+mod selftest;

@@ -42,7 +42,9 @@ impl WatchList {
 
     /// [`WatchList::empty`] with the topics [`NATO`] and [`TALKS`].
     pub fn standard() -> WatchList {
-        WatchList::empty().topic(NATO.0, NATO.1).topic(TALKS.0, TALKS.1)
+        WatchList::empty()
+            .topic(NATO.0, NATO.1)
+            .topic(TALKS.0, TALKS.1)
     }
 
     /// The shipped example `config/watchlist.toml` with its feeds removed, or (while it does
@@ -123,6 +125,23 @@ impl WatchList {
             .filter(|t| t.get("enabled").and_then(Value::as_bool).unwrap_or(true))
             .filter_map(|t| t.get("name").and_then(Value::as_str).map(String::from))
             .collect()
+    }
+
+    /// The `urgency` of the enabled topic `name` (`normal` when not given).
+    pub fn topic_urgency(&self, name: &str) -> Option<String> {
+        let Some(Value::Array(topics)) = self.table.get("topic") else {
+            return None;
+        };
+        topics
+            .iter()
+            .filter_map(Value::as_table)
+            .find(|t| t.get("name").and_then(Value::as_str) == Some(name))
+            .map(|t| {
+                t.get("urgency")
+                    .and_then(Value::as_str)
+                    .unwrap_or("normal")
+                    .to_owned()
+            })
     }
 
     pub fn to_toml(&self) -> String {
