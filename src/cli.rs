@@ -73,11 +73,44 @@ pub enum Command {
     #[command(subcommand)]
     Feeds(FeedsCommand),
     /// Show the latest alerts, newest first.
-    History {
-        /// How many alerts to show.
-        #[arg(long, short = 'n', default_value_t = 20)]
-        limit: usize,
+    History(HistoryArgs),
+    /// Alerts per day per topic, as a small chart.
+    Stats {
+        /// How many days back.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3660))]
+        days: u32,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only this topic.
+    #[arg(long, value_name = "NAME")]
+    pub topic: Option<String>,
+    /// Only feeds whose name, title or URL contains this.
+    #[arg(long, value_name = "TEXT")]
+    pub feed: Option<String>,
+    /// Only alerts since then: "24h", "7d", "2022-03-01" or an RFC 3339 time.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only alerts before then (same forms as --since).
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// Only alerts whose headline, summary or snippet contains every one of these words.
+    #[arg(long, value_name = "WORDS")]
+    pub search: Option<String>,
+    /// How many alerts to show.
+    #[arg(long, short = 'n', default_value_t = 20)]
+    pub limit: usize,
+    /// One JSON object per line.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// CSV with a header row.
+    #[arg(long)]
+    pub csv: bool,
+    /// Also show the matched terms and the snippet.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,9 +267,13 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 )))
             }
         }
-        Command::History { limit } => {
+        Command::History(args) => {
             let store = open_store(&cli.global)?;
-            history(&store, limit)
+            history(&store, &args)
+        }
+        Command::Stats { days } => {
+            let store = open_store(&cli.global)?;
+            stats(&store, days)
         }
     }
 }
@@ -614,28 +651,170 @@ fn status(store: &Store, json: bool) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn history(store: &Store, limit: usize) -> Result<ExitCode, Failure> {
-    let rows = store.history(limit)?;
+fn history(store: &Store, args: &HistoryArgs) -> Result<ExitCode, Failure> {
+    let now = chrono::Utc::now();
+    let when = |s: &Option<String>| {
+        s.as_deref()
+            .map(|s| parse_since(s, now).map_err(usage))
+            .transpose()
+    };
+    let filter = crate::store::HistoryFilter {
+        topic: args.topic.clone(),
+        feed: args.feed.clone(),
+        since: when(&args.since)?,
+        until: when(&args.until)?,
+        search: args
+            .search
+            .as_deref()
+            .map(|s| s.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default(),
+        limit: args.limit,
+    };
+    let rows = store.history(&filter)?;
+    let mut out = std::io::stdout().lock();
+    let state = |r: &crate::store::HistoryRow| match (&r.delivered_at, &r.delivery_error, r.notify)
+    {
+        (Some(_), _, _) => r
+            .delivered_via
+            .clone()
+            .unwrap_or_else(|| "delivered".into()),
+        (None, _, false) => "backlog".into(),
+        (None, Some(_), true) => "failed".into(),
+        (None, None, true) => "pending".into(),
+    };
+    if args.json {
+        for r in &rows {
+            let mut v = serde_json::to_value(r).map_err(anyhow::Error::from)?;
+            v["state"] = serde_json::Value::String(state(r));
+            if writeln!(out, "{v}").is_err() {
+                break;
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.csv {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record([
+            "time",
+            "topic",
+            "source",
+            "headline",
+            "link",
+            "delivered",
+            "also_reported_by",
+            "terms",
+            "snippet",
+        ])
+        .map_err(anyhow::Error::from)?;
+        for r in &rows {
+            w.write_record([
+                crate::store::ts(r.created_at),
+                r.topic.clone(),
+                r.source.clone(),
+                r.title.clone(),
+                r.link.clone().unwrap_or_default(),
+                state(r),
+                r.also_reported_by.join("; "),
+                r.terms.join("; "),
+                r.snippet.clone(),
+            ])
+            .map_err(anyhow::Error::from)?;
+        }
+        w.flush().map_err(anyhow::Error::from)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if rows.is_empty() {
-        println!("no alerts yet");
+        let _ = writeln!(out, "no alerts");
     }
     for r in rows {
         let when = r
             .created_at
             .with_timezone(&chrono::Local)
             .format("%Y-%m-%d %H:%M");
-        let state = match (&r.delivered_at, &r.delivery_error, r.notify) {
-            (Some(_), _, _) => "delivered",
-            (None, _, false) => "backlog",
-            (None, Some(_), true) => "failed",
-            (None, None, true) => "pending",
-        };
-        println!("{when}  {}  {}  {}  [{state}]", r.topic, r.source, r.title);
+        let mut text = format!(
+            "{when}  {}  {}  {}  [{}]",
+            r.topic,
+            r.source,
+            r.title,
+            state(&r)
+        );
         if let Some(link) = &r.link {
-            println!("    {link}");
+            text.push_str(&format!("\n    {link}"));
+        }
+        if !r.also_reported_by.is_empty() {
+            text.push_str(&format!(
+                "\n    also reported by: {}",
+                r.also_reported_by.join(", ")
+            ));
+        }
+        if args.explain {
+            text.push_str(&format!("\n    terms: {}", r.terms.join(", ")));
+            if !r.snippet.is_empty() {
+                text.push_str(&format!("\n    {}", r.snippet));
+            }
+        }
+        if writeln!(out, "{text}").is_err() {
+            break;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `tidings stats`: one line per topic, a bar per day (▁ to █ scaled to the busiest day).
+fn stats(store: &Store, days: u32) -> Result<ExitCode, Failure> {
+    let today = chrono::Local::now().date_naive();
+    let first = today - chrono::Duration::days(i64::from(days) - 1);
+    let since = first
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
+        .map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
+    let rows = store.alerts_per_day(since)?;
+    print!("{}", render_stats(&rows, first, today));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The stats chart as text (pure, for tests).
+pub fn render_stats(
+    rows: &[(chrono::NaiveDate, String, u64)],
+    first: chrono::NaiveDate,
+    last: chrono::NaiveDate,
+) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let days = ((last - first).num_days() + 1).max(1) as usize;
+    let mut topics: Vec<&str> = rows.iter().map(|(_, t, _)| t.as_str()).collect();
+    topics.sort_unstable();
+    topics.dedup();
+    let mut out = format!("alerts per day, {first} … {last}\n");
+    if topics.is_empty() {
+        out.push_str("no alerts in this period\n");
+        return out;
+    }
+    let max = rows.iter().map(|r| r.2).max().unwrap_or(1).max(1);
+    let width = topics.iter().map(|t| t.chars().count()).max().unwrap_or(0);
+    for topic in topics {
+        let mut counts = vec![0u64; days];
+        for (d, t, n) in rows {
+            let i = (*d - first).num_days();
+            if t == topic && (0..days as i64).contains(&i) {
+                counts[i as usize] += n;
+            }
+        }
+        let bars: String = counts
+            .iter()
+            .map(|&n| {
+                if n == 0 {
+                    '·'
+                } else {
+                    BARS[((n * 8 - 1) / max).min(7) as usize]
+                }
+            })
+            .collect();
+        let total: u64 = counts.iter().sum();
+        let pad = width - topic.chars().count();
+        out.push_str(&format!("{topic}{}  {bars}  {total}\n", " ".repeat(pad)));
+    }
+    out.push_str(&format!("(· none, █ = {max} a day)\n"));
+    out
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -671,4 +850,50 @@ pub fn init_logging(format: LogFormat) {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn stats_chart_scales_bars_per_topic() {
+        let d = |day: u32| NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+        let rows = vec![
+            (d(25), "NATO membership".to_string(), 8),
+            (d(27), "NATO membership".to_string(), 1),
+            (d(26), "Talks".to_string(), 4),
+        ];
+        assert_eq!(
+            render_stats(&rows, d(25), d(27)),
+            "alerts per day, 2026-11-25 … 2026-11-27\n\
+             NATO membership  █·▁  9\n\
+             Talks            ·▄·  4\n\
+             (· none, █ = 8 a day)\n"
+        );
+        assert!(render_stats(&[], d(25), d(27)).contains("no alerts"));
+    }
+
+    #[test]
+    fn since_accepts_durations_dates_and_times() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(
+            parse_since("24h", now).unwrap(),
+            now - chrono::Duration::hours(24)
+        );
+        assert_eq!(
+            parse_since("2022-03-01", now).unwrap().to_rfc3339(),
+            "2022-03-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            parse_since("2022-03-01T10:00:00Z", now)
+                .unwrap()
+                .to_rfc3339(),
+            "2022-03-01T10:00:00+00:00"
+        );
+        assert!(parse_since("yesterday-ish", now).is_err());
+    }
 }

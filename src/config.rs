@@ -58,6 +58,11 @@ pub struct Settings {
     pub notification_timeout: Option<Duration>,
     /// The command (and leading arguments) that opens a link; the link is appended.
     pub opener: Vec<String>,
+    /// Articles without alerts are forgotten after this long; articles published longer ago
+    /// than this never alert.
+    pub keep_articles: Duration,
+    /// Alerts are deleted after this long; `None` keeps them forever.
+    pub keep_alerts: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -72,6 +77,8 @@ impl Default for Settings {
             flood: crate::flood::FloodPolicy::default(),
             notification_timeout: None,
             opener: vec!["xdg-open".to_string()],
+            keep_articles: Duration::from_secs(90 * 86_400),
+            keep_alerts: None,
         }
     }
 }
@@ -135,6 +142,8 @@ pub struct RawSettings {
     pub quiet_hours: Option<Spanned<String>>,
     pub notification_timeout: Option<Spanned<String>>,
     pub opener: Option<Spanned<Vec<String>>>,
+    pub keep_articles: Option<Spanned<String>>,
+    pub keep_alerts: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -385,9 +394,14 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
         settings.flood.per_topic_per_hour = count(ctx, v, "settings.max_per_topic_per_hour")?;
     }
     if let Some(v) = &s.quiet_hours {
-        settings.flood.quiet = Some(crate::flood::QuietHours::parse(v.get_ref()).ok_or_else(|| {
-            ctx.at(v.span(), "settings.quiet_hours", "expected local times \"HH:MM-HH:MM\", e.g. \"23:00-07:00\"")
-        })?);
+        settings.flood.quiet =
+            Some(crate::flood::QuietHours::parse(v.get_ref()).ok_or_else(|| {
+                ctx.at(
+                    v.span(),
+                    "settings.quiet_hours",
+                    "expected local times \"HH:MM-HH:MM\", e.g. \"23:00-07:00\"",
+                )
+            })?);
     }
     if let Some(v) = &s.notification_timeout {
         settings.notification_timeout = match v.get_ref().trim() {
@@ -397,9 +411,20 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
     }
     if let Some(v) = &s.opener {
         if v.get_ref().first().is_none_or(|c| c.trim().is_empty()) {
-            return Err(ctx.at(v.span(), "settings.opener", "expected a command, e.g. [\"xdg-open\"]"));
+            return Err(ctx.at(
+                v.span(),
+                "settings.opener",
+                "expected a command, e.g. [\"xdg-open\"]",
+            ));
         }
         settings.opener = v.get_ref().clone();
+    }
+
+    if let Some(v) = &s.keep_articles {
+        settings.keep_articles = positive_duration(ctx, v, "settings.keep_articles")?;
+    }
+    if let Some(v) = &s.keep_alerts {
+        settings.keep_alerts = Some(positive_duration(ctx, v, "settings.keep_alerts")?);
     }
 
     let mut aliases = Aliases::new();
@@ -661,7 +686,7 @@ mod tests {
             ),
             (
                 "[settings]\nalert_on_first_pol = true\n",
-                "watchlist.toml:2:1: settings.alert_on_first_pol: unknown field `alert_on_first_pol`, expected one of `interval`, `alert_on_first_poll`, `concurrency`, `host_concurrency`, `host_spacing`, `max_body_size`, `batch_after`, `batch_window`, `max_per_topic_per_hour`, `quiet_hours`, `notification_timeout`, `opener`",
+                "watchlist.toml:2:1: settings.alert_on_first_pol: unknown field `alert_on_first_pol`, expected one of `interval`, `alert_on_first_poll`, `concurrency`, `host_concurrency`, `host_spacing`, `max_body_size`, `batch_after`, `batch_window`, `max_per_topic_per_hour`, `quiet_hours`, `notification_timeout`, `opener`, `keep_articles`, `keep_alerts`",
             ),
             (
                 "[setings]\n",

@@ -14,3 +14,4 @@ pub mod parse;
 pub mod reload;
 pub mod schedule;
 pub mod store;
+pub mod story;

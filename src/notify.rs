@@ -61,6 +61,8 @@ pub enum Feedback {
     Action { id: u32, key: String },
     /// `NotificationClosed(id, reason)`: its actions can be forgotten.
     Closed { id: u32 },
+    /// A notification server took the name on the bus: pending alerts can go now.
+    ServerAppeared,
 }
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
@@ -92,9 +94,12 @@ impl Drop for Session {
 }
 
 impl DesktopNotifier {
-    /// The notifier, and the stream of actions the user invokes on its notifications.
+    /// The notifier, and the stream of what happens to its notifications (clicks, closes, a
+    /// notification server appearing). Must be called inside the tokio runtime: it starts a
+    /// task that watches the bus for a notification server.
     pub fn new() -> (Self, mpsc::UnboundedReceiver<Feedback>) {
         let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(watch_for_server(tx.clone()));
         (
             DesktopNotifier {
                 session: Arc::new(Mutex::new(None)),
@@ -116,7 +121,48 @@ impl DesktopNotifier {
         .map_err(|e| NotifyError(format!("GetCapabilities: {e}")))?;
         debug!(?caps, "notification server capabilities");
         let listener = tokio::spawn(listen(conn.clone(), self.feedback.clone()));
-        Ok(Session { conn, caps, listener })
+        Ok(Session {
+            conn,
+            caps,
+            listener,
+        })
+    }
+}
+
+/// Reports every time a notification server takes its name on the session bus, so pending
+/// alerts go out as soon as the desktop is up. Without a session bus it retries slowly.
+async fn watch_for_server(tx: mpsc::UnboundedSender<Feedback>) {
+    let mut pause = Duration::from_secs(5);
+    loop {
+        if let Ok(Ok(conn)) = tokio::time::timeout(CALL_TIMEOUT, zbus::Connection::session()).await
+        {
+            pause = Duration::from_secs(5);
+            let rule = zbus::MatchRule::builder()
+                .msg_type(zbus::message::Type::Signal)
+                .sender("org.freedesktop.DBus")
+                .interface("org.freedesktop.DBus")
+                .member("NameOwnerChanged")
+                .add_arg(DEST)
+                .build();
+            if let Ok(rule) = rule
+                && let Ok(mut stream) = zbus::MessageStream::for_match_rule(rule, &conn, None).await
+            {
+                while let Some(Ok(msg)) = stream.next().await {
+                    let appeared = msg
+                        .body()
+                        .deserialize::<(String, String, String)>()
+                        .is_ok_and(|(_, _, new_owner)| !new_owner.is_empty());
+                    if appeared && tx.send(Feedback::ServerAppeared).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        if tx.is_closed() {
+            return;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(300));
     }
 }
 
@@ -137,7 +183,9 @@ async fn listen(conn: zbus::Connection, tx: mpsc::UnboundedSender<Feedback>) {
         zbus::MessageStream::for_match_rule(closed, &conn, None),
     )
     .await;
-    let (Ok(actions), Ok(closes)) = streams else { return };
+    let (Ok(actions), Ok(closes)) = streams else {
+        return;
+    };
     let mut all = futures_util::stream::select(actions, closes);
     while let Some(Ok(msg)) = all.next().await {
         let header = msg.header();
@@ -162,11 +210,17 @@ async fn listen(conn: zbus::Connection, tx: mpsc::UnboundedSender<Feedback>) {
     }
 }
 
-async fn timed<T, E: std::fmt::Display>(what: &str, fut: impl Future<Output = Result<T, E>>) -> Result<T, NotifyError> {
+async fn timed<T, E: std::fmt::Display>(
+    what: &str,
+    fut: impl Future<Output = Result<T, E>>,
+) -> Result<T, NotifyError> {
     match tokio::time::timeout(CALL_TIMEOUT, fut).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(NotifyError(format!("{what}: {e}"))),
-        Err(_) => Err(NotifyError(format!("{what}: no answer within {}s", CALL_TIMEOUT.as_secs()))),
+        Err(_) => Err(NotifyError(format!(
+            "{what}: no answer within {}s",
+            CALL_TIMEOUT.as_secs()
+        ))),
     }
 }
 
@@ -179,7 +233,8 @@ impl Notifier for DesktopNotifier {
         let session = guard.as_ref().expect("connected above");
         let note = build(n, &session.caps);
         #[allow(deprecated)] // notify-rust 4 encodes hints as `zvariant::Value`
-        let hints: HashMap<&str, zbus::zvariant::Value<'_>> = note.hints.iter().map(Into::into).collect();
+        let hints: HashMap<&str, zbus::zvariant::Value<'_>> =
+            note.hints.iter().map(Into::into).collect();
         let body = (
             &note.appname,
             0u32,
@@ -190,10 +245,15 @@ impl Notifier for DesktopNotifier {
             hints,
             i32::from(note.timeout),
         );
-        let call = session.conn.call_method(Some(DEST), PATH, Some(IFACE), "Notify", &body);
-        let result = timed("Notify", call)
-            .await
-            .and_then(|reply| reply.body().deserialize::<u32>().map_err(|e| NotifyError(format!("Notify: {e}"))));
+        let call = session
+            .conn
+            .call_method(Some(DEST), PATH, Some(IFACE), "Notify", &body);
+        let result = timed("Notify", call).await.and_then(|reply| {
+            reply
+                .body()
+                .deserialize::<u32>()
+                .map_err(|e| NotifyError(format!("Notify: {e}")))
+        });
         if result.is_err() {
             // Start afresh next time: the server may have gone, or come back as another owner.
             *guard = None;
@@ -208,7 +268,11 @@ pub fn build(n: &Notification, caps: &[String]) -> notify_rust::Notification {
     let mut note = notify_rust::Notification::new();
     note.appname("tidings")
         .summary(&n.summary)
-        .body(if has("body-markup") { &n.body_markup } else { &n.body_plain })
+        .body(if has("body-markup") {
+            &n.body_markup
+        } else {
+            &n.body_plain
+        })
         .icon("application-rss+xml")
         .urgency(match n.urgency {
             Urgency::Low => notify_rust::Urgency::Low,
@@ -222,7 +286,8 @@ pub fn build(n: &Notification, caps: &[String]) -> notify_rust::Notification {
     }
     if has("actions") {
         if n.link.is_some() {
-            note.action(ACTION_DEFAULT, "Open article").action(ACTION_OPEN, "Open");
+            note.action(ACTION_DEFAULT, "Open article")
+                .action(ACTION_OPEN, "Open");
         }
         if n.mute_topic.is_some() {
             note.action(ACTION_MUTE, "Mute topic for 1 h");
@@ -273,14 +338,23 @@ pub struct AlertContent<'a> {
 
 /// Summary = the topic; body = the headline, "Source · 4 min ago", and the snippet with the
 /// hits marked (in `<b>` for markup servers).
-pub fn render(a: &AlertContent<'_>, urgency: Urgency, now: DateTime<Utc>, expire: Option<Duration>) -> Notification {
+pub fn render(
+    a: &AlertContent<'_>,
+    urgency: Urgency,
+    now: DateTime<Utc>,
+    expire: Option<Duration>,
+) -> Notification {
     let headline = one_line(a.headline);
     let mut source_line = one_line(a.source).to_string();
     if let Some(age) = a.published.and_then(|p| age(now, p)) {
         source_line.push_str(" · ");
         source_line.push_str(&age);
     }
-    let mut markup = format!("{}\n{}", escape_markup(headline), escape_markup(&source_line));
+    let mut markup = format!(
+        "{}\n{}",
+        escape_markup(headline),
+        escape_markup(&source_line)
+    );
     let mut plain_body = format!("{}\n{}", plain(headline), plain(&source_line));
     let snippet_text = one_line(&a.snippet.text);
     if !snippet_text.is_empty() && snippet_text != headline {
@@ -311,7 +385,11 @@ pub fn render(a: &AlertContent<'_>, urgency: Urgency, now: DateTime<Utc>, expire
 
 /// One notification for many alerts: "7 new alerts — NATO membership (4), Putin–Zelensky talks (3)",
 /// with the newest headlines in the body. `alerts` is (topic, headline, link), newest first.
-pub fn render_summary(alerts: &[(&str, &str, Option<&str>)], urgency: Urgency, expire: Option<Duration>) -> Notification {
+pub fn render_summary(
+    alerts: &[(&str, &str, Option<&str>)],
+    urgency: Urgency,
+    expire: Option<Duration>,
+) -> Notification {
     let mut counts: Vec<(&str, usize)> = Vec::new();
     for (topic, _, _) in alerts {
         match counts.iter_mut().find(|(t, _)| t == topic) {
@@ -319,13 +397,20 @@ pub fn render_summary(alerts: &[(&str, &str, Option<&str>)], urgency: Urgency, e
             None => counts.push((topic, 1)),
         }
     }
-    let topics: Vec<String> = counts.iter().map(|(t, n)| format!("{} ({n})", plain(t))).collect();
+    let topics: Vec<String> = counts
+        .iter()
+        .map(|(t, n)| format!("{} ({n})", plain(t)))
+        .collect();
     let summary = format!("{} new alerts — {}", alerts.len(), topics.join(", "));
     let shown = 5;
     let mut lines_markup = Vec::new();
     let mut lines_plain = Vec::new();
     for (topic, headline, _) in alerts.iter().take(shown) {
-        lines_markup.push(format!("{}: {}", escape_markup(topic), escape_markup(one_line(headline))));
+        lines_markup.push(format!(
+            "{}: {}",
+            escape_markup(topic),
+            escape_markup(one_line(headline))
+        ));
         lines_plain.push(format!("{}: {}", plain(topic), plain(one_line(headline))));
     }
     if alerts.len() > shown {
@@ -338,7 +423,10 @@ pub fn render_summary(alerts: &[(&str, &str, Option<&str>)], urgency: Urgency, e
         body_markup: lines_markup.join("\n"),
         body_plain: lines_plain.join("\n"),
         urgency,
-        link: alerts.iter().find_map(|(_, _, l)| l.filter(|l| is_openable(l))).map(str::to_string),
+        link: alerts
+            .iter()
+            .find_map(|(_, _, l)| l.filter(|l| is_openable(l)))
+            .map(str::to_string),
         mute_topic: None,
         expire,
     }
@@ -360,7 +448,10 @@ pub fn age(now: DateTime<Utc>, then: DateTime<Utc>) -> Option<String> {
 }
 
 fn one_line(s: &str) -> &str {
-    s.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim()
+    s.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
 }
 
 /// Only http and https links are ever opened.
@@ -392,7 +483,10 @@ mod tests {
             link: Some("javascript:alert(1)"),
         };
         let n = render(&content, Urgency::Critical, t("2026-11-27T12:00:00Z"), None);
-        assert_eq!(n.summary, "NATO & friends", "the summary is plain text, not escaped");
+        assert_eq!(
+            n.summary, "NATO & friends",
+            "the summary is plain text, not escaped"
+        );
         assert_eq!(
             n.body_markup,
             "&lt;a href=&quot;https://evil.example&quot;&gt;Click&lt;/a&gt; &amp; &lt;img src=&quot;file:///etc/passwd&quot;&gt;\n\
@@ -419,11 +513,26 @@ mod tests {
             snippet: &snippet,
             link: Some("https://example.com/a"),
         };
-        let n = render(&content, Urgency::Low, t("2026-11-27T12:00:00Z"), Some(Duration::from_secs(10)));
+        let n = render(
+            &content,
+            Urgency::Low,
+            t("2026-11-27T12:00:00Z"),
+            Some(Duration::from_secs(10)),
+        );
         let caps = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let rich = build(&n, &caps(&["body", "body-markup", "actions"]));
         assert_eq!(rich.body, "A &amp; B\nS");
-        assert_eq!(rich.actions, ["default", "Open article", "open", "Open", "mute", "Mute topic for 1 h"]);
+        assert_eq!(
+            rich.actions,
+            [
+                "default",
+                "Open article",
+                "open",
+                "Open",
+                "mute",
+                "Mute topic for 1 h"
+            ]
+        );
         assert_eq!(i32::from(rich.timeout), 10_000);
         let bare = build(&n, &caps(&["body"]));
         assert_eq!(bare.body, "A & B\nS");
@@ -454,8 +563,14 @@ mod tests {
             ("NATO membership", "c <d>", None),
         ];
         let n = render_summary(&alerts, Urgency::Normal, None);
-        assert_eq!(n.summary, "3 new alerts — NATO membership (2), Putin–Zelensky talks (1)");
-        assert_eq!(n.body_markup, "NATO membership: a\nPutin–Zelensky talks: b\nNATO membership: c &lt;d&gt;");
+        assert_eq!(
+            n.summary,
+            "3 new alerts — NATO membership (2), Putin–Zelensky talks (1)"
+        );
+        assert_eq!(
+            n.body_markup,
+            "NATO membership: a\nPutin–Zelensky talks: b\nNATO membership: c &lt;d&gt;"
+        );
         assert_eq!(n.link.as_deref(), Some("https://x.example/1"));
     }
 

@@ -156,7 +156,18 @@ pub fn normalize_link(url: &Url) -> String {
     }
     let _ = u.set_scheme("https");
     let _ = u.set_port(None);
-    let path = u.path().trim_end_matches('/').to_string();
+    // AMP variants: `amp.` hosts, a trailing `/amp` segment, `?amp` / `outputType=amp`.
+    if let Some(host) = u
+        .host_str()
+        .and_then(|h| h.strip_prefix("amp."))
+        .map(str::to_string)
+    {
+        let _ = u.set_host(Some(&host));
+    }
+    let mut path = u.path().trim_end_matches('/').to_string();
+    if let Some(p) = path.strip_suffix("/amp") {
+        path = p.to_string();
+    }
     u.set_path(&path);
     let mut pairs: Vec<(String, String)> = u
         .query_pairs()
@@ -185,6 +196,8 @@ fn is_tracking_param(k: &str) -> bool {
                 | "igshid"
                 | "ocid"
                 | "cmpid"
+                | "amp"
+                | "outputType"
         )
 }
 
@@ -470,7 +483,10 @@ mod tests {
         .unwrap();
         assert_eq!(feed.articles.len(), 1);
         assert_eq!(feed.articles[0].title, "Entry one");
-        assert_eq!(feed.articles[0].link.as_deref(), Some("https://example.com/e/1"));
+        assert_eq!(
+            feed.articles[0].link.as_deref(),
+            Some("https://example.com/e/1")
+        );
     }
 
     #[test]
@@ -516,5 +532,7 @@ mod tests {
         let a = Url::parse("http://www.example.com/a/?utm_campaign=z&id=3&fbclid=q#f").unwrap();
         let b = Url::parse("https://example.com/a?id=3").unwrap();
         assert_eq!(normalize_link(&a), normalize_link(&b));
+        let amp = Url::parse("https://amp.example.com/a/amp?id=3&outputType=amp").unwrap();
+        assert_eq!(normalize_link(&amp), normalize_link(&b));
     }
 }

@@ -62,9 +62,11 @@ const MIGRATIONS: &[&str] = &[
         categories    TEXT NOT NULL DEFAULT '[]',
         published_at  TEXT,
         first_seen_at TEXT NOT NULL,
+        story_link    TEXT,
         UNIQUE (feed_id, key)
     );
     CREATE INDEX articles_first_seen ON articles(first_seen_at);
+    CREATE INDEX articles_story_link ON articles(story_link);
     CREATE TABLE alerts (
         id             INTEGER PRIMARY KEY,
         article_id     INTEGER NOT NULL REFERENCES articles(id),
@@ -80,6 +82,34 @@ const MIGRATIONS: &[&str] = &[
         attempts       INTEGER NOT NULL DEFAULT 0,
         UNIQUE (article_id, topic)
     );
+    CREATE TABLE alert_sources (
+        alert_id   INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        PRIMARY KEY (alert_id, article_id)
+    );
+    -- One row per alert with its article, feed and topic joined: the stable way to read history.
+    CREATE VIEW alert_history AS
+    SELECT al.id            AS alert_id,
+           al.created_at    AS created_at,
+           al.topic         AS topic,
+           COALESCE(f.name, f.title, f.url) AS source,
+           f.url            AS feed_url,
+           ar.title         AS title,
+           ar.link          AS link,
+           ar.published_at  AS published_at,
+           al.terms         AS terms,
+           al.snippet       AS snippet,
+           al.notify        AS notify,
+           al.delivered_at  AS delivered_at,
+           al.delivered_via AS delivered_via,
+           al.delivery_error AS delivery_error,
+           (SELECT group_concat(src, ', ') FROM (
+                SELECT DISTINCT COALESCE(f2.name, f2.title, f2.url) AS src
+                FROM alert_sources s JOIN articles a2 ON a2.id = s.article_id JOIN feeds f2 ON f2.id = a2.feed_id
+                WHERE s.alert_id = al.id)) AS also_reported_by
+    FROM alerts al
+    JOIN articles ar ON ar.id = al.article_id
+    JOIN feeds f ON f.id = ar.feed_id;
     CREATE TABLE mutes (
         topic TEXT PRIMARY KEY,
         until TEXT NOT NULL
@@ -236,7 +266,23 @@ pub struct HistoryRow {
     pub snippet: String,
     pub notify: bool,
     pub delivered_at: Option<DateTime<Utc>>,
+    pub delivered_via: Option<String>,
     pub delivery_error: Option<String>,
+    /// Other feeds that carried the same story.
+    pub also_reported_by: Vec<String>,
+}
+
+/// Which alerts `history` shows.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    pub topic: Option<String>,
+    /// Matches the feed's name, title or URL (case-insensitive substring).
+    pub feed: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Every word must occur in the headline, summary or snippet (case-insensitive).
+    pub search: Vec<String>,
+    pub limit: usize,
 }
 
 /// How a poll of one feed ended, as the store records it.
@@ -541,8 +587,9 @@ impl Store {
     pub fn mark_failed(&mut self, alerts: &[i64], error: &str) -> Result<()> {
         let tx = self.conn.transaction()?;
         {
-            let mut stmt =
-                tx.prepare_cached("UPDATE alerts SET delivery_error = ?2, attempts = attempts + 1 WHERE id = ?1")?;
+            let mut stmt = tx.prepare_cached(
+                "UPDATE alerts SET delivery_error = ?2, attempts = attempts + 1 WHERE id = ?1",
+            )?;
             for id in alerts {
                 stmt.execute(params![id, error])?;
             }
@@ -563,21 +610,62 @@ impl Store {
 
     /// Topics muted past `now`, with when the mute ends.
     pub fn muted_topics(&self, now: DateTime<Utc>) -> Result<Vec<(String, DateTime<Utc>)>> {
-        let mut stmt = self.conn.prepare_cached("SELECT topic, until FROM mutes WHERE until > ?1")?;
-        let rows = stmt.query_map([ts(now)], |r| Ok((r.get(0)?, parse_ts(r.get(1)?).unwrap_or_default())))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT topic, until FROM mutes WHERE until > ?1")?;
+        let rows = stmt.query_map([ts(now)], |r| {
+            Ok((r.get(0)?, parse_ts(r.get(1)?).unwrap_or_default()))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The latest alerts, newest first.
-    pub fn history(&self, limit: usize) -> Result<Vec<HistoryRow>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT al.id, al.created_at, al.topic, COALESCE(f.name, f.title, f.url), ar.title, ar.link,
-                    al.terms, al.snippet, al.notify, al.delivered_at, al.delivery_error
-             FROM alerts al JOIN articles ar ON ar.id = al.article_id JOIN feeds f ON f.id = ar.feed_id
-             ORDER BY al.created_at DESC, al.id DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit as i64], |r| {
+    /// Alerts matching `filter`, newest first (from the `alert_history` view).
+    pub fn history(&self, filter: &HistoryFilter) -> Result<Vec<HistoryRow>> {
+        let mut sql = String::from(
+            "SELECT h.alert_id, h.created_at, h.topic, h.source, h.title, h.link, h.terms, h.snippet, h.notify,
+                    h.delivered_at, h.delivered_via, h.delivery_error, h.also_reported_by
+             FROM alert_history h WHERE 1",
+        );
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        let mut arg = |sql: &mut String, clause: &str, v: Box<dyn rusqlite::ToSql>| {
+            args.push(v);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(t) = &filter.topic {
+            arg(&mut sql, " AND h.topic = ?", Box::new(t.clone()));
+        }
+        if let Some(f) = &filter.feed {
+            arg(
+                &mut sql,
+                " AND (instr(lower(h.source), lower(?)) > 0 OR instr(lower(h.feed_url), lower(?)) > 0)",
+                Box::new(f.clone()),
+            );
+        }
+        if let Some(t) = filter.since {
+            arg(&mut sql, " AND h.created_at >= ?", Box::new(ts(t)));
+        }
+        if let Some(t) = filter.until {
+            arg(&mut sql, " AND h.created_at < ?", Box::new(ts(t)));
+        }
+        for w in &filter.search {
+            arg(
+                &mut sql,
+                " AND (instr(lower(h.title), lower(?)) > 0 OR instr(lower(h.snippet), lower(?)) > 0
+                       OR instr(lower((SELECT summary FROM alerts al JOIN articles ar ON ar.id = al.article_id
+                                       WHERE al.id = h.alert_id)), lower(?)) > 0)",
+                Box::new(w.clone()),
+            );
+        }
+        arg(
+            &mut sql,
+            " ORDER BY h.created_at DESC, h.alert_id DESC LIMIT ?",
+            Box::new(filter.limit as i64),
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let params: Vec<&dyn rusqlite::ToSql> = args.iter().map(|b| b.as_ref()).collect();
+        let rows = stmt.query_map(params.as_slice(), |r| {
             let terms: String = r.get(6)?;
+            let also: Option<String> = r.get(12)?;
             Ok(HistoryRow {
                 id: r.get(0)?,
                 created_at: parse_ts(r.get(1)?).unwrap_or_default(),
@@ -589,10 +677,63 @@ impl Store {
                 snippet: r.get(7)?,
                 notify: r.get(8)?,
                 delivered_at: parse_ts(r.get(9)?),
-                delivery_error: r.get(10)?,
+                delivered_via: r.get(10)?,
+                delivery_error: r.get(11)?,
+                also_reported_by: also
+                    .map(|a| a.split(", ").map(str::to_string).collect())
+                    .unwrap_or_default(),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Alerts per local day and topic since `since`: (day, topic, count), oldest first.
+    pub fn alerts_per_day(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(chrono::NaiveDate, String, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT date(created_at, 'localtime') AS day, topic, COUNT(*) FROM alerts
+             WHERE created_at >= ?1 GROUP BY day, topic ORDER BY day, topic",
+        )?;
+        let rows = stmt.query_map([ts(since)], |r| {
+            let day: String = r.get(0)?;
+            Ok((day, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (day, topic, n) = row?;
+            if let Ok(d) = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
+                out.push((d, topic, n.max(0) as u64));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Retention: deletes alerts older than `keep_alerts` (if set), then articles first seen
+    /// before `keep_articles` that no alert refers to. Returns (articles, alerts) deleted.
+    pub fn prune(
+        &mut self,
+        now: DateTime<Utc>,
+        keep_articles: Duration,
+        keep_alerts: Option<Duration>,
+    ) -> Result<(usize, usize)> {
+        let before = |d: Duration| {
+            ts(now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX / 2))
+        };
+        let tx = self.conn.transaction()?;
+        let alerts = match keep_alerts {
+            Some(d) => tx.execute("DELETE FROM alerts WHERE created_at < ?1", [before(d)])?,
+            None => 0,
+        };
+        let articles = tx.execute(
+            "DELETE FROM articles WHERE first_seen_at < ?1
+               AND NOT EXISTS (SELECT 1 FROM alerts WHERE alerts.article_id = articles.id)
+               AND NOT EXISTS (SELECT 1 FROM alert_sources WHERE alert_sources.article_id = articles.id)",
+            [before(keep_articles)],
+        )?;
+        tx.commit()?;
+        Ok((articles, alerts))
     }
 }
 
@@ -650,8 +791,9 @@ impl PollTx<'_> {
         now: DateTime<Utc>,
     ) -> Result<Vec<NewArticle>> {
         let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO articles (feed_id, key, guid, link, title, summary, authors, categories, published_at, first_seen_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            "INSERT INTO articles (feed_id, key, guid, link, title, summary, authors, categories, published_at,
+                                   first_seen_at, story_link)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT(feed_id, key) DO NOTHING",
         )?;
         let now = ts(now);
@@ -668,6 +810,11 @@ impl PollTx<'_> {
                 serde_json::to_string(&article.categories).unwrap_or_else(|_| "[]".into()),
                 article.published.map(ts),
                 now,
+                article
+                    .link
+                    .as_deref()
+                    .and_then(|l| url::Url::parse(l).ok())
+                    .map(|u| crate::parse::normalize_link(&u)),
             ])?;
             if inserted == 1 {
                 new.push(NewArticle {
@@ -679,22 +826,60 @@ impl PollTx<'_> {
         Ok(new)
     }
 
-    /// Records alerts for articles inserted in this transaction.
-    pub fn record_alerts(&mut self, alerts: &[NewAlert<'_>], now: DateTime<Utc>) -> Result<()> {
-        let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO alerts (article_id, topic, terms, snippet, explanation, created_at, notify)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT(article_id, topic) DO NOTHING",
-        )?;
+    /// Records alerts for articles inserted in this transaction — one alert per story and
+    /// topic: when an alert of the same topic in the last 48 h is about the same story (see
+    /// [`crate::story`]), the article is added to that alert's sources instead. Returns how
+    /// many alerts were created.
+    pub fn record_alerts(&mut self, alerts: &[NewAlert<'_>], now: DateTime<Utc>) -> Result<usize> {
+        let since = ts(now - chrono::Duration::from_std(crate::story::WINDOW).unwrap_or_default());
         let now = ts(now);
+        let mut created = 0;
         for a in alerts {
+            let (title, link): (String, Option<String>) = self
+                .tx
+                .prepare_cached("SELECT title, story_link FROM articles WHERE id = ?1")?
+                .query_row([a.article_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let this = crate::story::StoryKey {
+                title: &title,
+                link: link.as_deref(),
+            };
+            let mut earlier = self.tx.prepare_cached(
+                "SELECT al.id, ar.title, ar.story_link FROM alerts al JOIN articles ar ON ar.id = al.article_id
+                 WHERE al.topic = ?1 AND al.created_at >= ?2 AND al.article_id != ?3
+                 ORDER BY al.id DESC",
+            )?;
+            let mut rows = earlier.query(params![a.topic, since, a.article_id])?;
+            let mut same = None;
+            while let Some(r) = rows.next()? {
+                let (t, l): (String, Option<String>) = (r.get(1)?, r.get(2)?);
+                if crate::story::same_story(
+                    this,
+                    crate::story::StoryKey {
+                        title: &t,
+                        link: l.as_deref(),
+                    },
+                ) {
+                    same = Some(r.get::<_, i64>(0)?);
+                    break;
+                }
+            }
+            drop(rows);
+            if let Some(alert) = same {
+                self.tx.prepare_cached("INSERT OR IGNORE INTO alert_sources (alert_id, article_id) VALUES (?1, ?2)")?
+                    .execute(params![alert, a.article_id])?;
+                continue;
+            }
             let terms = serde_json::to_string(&a.matched.terms()).unwrap_or_else(|_| "[]".into());
             let explanation = serde_json::to_string(&Explanation {
                 hits: a.matched.hits.clone(),
                 snippet: a.matched.snippet.clone(),
             })
             .unwrap_or_else(|_| "{}".into());
-            stmt.execute(params![
+            created += self.tx.prepare_cached(
+                "INSERT INTO alerts (article_id, topic, terms, snippet, explanation, created_at, notify)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(article_id, topic) DO NOTHING",
+            )?.execute(params![
                 a.article_id,
                 a.topic,
                 terms,
@@ -704,7 +889,7 @@ impl PollTx<'_> {
                 a.notify,
             ])?;
         }
-        Ok(())
+        Ok(created)
     }
 
     /// Records how the poll ended and commits everything.
@@ -890,8 +1075,271 @@ mod tests {
             "never overwritten"
         );
 
-        let err = format!("{:#}", anyhow::Error::from(Store::open(dir.path()).err().unwrap()));
+        let err = format!(
+            "{:#}",
+            anyhow::Error::from(Store::open(dir.path()).err().unwrap())
+        );
         assert!(err.contains("is a directory"), "{err}");
+    }
+
+    fn matched(snippet: &str) -> Match {
+        Match {
+            topic: crate::model::TopicId(0),
+            hits: vec![],
+            snippet: crate::model::Snippet {
+                field: None,
+                text: snippet.into(),
+                marks: vec![],
+            },
+        }
+    }
+
+    /// Stores one poll of `feed` with the given (key, title, link) articles, all matching
+    /// `topic`; returns how many alerts were created.
+    fn poll_with(
+        store: &mut Store,
+        feed: &str,
+        items: &[(&str, &str, &str)],
+        topic: &str,
+        at: DateTime<Utc>,
+    ) -> usize {
+        let state = store.sync_feed(feed, None, at).unwrap();
+        let mut tx = store.begin_poll(state.id).unwrap();
+        let articles = items
+            .iter()
+            .map(|(k, t, l)| Article {
+                link: Some(l.to_string()),
+                ..article(k, t)
+            })
+            .collect();
+        let new = tx.insert_new(articles, at).unwrap();
+        let m = matched("s");
+        let alerts: Vec<NewAlert<'_>> = new
+            .iter()
+            .map(|n| NewAlert {
+                article_id: n.id,
+                topic,
+                matched: &m,
+                notify: true,
+            })
+            .collect();
+        let created = tx.record_alerts(&alerts, at).unwrap();
+        tx.finish(&PollRecord::default(), at).unwrap();
+        created
+    }
+
+    #[test]
+    fn one_alert_per_story_and_topic_across_feeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let story = (
+            "a1",
+            "Finland applies to join NATO",
+            "https://news.example/finland-nato",
+        );
+        assert_eq!(
+            poll_with(&mut store, "https://a.example/rss", &[story], "NATO", now()),
+            1
+        );
+        // The same link with tracking parameters, in another feed: absorbed.
+        let copy = (
+            "b1",
+            "Finland applies for NATO membership",
+            "https://www.news.example/finland-nato/?utm_source=rss",
+        );
+        assert_eq!(
+            poll_with(&mut store, "https://b.example/rss", &[copy], "NATO", now()),
+            0
+        );
+        // A near-identical title with another link: absorbed too.
+        let retitled = (
+            "c1",
+            "Finland formally applies to join NATO",
+            "https://c.example/x",
+        );
+        assert_eq!(
+            poll_with(
+                &mut store,
+                "https://c.example/rss",
+                &[retitled],
+                "NATO",
+                now()
+            ),
+            0
+        );
+        // Another topic alerts on its own; a different story alerts.
+        assert_eq!(
+            poll_with(
+                &mut store,
+                "https://c.example/rss",
+                &[("c2", "Finland applies to join NATO", "https://c.example/y")],
+                "Nordics",
+                now()
+            ),
+            1
+        );
+        assert_eq!(
+            poll_with(
+                &mut store,
+                "https://c.example/rss",
+                &[("c3", "Sweden applies to join NATO", "https://c.example/z")],
+                "NATO",
+                now()
+            ),
+            1
+        );
+        // After 48 hours the same story is news again.
+        let later = now() + chrono::Duration::hours(49);
+        assert_eq!(
+            poll_with(
+                &mut store,
+                "https://d.example/rss",
+                &[("d1", "Finland applies to join NATO", "https://d.example/q")],
+                "NATO",
+                later
+            ),
+            1
+        );
+
+        let all = store
+            .history(&HistoryFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        let first = all
+            .iter()
+            .find(|r| {
+                r.title == "Finland applies to join NATO"
+                    && r.topic == "NATO"
+                    && r.source == "https://a.example/rss"
+            })
+            .unwrap();
+        assert_eq!(
+            first.also_reported_by,
+            ["https://b.example/rss", "https://c.example/rss"]
+        );
+    }
+
+    #[test]
+    fn history_filters() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let day = |d: i64| now() + chrono::Duration::days(d);
+        poll_with(
+            &mut store,
+            "https://kyiv.example/rss",
+            &[("1", "Talks resume in Istanbul today", "https://k.example/1")],
+            "Talks",
+            day(0),
+        );
+        poll_with(
+            &mut store,
+            "https://wire.example/rss",
+            &[("2", "Finland applies to join NATO", "https://w.example/2")],
+            "NATO",
+            day(1),
+        );
+        poll_with(
+            &mut store,
+            "https://wire.example/rss",
+            &[(
+                "3",
+                "Talks stall over Crimea question",
+                "https://w.example/3",
+            )],
+            "Talks",
+            day(2),
+        );
+        let titles = |f: HistoryFilter| -> Vec<String> {
+            let limit = if f.limit == 0 { 10 } else { f.limit };
+            store
+                .history(&HistoryFilter { limit, ..f })
+                .unwrap()
+                .into_iter()
+                .map(|r| r.title)
+                .collect()
+        };
+        assert_eq!(titles(HistoryFilter::default()).len(), 3);
+        assert_eq!(
+            titles(HistoryFilter {
+                topic: Some("Talks".into()),
+                ..Default::default()
+            }),
+            [
+                "Talks stall over Crimea question",
+                "Talks resume in Istanbul today"
+            ]
+        );
+        assert_eq!(
+            titles(HistoryFilter {
+                feed: Some("KYIV".into()),
+                ..Default::default()
+            }),
+            ["Talks resume in Istanbul today"]
+        );
+        assert_eq!(
+            titles(HistoryFilter {
+                since: Some(day(1)),
+                until: Some(day(2)),
+                ..Default::default()
+            }),
+            ["Finland applies to join NATO"]
+        );
+        assert_eq!(
+            titles(HistoryFilter {
+                search: vec!["talks".into(), "crimea".into()],
+                ..Default::default()
+            }),
+            ["Talks stall over Crimea question"]
+        );
+        assert_eq!(
+            titles(HistoryFilter {
+                limit: 1,
+                ..Default::default()
+            }),
+            ["Talks stall over Crimea question"]
+        );
+        let per_day = store.alerts_per_day(day(-1)).unwrap();
+        assert_eq!(per_day.iter().map(|r| r.2).sum::<u64>(), 3);
+    }
+
+    #[test]
+    fn retention_forgets_old_articles_without_alerts_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        poll_with(
+            &mut store,
+            "https://a.example/rss",
+            &[(
+                "alerted",
+                "Finland applies to join NATO",
+                "https://a.example/1",
+            )],
+            "NATO",
+            now(),
+        );
+        let feed = store
+            .sync_feed("https://a.example/rss", None, now())
+            .unwrap();
+        let mut tx = store.begin_poll(feed.id).unwrap();
+        tx.insert_new(vec![article("quiet", "Weather")], now())
+            .unwrap();
+        tx.finish(&PollRecord::default(), now()).unwrap();
+
+        let day = Duration::from_secs(86_400);
+        let later = now() + chrono::Duration::days(100);
+        assert_eq!(store.prune(later, 90 * day, None).unwrap(), (1, 0));
+        assert_eq!(
+            store.articles_since(None).unwrap().len(),
+            1,
+            "the alerted article stays"
+        );
+        assert_eq!(
+            store.prune(later, 90 * day, Some(30 * day)).unwrap(),
+            (1, 1)
+        );
+        assert!(store.articles_since(None).unwrap().is_empty());
     }
 
     #[test]

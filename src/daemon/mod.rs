@@ -231,6 +231,8 @@ pub struct Engine<F, N, C> {
     /// Alerts wait for quiet hours to end: deliver again then.
     hold_until: Option<DateTime<Utc>>,
     feedback: Option<mpsc::UnboundedReceiver<Feedback>>,
+    /// When retention runs next.
+    next_prune: Option<DateTime<Utc>>,
     /// Notifications on screen whose actions we can act on, by server id (bounded).
     shown: HashMap<u32, Shown>,
     pub stats: Stats,
@@ -274,6 +276,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             delivery: DeliveryState::default(),
             hold_until: None,
             feedback: None,
+            next_prune: None,
             shown: HashMap::new(),
             stats: Stats::default(),
         }
@@ -402,13 +405,25 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         loop {
             self.stats.wakeups += 1;
             let now = self.clock.now();
-            if [self.delivery.retry_at, self.hold_until].into_iter().flatten().any(|t| t <= now) {
-                self.deliver_pending().await?;
+            if self.next_prune.is_none_or(|t| t <= now) {
+                self.prune(now)?;
             }
-            let next = [self.start_due(now)?, self.delivery.retry_at, self.hold_until]
+            if [self.delivery.retry_at, self.hold_until]
                 .into_iter()
                 .flatten()
-                .min();
+                .any(|t| t <= now)
+            {
+                self.deliver_pending().await?;
+            }
+            let next = [
+                self.start_due(now)?,
+                self.delivery.retry_at,
+                self.hold_until,
+                self.next_prune,
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let wait = next
                 .and_then(|t| (t - now).to_std().ok())
                 .unwrap_or(Duration::from_secs(24 * 3600));
@@ -613,14 +628,25 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             self.delivery.retry_at = None;
             return Ok(());
         }
-        let muted: HashSet<String> = self.store.muted_topics(now)?.into_iter().map(|(t, _)| t).collect();
-        let (silenced, pending): (Vec<_>, Vec<_>) = pending.into_iter().partition(|a| muted.contains(&a.topic));
+        let muted: HashSet<String> = self
+            .store
+            .muted_topics(now)?
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect();
+        let (silenced, pending): (Vec<_>, Vec<_>) =
+            pending.into_iter().partition(|a| muted.contains(&a.topic));
         if !silenced.is_empty() {
             let ids: Vec<i64> = silenced.iter().map(|a| a.id).collect();
             self.store.mark_delivered(&ids, now, "muted")?;
         }
         let topics = self.config.topics.clone();
-        let urgency = |topic: &str| topics.iter().find(|t| t.name == topic).map_or(Urgency::Normal, |t| t.urgency);
+        let urgency = |topic: &str| {
+            topics
+                .iter()
+                .find(|t| t.name == topic)
+                .map_or(Urgency::Normal, |t| t.urgency)
+        };
         let candidates: Vec<Candidate<'_>> = pending
             .iter()
             .map(|a| Candidate {
@@ -630,9 +656,16 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                 created_at: a.created_at,
             })
             .collect();
-        let plan = flood::plan(now, &chrono::Local, &candidates, &mut self.flood, &self.config.settings.flood);
+        let plan = flood::plan(
+            now,
+            &chrono::Local,
+            &candidates,
+            &mut self.flood,
+            &self.config.settings.flood,
+        );
         self.hold_until = plan.wake_at;
-        let by_id: HashMap<i64, &crate::store::PendingAlert> = pending.iter().map(|a| (a.id, a)).collect();
+        let by_id: HashMap<i64, &crate::store::PendingAlert> =
+            pending.iter().map(|a| (a.id, a)).collect();
         let expire = self.config.settings.notification_timeout;
         let mut deliveries = plan.deliveries.into_iter();
         while let Some(delivery) = deliveries.next() {
@@ -647,14 +680,29 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                         snippet: &a.snippet,
                         link: a.link.as_deref(),
                     };
-                    (render(&content, urgency(&a.topic), now, expire), vec![id], "desktop", a.topic.as_str())
+                    (
+                        render(&content, urgency(&a.topic), now, expire),
+                        vec![id],
+                        "desktop",
+                        a.topic.as_str(),
+                    )
                 }
                 Delivery::Summary(ids) => {
-                    let mut items: Vec<&crate::store::PendingAlert> = ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
-                    items.sort_by_key(|a| std::cmp::Reverse((a.published_at.unwrap_or(a.created_at), a.id)));
-                    let list: Vec<(&str, &str, Option<&str>)> =
-                        items.iter().map(|a| (a.topic.as_str(), a.title.as_str(), a.link.as_deref())).collect();
-                    (render_summary(&list, Urgency::Normal, expire), ids, "summary", "")
+                    let mut items: Vec<&crate::store::PendingAlert> =
+                        ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
+                    items.sort_by_key(|a| {
+                        std::cmp::Reverse((a.published_at.unwrap_or(a.created_at), a.id))
+                    });
+                    let list: Vec<(&str, &str, Option<&str>)> = items
+                        .iter()
+                        .map(|a| (a.topic.as_str(), a.title.as_str(), a.link.as_deref()))
+                        .collect();
+                    (
+                        render_summary(&list, Urgency::Normal, expire),
+                        ids,
+                        "summary",
+                        "",
+                    )
                 }
             };
             match self.notifier.send(&note).await {
@@ -663,7 +711,10 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                     self.flood.record(now, topic);
                     self.remember(server_id, &note);
                     if self.delivery.failures > 0 {
-                        info!(after_failures = self.delivery.failures, "notifications get through again");
+                        info!(
+                            after_failures = self.delivery.failures,
+                            "notifications get through again"
+                        );
                     }
                     self.delivery = DeliveryState::default();
                 }
@@ -684,12 +735,29 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                         debug!(error = %e, failures = self.delivery.failures, "notification retry failed");
                     }
                     let exp = (self.delivery.failures - 1).min(16);
-                    let backoff = DELIVERY_BACKOFF_BASE.saturating_mul(1 << exp).min(DELIVERY_BACKOFF_CAP);
-                    self.delivery.retry_at = Some(now + chrono::Duration::from_std(backoff).unwrap_or_default());
+                    let backoff = DELIVERY_BACKOFF_BASE
+                        .saturating_mul(1 << exp)
+                        .min(DELIVERY_BACKOFF_CAP);
+                    self.delivery.retry_at =
+                        Some(now + chrono::Duration::from_std(backoff).unwrap_or_default());
                     break;
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Retention, once a day: forget old articles without alerts (and old alerts if set).
+    fn prune(&mut self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let s = &self.config.settings;
+        let (articles, alerts) = self.store.prune(now, s.keep_articles, s.keep_alerts)?;
+        if articles + alerts > 0 {
+            info!(
+                articles,
+                alerts, "retention: forgot old articles and alerts"
+            );
+        }
+        self.next_prune = Some(now + chrono::Duration::days(1));
         Ok(())
     }
 
@@ -716,8 +784,16 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             Feedback::Closed { id } => {
                 self.shown.remove(&id);
             }
+            Feedback::ServerAppeared => {
+                // Retry now rather than at the end of the backoff.
+                if self.delivery.failures > 0 {
+                    self.delivery.retry_at = Some(self.clock.now());
+                }
+            }
             Feedback::Action { id, key } => {
-                let Some(target) = self.shown.get(&id).cloned() else { return Ok(()) };
+                let Some(target) = self.shown.get(&id).cloned() else {
+                    return Ok(());
+                };
                 match key.as_str() {
                     notify_mod::ACTION_DEFAULT | notify_mod::ACTION_OPEN => {
                         if let Some(link) = target.link.filter(|l| notify_mod::is_openable(l)) {
@@ -726,7 +802,8 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                     }
                     notify_mod::ACTION_MUTE => {
                         if let Some(topic) = target.topic {
-                            let until = self.clock.now() + chrono::Duration::from_std(MUTE_FOR).unwrap_or_default();
+                            let until = self.clock.now()
+                                + chrono::Duration::from_std(MUTE_FOR).unwrap_or_default();
                             info!(topic = %topic, until = %until, "topic muted");
                             self.store.mute_topic(&topic, until)?;
                         }
@@ -749,7 +826,9 @@ async fn next_feedback(rx: &mut Option<mpsc::UnboundedReceiver<Feedback>>) -> Op
 
 /// Runs the opener with the link; the child is reaped in the background.
 fn open_link(opener: &[String], link: &str) {
-    let Some((cmd, args)) = opener.split_first() else { return };
+    let Some((cmd, args)) = opener.split_first() else {
+        return;
+    };
     match tokio::process::Command::new(cmd)
         .args(args)
         .arg(link)
@@ -840,9 +919,19 @@ fn record_poll(
                 .collect();
             let new = tx.insert_new(articles, now)?;
             let notify = !first_poll || config.settings.alert_on_first_poll;
+            // Articles published before the retention horizon never alert: they may be old
+            // items that were forgotten and reappear in the feed.
+            let horizon =
+                now - chrono::Duration::from_std(config.settings.keep_articles).unwrap_or_default();
             let matches: Vec<_> = new
                 .iter()
-                .map(|n| config.matcher.matches(&n.article))
+                .map(|n| {
+                    if n.article.published.is_some_and(|p| p < horizon) {
+                        Vec::new()
+                    } else {
+                        config.matcher.matches(&n.article)
+                    }
+                })
                 .collect();
             let alerts: Vec<NewAlert<'_>> = new
                 .iter()
@@ -856,7 +945,7 @@ fn record_poll(
                     })
                 })
                 .collect();
-            tx.record_alerts(&alerts, now)?;
+            let created = tx.record_alerts(&alerts, now)?;
             let sched = Outcome {
                 ok: true,
                 hints,
@@ -874,7 +963,7 @@ fn record_poll(
                 status,
                 items,
                 new: new.len(),
-                alerts: alerts.len(),
+                alerts: created,
                 backlog: !notify,
             };
             (rec, result)

@@ -1,0 +1,99 @@
+//! PURE: is this the same story? One alert per story and topic, however many feeds carry it.
+//!
+//! Two articles are the same story when their normalised links are equal (see
+//! [`crate::parse::normalize_link`]: scheme, host case, `www.`, trailing slash, fragments,
+//! tracking parameters and AMP variants do not count), or when their titles are near-identical:
+//! the Jaccard similarity of their sets of normalised words is at least
+//! [`TITLE_SIMILARITY`]. Titles of fewer than [`MIN_TITLE_WORDS`] words are compared by link
+//! only ("Live updates" is not a story).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// How far back an alert can absorb a new article of the same story.
+pub const WINDOW: Duration = Duration::from_secs(48 * 3600);
+/// Word-set similarity from which two titles are one story.
+pub const TITLE_SIMILARITY: f64 = 0.8;
+/// Shorter titles are too generic to compare.
+pub const MIN_TITLE_WORDS: usize = 4;
+
+/// The normalised words of a title, as a set.
+pub fn title_words(title: &str) -> HashSet<String> {
+    crate::matcher::words(title).into_iter().collect()
+}
+
+/// Jaccard similarity of two word sets (0 when either is empty).
+pub fn similarity(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let common = a.intersection(b).count();
+    common as f64 / (a.len() + b.len() - common) as f64
+}
+
+/// One article's identity for story comparison.
+#[derive(Debug, Clone, Copy)]
+pub struct StoryKey<'a> {
+    pub title: &'a str,
+    /// The normalised link, if the article has one.
+    pub link: Option<&'a str>,
+}
+
+pub fn same_story(a: StoryKey<'_>, b: StoryKey<'_>) -> bool {
+    if let (Some(x), Some(y)) = (a.link, b.link)
+        && x == y
+    {
+        return true;
+    }
+    let (wa, wb) = (title_words(a.title), title_words(b.title));
+    wa.len() >= MIN_TITLE_WORDS
+        && wb.len() >= MIN_TITLE_WORDS
+        && similarity(&wa, &wb) >= TITLE_SIMILARITY
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key<'a>(title: &'a str, link: Option<&'a str>) -> StoryKey<'a> {
+        StoryKey { title, link }
+    }
+
+    #[test]
+    fn same_and_different_stories() {
+        let cases = [
+            (
+                "Finland applies to join NATO",
+                "Finland formally applies to join NATO",
+                true,
+            ),
+            (
+                "Finland applies to join NATO",
+                "finland APPLIES to join Nato!",
+                true,
+            ),
+            (
+                "Zelensky says talks with Russia are stalling",
+                "Zelensky says talks with Russia have stalled",
+                false,
+            ),
+            (
+                "Sweden applies to join NATO",
+                "Finland applies to join NATO",
+                false,
+            ),
+            ("Live updates", "Live updates", false),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(
+                same_story(key(a, None), key(b, None)),
+                want,
+                "{a:?} vs {b:?}"
+            );
+        }
+        assert!(same_story(
+            key("A", Some("https://x.example/s")),
+            key("B", Some("https://x.example/s"))
+        ));
+    }
+}
