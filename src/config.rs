@@ -33,6 +33,8 @@ pub struct Config {
     pub feeds: Vec<FeedConfig>,
     pub topics: Vec<Topic>,
     pub aliases: Aliases,
+    /// Where alerts go besides the desktop.
+    pub sinks: Vec<SinkConfig>,
     /// Every enabled topic, compiled once.
     pub matcher: Arc<Matcher>,
 }
@@ -99,6 +101,22 @@ impl FeedConfig {
     }
 }
 
+/// A `[[sink]]`: somewhere alerts go besides the desktop (machines without one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinkConfig {
+    /// Stable name (tracks what was delivered): the configured `name`, else the command or URL.
+    pub name: String,
+    pub kind: SinkKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SinkKind {
+    /// Runs the program with the alert as JSON on stdin; exit status 0 is success.
+    Command(Vec<String>),
+    /// POSTs the alert as JSON; a 2xx answer is success.
+    Webhook(Url),
+}
+
 /// A URL as it may be shown: without credentials.
 pub fn redact_url(url: &Url) -> String {
     if url.password().is_none() && url.username().is_empty() {
@@ -125,6 +143,17 @@ pub struct RawConfig {
     pub feeds: Vec<RawFeed>,
     #[serde(default, rename = "topic")]
     pub topics: Vec<RawTopic>,
+    #[serde(default, rename = "sink")]
+    pub sinks: Vec<RawSink>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSink {
+    pub kind: Spanned<String>,
+    pub name: Option<String>,
+    pub command: Option<Spanned<Vec<String>>>,
+    pub url: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -516,6 +545,52 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
         });
     }
 
+    let mut sinks = Vec::with_capacity(raw.sinks.len());
+    for (i, sk) in raw.sinks.iter().enumerate() {
+        let key = |k: &str| format!("sink[{}].{k}", i + 1);
+        let kind = match (sk.kind.get_ref().as_str(), &sk.command, &sk.url) {
+            ("command", Some(cmd), None) => {
+                if cmd.get_ref().first().is_none_or(|c| c.trim().is_empty()) {
+                    return Err(ctx.at(
+                        cmd.span(),
+                        key("command"),
+                        "expected a program and its arguments, e.g. [\"/usr/local/bin/forward\"]",
+                    ));
+                }
+                SinkKind::Command(cmd.get_ref().clone())
+            }
+            ("webhook", None, Some(url)) => SinkKind::Webhook(
+                feed_url(url.get_ref()).map_err(|m| ctx.at(url.span(), key("url"), m))?,
+            ),
+            ("command", _, _) => {
+                return Err(ctx.at(
+                    sk.kind.span(),
+                    key("kind"),
+                    "a command sink needs `command` (and no `url`)",
+                ));
+            }
+            ("webhook", _, _) => {
+                return Err(ctx.at(
+                    sk.kind.span(),
+                    key("kind"),
+                    "a webhook sink needs `url` (and no `command`)",
+                ));
+            }
+            (other, _, _) => {
+                return Err(ctx.at(
+                    sk.kind.span(),
+                    key("kind"),
+                    format!("unknown sink kind {other:?}, expected \"command\" or \"webhook\""),
+                ));
+            }
+        };
+        let name = sk.name.clone().unwrap_or_else(|| match &kind {
+            SinkKind::Command(c) => c.join(" "),
+            SinkKind::Webhook(u) => redact_url(u),
+        });
+        sinks.push(SinkConfig { name, kind });
+    }
+
     let matcher = Matcher::new(&topics, &aliases).map_err(|e| query_error(ctx, &raw, e))?;
     Ok(Config {
         path: path.to_path_buf(),
@@ -523,6 +598,7 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
         feeds,
         topics,
         aliases,
+        sinks,
         matcher: Arc::new(matcher),
     })
 }
@@ -690,7 +766,7 @@ mod tests {
             ),
             (
                 "[setings]\n",
-                "watchlist.toml:1:2: setings: unknown field `setings`, expected one of `settings`, `aliases`, `feed`, `topic`",
+                "watchlist.toml:1:2: setings: unknown field `setings`, expected one of `settings`, `aliases`, `feed`, `topic`, `sink`",
             ),
             (
                 "[[topic]]\nname = \"A\"\nquery = \"x\"\nurgency = \"loud\"\n",
@@ -712,6 +788,18 @@ mod tests {
             (
                 "[settings]\nquiet_hours = \"late\"\n",
                 "watchlist.toml:2:15: settings.quiet_hours: expected local times \"HH:MM-HH:MM\", e.g. \"23:00-07:00\"",
+            ),
+            (
+                "[[sink]]\nkind = \"pigeon\"\n",
+                "watchlist.toml:2:8: sink[1].kind: unknown sink kind \"pigeon\", expected \"command\" or \"webhook\"",
+            ),
+            (
+                "[[sink]]\nkind = \"webhook\"\nurl = \"ntfy/topic\"\n",
+                "watchlist.toml:3:7: sink[1].url: relative URL without a base",
+            ),
+            (
+                "[[sink]]\nkind = \"command\"\n",
+                "watchlist.toml:2:8: sink[1].kind: a command sink needs `command` (and no `url`)",
             ),
             (
                 "[aliases]\nkyiv = []\n",

@@ -48,7 +48,10 @@ impl QuietHours {
     pub fn parse(s: &str) -> Option<QuietHours> {
         let (a, b) = s.split_once(['-', '–'])?;
         let t = |x: &str| NaiveTime::parse_from_str(x.trim(), "%H:%M").ok();
-        let q = QuietHours { start: t(a)?, end: t(b)? };
+        let q = QuietHours {
+            start: t(a)?,
+            end: t(b)?,
+        };
         (q.start != q.end).then_some(q)
     }
 
@@ -145,7 +148,10 @@ pub fn plan<Tz: TimeZone>(
             plan.wake_at = Some(q.end_after(now, tz));
             continue;
         }
-        if policy.quiet.is_some_and(|q| q.contains(local_time(a.created_at))) {
+        if policy
+            .quiet
+            .is_some_and(|q| q.contains(local_time(a.created_at)))
+        {
             summarised.push(a.id);
             continue;
         }
@@ -158,11 +164,16 @@ pub fn plan<Tz: TimeZone>(
         }
     }
     let window_start = now - chrono::Duration::from_std(policy.batch_window).unwrap_or_default();
-    let recent = state.shown.iter().filter(|(t, _)| *t >= window_start).count();
+    let recent = state
+        .shown
+        .iter()
+        .filter(|(t, _)| *t >= window_start)
+        .count();
     if recent + singles.len() > policy.batch_after {
         summarised.extend(singles.drain(..).map(|a| a.id));
     }
-    plan.deliveries.extend(singles.iter().map(|a| Delivery::One(a.id)));
+    plan.deliveries
+        .extend(singles.iter().map(|a| Delivery::One(a.id)));
     if !summarised.is_empty() {
         summarised.sort_unstable();
         plan.deliveries.push(Delivery::Summary(summarised));
@@ -196,24 +207,47 @@ mod tests {
     #[test]
     fn a_few_alerts_are_shown_one_by_one() {
         let mut st = FloodState::default();
-        let p = plan(t(NOON), &Utc, &cands(&[(1, "A", false, NOON), (2, "B", false, NOON)]), &mut st, &FloodPolicy::default());
+        let p = plan(
+            t(NOON),
+            &Utc,
+            &cands(&[(1, "A", false, NOON), (2, "B", false, NOON)]),
+            &mut st,
+            &FloodPolicy::default(),
+        );
         assert_eq!(p.deliveries, [Delivery::One(1), Delivery::One(2)]);
     }
 
     #[test]
     fn a_burst_becomes_one_summary_counting_recent_ones() {
         let mut st = FloodState::default();
-        let burst = cands(&[(1, "A", false, NOON), (2, "A", false, NOON), (3, "B", false, NOON), (4, "B", false, NOON)]);
+        let burst = cands(&[
+            (1, "A", false, NOON),
+            (2, "A", false, NOON),
+            (3, "B", false, NOON),
+            (4, "B", false, NOON),
+        ]);
         let p = plan(t(NOON), &Utc, &burst, &mut st, &FloodPolicy::default());
         assert_eq!(p.deliveries, [Delivery::Summary(vec![1, 2, 3, 4])]);
 
         // Two shown 30 s ago + two more now = four within the window: summarised.
         st.record(t("2026-11-27T11:59:30Z"), "A");
         st.record(t("2026-11-27T11:59:30Z"), "A");
-        let p = plan(t(NOON), &Utc, &cands(&[(5, "A", false, NOON), (6, "B", false, NOON)]), &mut st, &FloodPolicy::default());
+        let p = plan(
+            t(NOON),
+            &Utc,
+            &cands(&[(5, "A", false, NOON), (6, "B", false, NOON)]),
+            &mut st,
+            &FloodPolicy::default(),
+        );
         assert_eq!(p.deliveries, [Delivery::Summary(vec![5, 6])]);
         // Two minutes later the window is clear again.
-        let p = plan(t("2026-11-27T12:02:00Z"), &Utc, &cands(&[(7, "A", false, NOON)]), &mut st, &FloodPolicy::default());
+        let p = plan(
+            t("2026-11-27T12:02:00Z"),
+            &Utc,
+            &cands(&[(7, "A", false, NOON)]),
+            &mut st,
+            &FloodPolicy::default(),
+        );
         assert_eq!(p.deliveries, [Delivery::One(7)]);
     }
 
@@ -223,7 +257,13 @@ mod tests {
         for m in 0..10 {
             st.record(t(NOON) - chrono::Duration::minutes(50 - m), "A");
         }
-        let p = plan(t(NOON), &Utc, &cands(&[(1, "A", false, NOON), (2, "B", false, NOON)]), &mut st, &FloodPolicy::default());
+        let p = plan(
+            t(NOON),
+            &Utc,
+            &cands(&[(1, "A", false, NOON), (2, "B", false, NOON)]),
+            &mut st,
+            &FloodPolicy::default(),
+        );
         assert_eq!(p.deliveries, [Delivery::One(2), Delivery::Summary(vec![1])]);
     }
 
@@ -231,7 +271,13 @@ mod tests {
     fn critical_topics_are_exempt() {
         let mut st = FloodState::default();
         let burst: Vec<_> = (1..=6).map(|i| (i, "C", true, NOON)).collect();
-        let p = plan(t(NOON), &Utc, &cands(&burst), &mut st, &FloodPolicy::default());
+        let p = plan(
+            t(NOON),
+            &Utc,
+            &cands(&burst),
+            &mut st,
+            &FloodPolicy::default(),
+        );
         assert_eq!(p.deliveries.len(), 6);
     }
 
@@ -251,7 +297,13 @@ mod tests {
         assert_eq!(p.wake_at, Some(t("2026-11-27T05:00:00Z")), "07:00 local");
         // 07:00 local: what came in during the night is summarised, even a single alert.
         let morning = "2026-11-27T05:00:00Z";
-        let p = plan(t(morning), &tz, &cands(&[(1, "A", false, night), (3, "B", false, morning)]), &mut st, &policy);
+        let p = plan(
+            t(morning),
+            &tz,
+            &cands(&[(1, "A", false, night), (3, "B", false, morning)]),
+            &mut st,
+            &policy,
+        );
         assert_eq!(p.deliveries, [Delivery::One(3), Delivery::Summary(vec![1])]);
     }
 
@@ -259,7 +311,12 @@ mod tests {
     fn quiet_hours_parse_and_wrap() {
         let q = QuietHours::parse("23:00-07:00").unwrap();
         let h = |s| NaiveTime::parse_from_str(s, "%H:%M").unwrap();
-        assert!(q.contains(h("23:30")) && q.contains(h("06:59")) && !q.contains(h("07:00")) && !q.contains(h("12:00")));
+        assert!(
+            q.contains(h("23:30"))
+                && q.contains(h("06:59"))
+                && !q.contains(h("07:00"))
+                && !q.contains(h("12:00"))
+        );
         let day = QuietHours::parse("12:00–13:30").unwrap();
         assert!(day.contains(h("12:00")) && !day.contains(h("13:30")));
         assert_eq!(QuietHours::parse("7am"), None);

@@ -110,6 +110,18 @@ const MIGRATIONS: &[&str] = &[
     FROM alerts al
     JOIN articles ar ON ar.id = al.article_id
     JOIN feeds f ON f.id = ar.feed_id;
+    CREATE TABLE sinks (
+        name     TEXT PRIMARY KEY,
+        baseline INTEGER NOT NULL  -- alerts up to this id existed before the sink: not sent
+    );
+    CREATE TABLE sink_deliveries (
+        alert_id     INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        sink         TEXT NOT NULL,
+        delivered_at TEXT,
+        error        TEXT,
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (alert_id, sink)
+    );
     CREATE TABLE mutes (
         topic TEXT PRIMARY KEY,
         until TEXT NOT NULL
@@ -243,6 +255,8 @@ pub struct NewAlert<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingAlert {
     pub id: i64,
+    /// The query terms that fired.
+    pub terms: Vec<String>,
     pub topic: String,
     pub title: String,
     pub link: Option<String>,
@@ -539,20 +553,45 @@ impl Store {
 
     /// Alerts recorded for notification and not yet delivered, oldest first.
     pub fn pending_alerts(&self, limit: usize) -> Result<Vec<PendingAlert>> {
-        let mut stmt = self.conn.prepare_cached(
+        self.pending_where(
+            "al.notify = 1 AND al.delivered_at IS NULL",
+            &[&(limit as i64)],
+        )
+    }
+
+    /// Alerts the sink `name` has not yet received, oldest first.
+    pub fn sink_pending(&self, name: &str, limit: usize) -> Result<Vec<PendingAlert>> {
+        self.pending_where(
+            "al.notify = 1
+             AND al.id > (SELECT baseline FROM sinks WHERE name = ?2)
+             AND NOT EXISTS (SELECT 1 FROM sink_deliveries d
+                             WHERE d.alert_id = al.id AND d.sink = ?2 AND d.delivered_at IS NOT NULL)",
+            &[&(limit as i64), &name],
+        )
+    }
+
+    fn pending_where(
+        &self,
+        condition: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<PendingAlert>> {
+        let sql = format!(
             "SELECT al.id, al.topic, ar.title, ar.link, COALESCE(f.name, f.title, f.url), al.explanation,
-                    ar.published_at, al.created_at, al.attempts
+                    ar.published_at, al.created_at, al.attempts, al.terms
              FROM alerts al JOIN articles ar ON ar.id = al.article_id JOIN feeds f ON f.id = ar.feed_id
-             WHERE al.notify = 1 AND al.delivered_at IS NULL
-             ORDER BY al.id LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit as i64], |r| {
+             WHERE {condition}
+             ORDER BY al.id LIMIT ?1"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(args, |r| {
             let explanation: String = r.get(5)?;
             let snippet = serde_json::from_str::<Explanation>(&explanation)
                 .map(|e| e.snippet)
                 .unwrap_or_default();
+            let terms: String = r.get(9)?;
             Ok(PendingAlert {
                 id: r.get(0)?,
+                terms: serde_json::from_str(&terms).unwrap_or_default(),
                 topic: r.get(1)?,
                 title: r.get(2)?,
                 link: r.get(3)?,
@@ -564,6 +603,32 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Registers a sink: it receives the alerts created from now on (not the history).
+    pub fn register_sink(&mut self, name: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO sinks (name, baseline) VALUES (?1, (SELECT COALESCE(MAX(id), 0) FROM alerts))",
+            [name],
+        )?;
+        Ok(())
+    }
+
+    /// Records one attempt to hand an alert to a sink.
+    pub fn mark_sink(
+        &mut self,
+        alert: i64,
+        sink: &str,
+        now: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO sink_deliveries (alert_id, sink, delivered_at, error, attempts) VALUES (?1, ?2, ?3, ?4, 1)
+             ON CONFLICT(alert_id, sink) DO UPDATE SET
+                delivered_at = excluded.delivered_at, error = excluded.error, attempts = attempts + 1",
+            params![alert, sink, error.is_none().then(|| ts(now)), error],
+        )?;
+        Ok(())
     }
 
     /// Marks alerts as delivered (`via`: `desktop`, `summary`, `muted`, ...).

@@ -233,6 +233,9 @@ pub struct Engine<F, N, C> {
     feedback: Option<mpsc::UnboundedReceiver<Feedback>>,
     /// When retention runs next.
     next_prune: Option<DateTime<Utc>>,
+    /// Backoff per sink, by name.
+    sink_state: HashMap<String, crate::sinks::SinkState>,
+    sink_client: Option<reqwest::Client>,
     /// Notifications on screen whose actions we can act on, by server id (bounded).
     shown: HashMap<u32, Shown>,
     pub stats: Stats,
@@ -277,6 +280,8 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             hold_until: None,
             feedback: None,
             next_prune: None,
+            sink_state: HashMap::new(),
+            sink_client: None,
             shown: HashMap::new(),
             stats: Stats::default(),
         }
@@ -299,6 +304,9 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             if state.next_poll_at.is_none_or(|t| t <= now) {
                 due.push((state.id, self.policy(f).interval()));
             }
+        }
+        for sink in &self.config.sinks {
+            self.store.register_sink(&sink.name)?;
         }
         let urls: Vec<&str> = self.config.feeds.iter().map(|f| f.url.as_str()).collect();
         self.store.set_configured(&urls)?;
@@ -408,6 +416,9 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             if self.next_prune.is_none_or(|t| t <= now) {
                 self.prune(now)?;
             }
+            if self.sink_retry_at().is_some_and(|t| t <= now) {
+                self.deliver_sinks().await?;
+            }
             if [self.delivery.retry_at, self.hold_until]
                 .into_iter()
                 .flatten()
@@ -420,6 +431,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                 self.delivery.retry_at,
                 self.hold_until,
                 self.next_prune,
+                self.sink_retry_at(),
             ]
             .into_iter()
             .flatten()
@@ -621,6 +633,77 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
     /// `muted`; a failure is recorded on the alerts, logged once while it lasts, and retried
     /// with backoff.
     pub async fn deliver_pending(&mut self) -> Result<(), StoreError> {
+        self.deliver_desktop().await?;
+        self.deliver_sinks().await
+    }
+
+    /// The earliest time a failed sink is due for a retry.
+    fn sink_retry_at(&self) -> Option<DateTime<Utc>> {
+        self.sink_state.values().filter_map(|s| s.retry_at).min()
+    }
+
+    /// Hands every alert a sink has not received yet to it; a failing sink backs off and the
+    /// others carry on.
+    async fn deliver_sinks(&mut self) -> Result<(), StoreError> {
+        if self.config.sinks.is_empty() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let client = match &self.sink_client {
+            Some(c) => c.clone(),
+            None => {
+                let c = reqwest::Client::builder()
+                    .user_agent(crate::fetch::USER_AGENT)
+                    .connect_timeout(crate::fetch::CONNECT_TIMEOUT)
+                    .build()
+                    .unwrap_or_default();
+                self.sink_client = Some(c.clone());
+                c
+            }
+        };
+        for sink in self.config.sinks.clone() {
+            let state = self.sink_state.entry(sink.name.clone()).or_default();
+            if state.retry_at.is_some_and(|t| t > now) {
+                continue;
+            }
+            state.retry_at = None;
+            for alert in self.store.sink_pending(&sink.name, 100)? {
+                let result = crate::sinks::deliver(&sink.kind, &client, &alert).await;
+                self.store.mark_sink(
+                    alert.id,
+                    &sink.name,
+                    self.clock.now(),
+                    result.as_ref().err().map(String::as_str),
+                )?;
+                let state = self.sink_state.entry(sink.name.clone()).or_default();
+                match result {
+                    Ok(()) => {
+                        if state.failures > 0 {
+                            info!(sink = %sink.name, "sink works again");
+                        }
+                        *state = crate::sinks::SinkState::default();
+                    }
+                    Err(e) => {
+                        state.failures += 1;
+                        if state.failures == 1 {
+                            warn!(sink = %sink.name, error = %e, "sink failed; its alerts are retried");
+                        }
+                        let exp = (state.failures - 1).min(16);
+                        let backoff = DELIVERY_BACKOFF_BASE
+                            .saturating_mul(1 << exp)
+                            .min(DELIVERY_BACKOFF_CAP);
+                        state.retry_at =
+                            Some(now + chrono::Duration::from_std(backoff).unwrap_or_default());
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Desktop delivery, as flood control plans it.
+    async fn deliver_desktop(&mut self) -> Result<(), StoreError> {
         let now = self.clock.now();
         self.hold_until = None;
         let pending = self.store.pending_alerts(1000)?;
