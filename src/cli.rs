@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use tracing::info;
 
 use crate::config::{self, Config, ConfigError};
@@ -42,11 +42,7 @@ pub struct Global {
     pub log_format: LogFormat,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Human,
-    Json,
-}
+pub use crate::logging::LogFormat;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -74,6 +70,16 @@ pub enum Command {
     Feeds(FeedsCommand),
     /// Show the latest alerts, newest first.
     History(HistoryArgs),
+    /// Install or remove the systemd user service.
+    #[command(subcommand)]
+    Service(ServiceCommand),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    Man,
     /// Alerts per day per topic, as a small chart.
     Stats {
         /// How many days back.
@@ -115,10 +121,43 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum FeedsCommand {
-    /// Poll a feed that was disabled (e.g. after 410 Gone) again.
-    Enable {
-        /// The feed's URL as in the watch-list.
+    /// Add a feed to the watch-list. An HTML page's advertised feeds are found and offered.
+    Add {
+        /// The feed's URL, or a web page that links to its feeds.
         url: String,
+        /// A name for the feed (default: the feed's own title).
+        #[arg(long)]
+        name: Option<String>,
+        /// When the page offers several feeds, add the Nth (from 1).
+        #[arg(long, value_name = "N")]
+        pick: Option<usize>,
+    },
+    /// List the watch-list's feeds with their health.
+    List,
+    /// Remove a feed from the watch-list (its history stays in the database).
+    Remove { url: String },
+    /// Poll a feed again: removes `enabled = false`, and lifts a 410 Gone.
+    Enable { url: String },
+    /// Stop polling a feed without removing it (`enabled = false`).
+    Disable { url: String },
+    /// Add the feeds of an OPML file (duplicates skipped).
+    Import { file: PathBuf },
+    /// Print the watch-list's feeds as OPML 2.0.
+    Export,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Write the user unit for this binary to ~/.config/systemd/user/ and print (or, with
+    /// --now, run) the systemctl commands.
+    Install {
+        #[arg(long)]
+        now: bool,
+    },
+    /// Remove the user unit (with --now, also stop and disable it).
+    Uninstall {
+        #[arg(long)]
+        now: bool,
     },
 }
 
@@ -237,6 +276,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 let (notifier, feedback) = DesktopNotifier::new();
                 let mut engine = Engine::new(config, store, notifier)?;
                 engine.set_feedback(feedback);
+                engine.set_service_notify(crate::service::Notify::from_env());
                 info!(
                     feeds = engine.config.feeds.len(),
                     topics = engine.config.topics.len(),
@@ -253,19 +293,40 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let store = open_store(&cli.global)?;
             status(&store, json)
         }
-        Command::Feeds(FeedsCommand::Enable { url }) => {
-            let mut store = open_store(&cli.global)?;
-            if store.enable_feed(&url)? {
-                println!("{url}: enabled; it is polled at the next opportunity");
-                Ok(ExitCode::SUCCESS)
-            } else if store.feed_by_url(&url)?.is_some() {
-                println!("{url}: was not disabled");
-                Ok(ExitCode::SUCCESS)
-            } else {
-                Err(usage(anyhow::anyhow!(
-                    "no feed with URL {url} in the database"
-                )))
+        Command::Feeds(cmd) => feeds_command(&cli.global, cmd),
+        Command::Service(cmd) => {
+            let (cmds, ran) = match cmd {
+                ServiceCommand::Install { now } => {
+                    let binary =
+                        std::env::current_exe().context("cannot find this program's path")?;
+                    let binary = binary.canonicalize().unwrap_or(binary);
+                    let cmds = crate::service::install(&binary, now)?;
+                    println!("installed the user unit for {}", binary.display());
+                    (cmds, now)
+                }
+                ServiceCommand::Uninstall { now } => (crate::service::uninstall(now)?, now),
+            };
+            if !cmds.is_empty() {
+                println!("{}", if ran { "ran:" } else { "now run:" });
+                for c in cmds {
+                    println!("  {c}");
+                }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "tidings", &mut buf);
+            print_bytes(&buf)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut buf)
+                .context("cannot render the manual")?;
+            print_bytes(&buf)
         }
         Command::History(args) => {
             let store = open_store(&cli.global)?;
@@ -302,6 +363,272 @@ async fn poll_once(config: Config, store: Store) -> Result<ExitCode, Failure> {
         Ok(ExitCode::SUCCESS)
     } else {
         Ok(ExitCode::from(EXIT_FAILURE))
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn print_bytes(buf: &[u8]) -> Result<ExitCode, Failure> {
+    match std::io::stdout().lock().write_all(buf) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(anyhow::Error::new(e)
+            .context("cannot write to standard output")
+            .into()),
+    }
+}
+
+/// The watch-list path in force (`--config` or the default).
+fn config_path(global: &Global) -> Result<PathBuf, Failure> {
+    match &global.config {
+        Some(p) => Ok(p.clone()),
+        None => default_config_path().ok_or_else(|| {
+            usage(anyhow::anyhow!(
+                "cannot find the home directory; pass --config"
+            ))
+        }),
+    }
+}
+
+/// Reads the watch-list text for editing (an absent file is an empty watch-list).
+fn read_watchlist(path: &std::path::Path) -> Result<String, Failure> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(anyhow::Error::new(e)
+            .context(format!("cannot read {}", path.display()))
+            .into()),
+    }
+}
+
+/// Validates and writes an edited watch-list atomically (temp file + rename), keeping its mode.
+/// A running daemon notices the change and reloads.
+fn write_watchlist(path: &std::path::Path, text: &str) -> Result<(), Failure> {
+    config::parse(text, path).map_err(usage)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let (tmp, mut file) = create_temp_in(dir)?;
+    let written = file
+        .write_all(text.as_bytes())
+        .and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(anyhow::Error::new(e)
+            .context(format!("cannot write {}", tmp.display()))
+            .into());
+    }
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(&tmp, meta.permissions());
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
+}
+
+fn create_temp_in(dir: &std::path::Path) -> Result<(PathBuf, std::fs::File), Failure> {
+    for i in 0..100u32 {
+        let p = dir.join(format!(".watchlist.{}.{i}.tmp", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&p)
+        {
+            Ok(f) => return Ok((p, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("cannot write in {}", dir.display()))
+                    .into());
+            }
+        }
+    }
+    Err(anyhow::anyhow!("cannot create a temporary file in {}", dir.display()).into())
+}
+
+/// `tidings feeds ...`: edits the watch-list, keeping its comments and layout.
+fn feeds_command(global: &Global, cmd: FeedsCommand) -> Result<ExitCode, Failure> {
+    use crate::watchlist_edit as edit;
+    let path = config_path(global)?;
+    match cmd {
+        FeedsCommand::List => {
+            let text = read_watchlist(&path)?;
+            let entries = edit::list_feeds(&text).map_err(usage)?;
+            let store = open_store(global).ok();
+            for e in entries {
+                let state = store
+                    .as_ref()
+                    .and_then(|s| s.feed_by_url(&e.url).ok().flatten());
+                let health = match &state {
+                    _ if !e.enabled => "disabled".to_string(),
+                    Some(s) if s.disabled_reason.is_some() => {
+                        format!("stopped: {}", s.disabled_reason.clone().unwrap_or_default())
+                    }
+                    Some(s) if s.consecutive_failures > 0 => {
+                        format!("failing: {}", s.last_error.clone().unwrap_or_default())
+                    }
+                    Some(s) if s.last_polled_at.is_some() => {
+                        format!(
+                            "ok, HTTP {}",
+                            s.last_status.map(|c| c.to_string()).unwrap_or_default()
+                        )
+                    }
+                    _ => "not polled yet".to_string(),
+                };
+                let name = e
+                    .name
+                    .clone()
+                    .or_else(|| state.as_ref().and_then(|s| s.title.clone()))
+                    .unwrap_or_default();
+                println!("{}  {}  [{health}]", e.url, name);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        FeedsCommand::Export => {
+            let text = read_watchlist(&path)?;
+            let entries = edit::list_feeds(&text).map_err(usage)?;
+            let pairs: Vec<(String, Option<String>)> =
+                entries.into_iter().map(|e| (e.url, e.name)).collect();
+            print!("{}", crate::opml::to_opml(&pairs));
+            Ok(ExitCode::SUCCESS)
+        }
+        FeedsCommand::Import { file } => {
+            let opml = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let doc = crate::opml::parse_opml_document(&opml)
+                .map_err(|e| usage(anyhow::anyhow!("{}: {e}", file.display())))?;
+            let (feeds, dup_in_file) = crate::opml::dedup(doc.feeds);
+            let mut text = read_watchlist(&path)?;
+            let (mut added, mut already) = (0, 0);
+            for f in feeds {
+                match edit::add_feed(&text, &f.url, f.name.as_deref()) {
+                    Ok(t) => {
+                        text = t;
+                        added += 1;
+                    }
+                    Err(edit::EditError::Duplicate { .. }) => already += 1,
+                    Err(e) => return Err(usage(e)),
+                }
+            }
+            if added > 0 {
+                write_watchlist(&path, &text)?;
+            }
+            let invalid = if doc.invalid.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", {} invalid URLs ({})",
+                    doc.invalid.len(),
+                    doc.invalid.join(", ")
+                )
+            };
+            println!(
+                "{}: added {added} feeds; skipped {already} already in the watch-list, {dup_in_file} duplicated in the file, {} outlines that are not feeds{invalid}",
+                file.display(),
+                doc.skipped,
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        FeedsCommand::Remove { url } => {
+            let text = read_watchlist(&path)?;
+            write_watchlist(&path, &edit::remove_feed(&text, &url).map_err(usage)?)?;
+            println!("removed {url} (its history stays in the database)");
+            Ok(ExitCode::SUCCESS)
+        }
+        FeedsCommand::Enable { url } => {
+            let text = read_watchlist(&path)?;
+            let new = edit::set_feed_enabled(&text, &url, true).map_err(usage)?;
+            if new != text {
+                write_watchlist(&path, &new)?;
+            }
+            if let Ok(mut store) = open_store(global)
+                && store.enable_feed(&url)?
+            {
+                println!("{url}: was stopped after 410 Gone; polling it again");
+            }
+            println!("{url}: enabled");
+            Ok(ExitCode::SUCCESS)
+        }
+        FeedsCommand::Disable { url } => {
+            let text = read_watchlist(&path)?;
+            write_watchlist(
+                &path,
+                &edit::set_feed_enabled(&text, &url, false).map_err(usage)?,
+            )?;
+            println!("{url}: disabled (enabled = false)");
+            Ok(ExitCode::SUCCESS)
+        }
+        FeedsCommand::Add { url, name, pick } => {
+            let candidate =
+                url::Url::parse(&url).map_err(|e| usage(anyhow::anyhow!("{url}: {e}")))?;
+            let (bytes, final_url) = fetch_once(&candidate)?;
+            let chosen = match crate::parse::parse(&bytes, &final_url) {
+                Ok(feed) => {
+                    let title = feed.title.map(|t| format!(" ({t})")).unwrap_or_default();
+                    println!("{url}: a feed{title} with {} entries", feed.articles.len());
+                    url.clone()
+                }
+                Err(parse_err) => {
+                    let html = String::from_utf8_lossy(&bytes);
+                    let found = crate::discover::feed_links(&html, &final_url);
+                    match (found.len(), pick) {
+                        (0, _) => {
+                            return Err(anyhow::anyhow!(
+                                "{url} is not a feed ({parse_err}) and the page links to no feeds"
+                            )
+                            .into());
+                        }
+                        (1, _) => {
+                            println!("{url} is a web page; it offers one feed: {}", found[0].0);
+                            found[0].0.to_string()
+                        }
+                        (n, Some(k)) if (1..=n).contains(&k) => found[k - 1].0.to_string(),
+                        (n, _) => {
+                            println!("{url} is a web page offering {n} feeds:");
+                            for (i, (u, title, ty)) in found.iter().enumerate() {
+                                println!(
+                                    "  {}. {u}  {}  ({ty})",
+                                    i + 1,
+                                    title.clone().unwrap_or_default()
+                                );
+                            }
+                            println!("add one with: tidings feeds add {url} --pick N");
+                            return Ok(ExitCode::from(EXIT_USAGE));
+                        }
+                    }
+                }
+            };
+            let text = read_watchlist(&path)?;
+            write_watchlist(
+                &path,
+                &edit::add_feed(&text, &chosen, name.as_deref()).map_err(usage)?,
+            )?;
+            println!("added {chosen} to {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// One GET with the daemon's fetcher (limits, redirects, user agent).
+fn fetch_once(url: &url::Url) -> Result<(Vec<u8>, url::Url), Failure> {
+    let outcome = runtime()?.block_on(async {
+        let fetcher = crate::fetch::Fetcher::new(crate::fetch::Limits::default())?;
+        Ok::<_, anyhow::Error>(
+            fetcher
+                .fetch(url, &Default::default(), chrono::Utc::now())
+                .await,
+        )
+    })?;
+    match outcome {
+        crate::fetch::FetchOutcome::Fetched {
+            body, final_url, ..
+        } => Ok((body, final_url)),
+        crate::fetch::FetchOutcome::Failed { error, .. } => {
+            Err(anyhow::anyhow!("{}: {error}", config::redact_url(url)).into())
+        }
+        crate::fetch::FetchOutcome::NotModified { .. } => {
+            Err(anyhow::anyhow!("{}: unexpected 304 Not Modified", config::redact_url(url)).into())
+        }
     }
 }
 
@@ -411,25 +738,7 @@ fn read_document(source: &str) -> Result<Vec<crate::model::Article>, Failure> {
     use std::io::Read;
     let (bytes, base) = if source.starts_with("http://") || source.starts_with("https://") {
         let url = url::Url::parse(source).map_err(usage)?;
-        let fetched = runtime()?.block_on(async {
-            let fetcher = crate::fetch::Fetcher::new(crate::fetch::Limits::default())?;
-            Ok::<_, anyhow::Error>(
-                fetcher
-                    .fetch(&url, &Default::default(), chrono::Utc::now())
-                    .await,
-            )
-        })?;
-        match fetched {
-            crate::fetch::FetchOutcome::Fetched {
-                body, final_url, ..
-            } => (body, final_url),
-            crate::fetch::FetchOutcome::Failed { error, .. } => {
-                return Err(anyhow::anyhow!("{}: {error}", config::redact_url(&url)).into());
-            }
-            crate::fetch::FetchOutcome::NotModified { .. } => {
-                return Err(anyhow::anyhow!("{source}: unexpected 304 Not Modified").into());
-            }
-        }
+        fetch_once(&url)?
     } else if source == "-" {
         let mut buf = Vec::new();
         std::io::stdin()
@@ -831,25 +1140,6 @@ pub async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
-}
-
-/// Sets up logging on stderr: level from `TIDINGS_LOG` or `RUST_LOG` (default `info`).
-pub fn init_logging(format: LogFormat) {
-    use std::io::IsTerminal;
-    use tracing_subscriber::EnvFilter;
-    let filter = std::env::var("TIDINGS_LOG")
-        .ok()
-        .or_else(|| std::env::var("RUST_LOG").ok())
-        .and_then(|s| EnvFilter::try_new(s).ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
-    let _ = match format {
-        LogFormat::Human => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
 }
 
 #[cfg(test)]

@@ -30,7 +30,10 @@ pub struct Config {
     /// Where it was read from.
     pub path: PathBuf,
     pub settings: Settings,
+    /// The feeds to poll (`enabled = false` ones are in `disabled_feeds`).
     pub feeds: Vec<FeedConfig>,
+    /// Feeds the user switched off (`enabled = false`): kept, never polled.
+    pub disabled_feeds: Vec<FeedConfig>,
     pub topics: Vec<Topic>,
     pub aliases: Aliases,
     /// Where alerts go besides the desktop.
@@ -181,6 +184,7 @@ pub struct RawFeed {
     pub url: Spanned<String>,
     pub name: Option<Spanned<String>>,
     pub interval: Option<Spanned<String>>,
+    pub enabled: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -485,6 +489,7 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
     }
 
     let mut feeds = Vec::with_capacity(raw.feeds.len());
+    let mut disabled_feeds = Vec::new();
     let mut seen_urls = HashSet::new();
     for (i, f) in raw.feeds.iter().enumerate() {
         let key = |k: &str| format!("feed[{}].{k}", i + 1);
@@ -512,11 +517,16 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
             .as_ref()
             .map(|v| positive_duration(ctx, v, &key("interval")))
             .transpose()?;
-        feeds.push(FeedConfig {
+        let feed = FeedConfig {
             url,
             name,
             interval,
-        });
+        };
+        if f.enabled.unwrap_or(true) {
+            feeds.push(feed);
+        } else {
+            disabled_feeds.push(feed);
+        }
     }
 
     let mut topics = Vec::with_capacity(raw.topics.len());
@@ -596,6 +606,7 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
         path: path.to_path_buf(),
         settings,
         feeds,
+        disabled_feeds,
         topics,
         aliases,
         sinks,
@@ -738,7 +749,7 @@ mod tests {
             ),
             (
                 "[[feed]]\nurl = \"https://a.example/rss\"\nurll = \"x\"\n",
-                "watchlist.toml:3:1: feed[1].urll: unknown field `urll`, expected one of `url`, `name`, `interval`",
+                "watchlist.toml:3:1: feed[1].urll: unknown field `urll`, expected one of `url`, `name`, `interval`, `enabled`",
             ),
             (
                 "[[feed]]\nname = \"A\"\n",

@@ -5,7 +5,7 @@ use tidings::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cli::init_logging(cli.global.log_format);
+    tidings::logging::init(cli.global.log_format);
     match cli::run(cli) {
         Ok(code) => code,
         Err(f) => {

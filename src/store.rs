@@ -536,6 +536,22 @@ impl Store {
             .optional()?)
     }
 
+    /// Configured feeds whose last poll failed.
+    pub fn failing_feeds(&self) -> Result<usize> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM feeds WHERE in_config = 1 AND consecutive_failures > 0",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as usize)
+    }
+
+    /// Does the database answer? (For the watchdog.)
+    pub fn ping(&self) -> Result<()> {
+        self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// Alerts created at or after `since`.
     pub fn count_alerts_since(&self, since: DateTime<Utc>) -> Result<i64> {
         Ok(self.conn.query_row(

@@ -180,6 +180,10 @@ enum Event {
     PollDone(Result<(tokio::task::Id, Box<Fetched>), tokio::task::JoinError>),
     /// The user acted on one of our notifications.
     Feedback(Feedback),
+    /// Time to tell systemd we are alive (only reached while the loop turns).
+    Watchdog,
+    /// Test hook (`TIDINGS_TEST_HOOKS=1`, SIGUSR1): wedge the loop, to prove the watchdog stops.
+    Wedge,
     /// The timer for the earliest next poll (or delivery retry) fired.
     Timer,
 }
@@ -236,6 +240,9 @@ pub struct Engine<F, N, C> {
     /// Backoff per sink, by name.
     sink_state: HashMap<String, crate::sinks::SinkState>,
     sink_client: Option<reqwest::Client>,
+    /// systemd's notification socket (a no-op outside systemd).
+    sd: crate::service::Notify,
+    last_poll_at: Option<DateTime<Utc>>,
     /// Notifications on screen whose actions we can act on, by server id (bounded).
     shown: HashMap<u32, Shown>,
     pub stats: Stats,
@@ -282,9 +289,40 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             next_prune: None,
             sink_state: HashMap::new(),
             sink_client: None,
+            sd: crate::service::Notify::disabled(),
+            last_poll_at: None,
             shown: HashMap::new(),
             stats: Stats::default(),
         }
+    }
+
+    /// Report readiness, status and liveness to systemd through `sd`.
+    pub fn set_service_notify(&mut self, sd: crate::service::Notify) {
+        self.sd = sd;
+    }
+
+    /// Keeps systemd's STATUS= line current: "42 feeds · last poll 12:03 · 3 alerts today · 1 feed failing".
+    fn report_status(&mut self) -> Result<(), StoreError> {
+        if !self.sd.is_active() {
+            return Ok(());
+        }
+        let midnight = chrono::Local::now()
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
+            .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+        let today = self.store.count_alerts_since(midnight)?.max(0) as u64;
+        let failing = self.store.failing_feeds()?;
+        let line = crate::service::status_line(
+            self.config.feeds.len(),
+            self.last_poll_at.map(|t| t.with_timezone(&chrono::Local)),
+            today,
+            failing,
+        );
+        if let Err(e) = self.sd.status(&line) {
+            debug!(error = %e, "cannot send STATUS to systemd");
+        }
+        Ok(())
     }
 
     /// Where the user's clicks on our notifications arrive.
@@ -409,6 +447,11 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
     ) -> Result<(), StoreError> {
         self.sync_config(true)?;
         self.deliver_pending().await?;
+        let _ = self.sd.ready();
+        self.report_status()?;
+        let watchdog_every = self.sd.watchdog_interval();
+        let mut next_watchdog = watchdog_every.map(|d| tokio::time::Instant::now() + d);
+        let mut wedge = test_hook_signal();
         tokio::pin!(shutdown);
         loop {
             self.stats.wakeups += 1;
@@ -444,6 +487,8 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                 () = &mut shutdown => Event::Shutdown,
                 Some(cause) = reloads.recv() => Event::Reload(cause),
                 Some(fb) = next_feedback(&mut self.feedback) => Event::Feedback(fb),
+                () = sleep_until_opt(next_watchdog) => Event::Watchdog,
+                Some(()) = recv_opt(&mut wedge) => Event::Wedge,
                 Some(done) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => Event::PollDone(done),
                 () = tokio::time::sleep(wait) => Event::Timer,
             };
@@ -451,17 +496,34 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                 Event::Shutdown => break,
                 Event::Reload(cause) => self.reload(cause)?,
                 Event::PollDone(done) => {
-                    if let Some((_, report)) = self.on_done(done)?
+                    self.last_poll_at = Some(self.clock.now());
+                    let recorded = self.on_done(done)?;
+                    self.report_status()?;
+                    if let Some((_, report)) = recorded
                         && matches!(report.result, PollResult::Fetched { alerts, backlog: false, .. } if alerts > 0)
                     {
                         self.deliver_pending().await?;
                     }
                 }
                 Event::Feedback(fb) => self.on_feedback(fb)?,
+                Event::Watchdog => {
+                    // Alive means: the loop turns (we are here) and the database answers.
+                    if self.store.ping().is_ok() {
+                        let _ = self.sd.watchdog();
+                    }
+                    next_watchdog = watchdog_every.map(|d| tokio::time::Instant::now() + d);
+                }
+                Event::Wedge => {
+                    warn!("test hook: wedging the main loop");
+                    loop {
+                        std::thread::sleep(Duration::from_secs(3600));
+                    }
+                }
                 Event::Timer => {}
             }
         }
         info!(in_flight = self.tasks.len(), "shutting down");
+        let _ = self.sd.stopping();
         let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
         while !self.tasks.is_empty() {
             match tokio::time::timeout_at(deadline, self.tasks.join_next_with_id()).await {
@@ -597,6 +659,14 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
     /// added, removed or changed; removed feeds keep their history); an invalid one changes
     /// nothing and is reported in the log and in `status`.
     fn reload(&mut self, cause: ReloadCause) -> Result<(), StoreError> {
+        let _ = self.sd.reloading();
+        let result = self.reload_inner(cause);
+        let _ = self.sd.ready();
+        self.report_status()?;
+        result
+    }
+
+    fn reload_inner(&mut self, cause: ReloadCause) -> Result<(), StoreError> {
         match config::load(&self.config.path) {
             Ok(new) => {
                 let settings_changed = new.settings != self.config.settings;
@@ -896,6 +966,30 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             }
         }
         Ok(())
+    }
+}
+
+/// Sleeps until `at`, or forever when there is no `at`.
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_opt(sig: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match sig {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// SIGUSR1 as the wedge hook, only with `TIDINGS_TEST_HOOKS=1`.
+fn test_hook_signal() -> Option<tokio::signal::unix::Signal> {
+    if std::env::var_os("TIDINGS_TEST_HOOKS").is_some_and(|v| v == "1") {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()).ok()
+    } else {
+        None
     }
 }
 
