@@ -291,7 +291,11 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Match(args) => match_command(&cli.global, args),
         Command::Status { json } => {
             let store = open_store(&cli.global)?;
-            status(&store, json)
+            // The watch-list, when readable, tells feeds switched off from feeds removed.
+            let switched_off: Vec<String> = load_config(&cli.global)
+                .map(|c| c.disabled_feeds.iter().map(|f| f.url.to_string()).collect())
+                .unwrap_or_default();
+            status(&store, json, &switched_off)
         }
         Command::Feeds(cmd) => feeds_command(&cli.global, cmd),
         Command::Service(cmd) => {
@@ -843,7 +847,7 @@ pub fn parse_since(
 }
 
 /// `tidings status`: every feed's health, read from the database (works while the daemon runs).
-fn status(store: &Store, json: bool) -> Result<ExitCode, Failure> {
+fn status(store: &Store, json: bool, switched_off: &[String]) -> Result<ExitCode, Failure> {
     let now = chrono::Utc::now();
     let feeds = store.feeds()?;
     let deferrals = store.host_deferrals(now)?;
@@ -868,7 +872,8 @@ fn status(store: &Store, json: bool) -> Result<ExitCode, Failure> {
                     "name": f.name.clone().or_else(|| f.title.clone()),
                     "url": shown_url(&f.url),
                     "fetch_url": f.fetch_url.as_deref().map(shown_url),
-                    "in_config": f.in_config,
+                    "in_config": f.in_config || switched_off.contains(&f.url),
+                    "enabled": !switched_off.contains(&f.url),
                     "last_polled_at": f.last_polled_at,
                     "last_status": f.last_status,
                     "last_new_articles": f.last_new_articles,
@@ -915,7 +920,9 @@ fn status(store: &Store, json: bool) -> Result<ExitCode, Failure> {
             name
         };
         let mut state = Vec::new();
-        if !f.in_config {
+        if switched_off.contains(&f.url) {
+            state.push("disabled in the watch-list".to_string());
+        } else if !f.in_config {
             state.push("removed from watch-list".to_string());
         }
         if let Some(r) = &f.disabled_reason {
