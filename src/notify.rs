@@ -296,20 +296,10 @@ pub fn build(n: &Notification, caps: &[String]) -> notify_rust::Notification {
     note
 }
 
-/// Escapes feed text for the notification body markup.
+/// Escapes feed text for the notification body markup (`&`, `<`, `>`, quotes), dropping
+/// control characters that markup cannot carry.
 pub fn escape_markup(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => push_plain(&mut out, c),
-        }
-    }
-    out
+    quick_xml::escape::escape(plain(s).as_str()).into_owned()
 }
 
 /// Control characters other than newline and tab are not valid in markup, nor useful in text.
