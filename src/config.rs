@@ -63,8 +63,7 @@ pub struct Settings {
     pub notification_timeout: Option<Duration>,
     /// The command (and leading arguments) that opens a link; the link is appended.
     pub opener: Vec<String>,
-    /// Articles without alerts are forgotten after this long; articles published longer ago
-    /// than this never alert.
+    /// Articles without alerts are forgotten after this long.
     pub keep_articles: Duration,
     /// Alerts are deleted after this long; `None` keeps them forever.
     pub keep_alerts: Option<Duration>,

@@ -1096,19 +1096,9 @@ fn record_poll(
                 .collect();
             let new = tx.insert_new(articles, now)?;
             let notify = !first_poll || config.settings.alert_on_first_poll;
-            // Articles published before the retention horizon never alert: they may be old
-            // items that were forgotten and reappear in the feed.
-            let horizon =
-                now - chrono::Duration::from_std(config.settings.keep_articles).unwrap_or_default();
             let matches: Vec<_> = new
                 .iter()
-                .map(|n| {
-                    if n.article.published.is_some_and(|p| p < horizon) {
-                        Vec::new()
-                    } else {
-                        config.matcher.matches(&n.article)
-                    }
-                })
+                .map(|n| config.matcher.matches(&n.article))
                 .collect();
             let alerts: Vec<NewAlert<'_>> = new
                 .iter()

@@ -2,8 +2,9 @@
 //! headlines + one-sentence summaries (`tests/fixtures/labelled/*.tsv`, provenance and
 //! labelling rules in that folder's README.md).
 //!
-//! Each topic's precision and recall on its own file must stay at or above 0.95, and the seed
-//! article (the project's origin story) must match both topics. Every miss is printed, so a
+//! Each topic's precision and recall on its own file must stay at or above 0.95, on its second
+//! set of blind batches (`blind_*_v2.tsv`) at or above 0.90, and the seed article (the project's
+//! origin story) must match both topics. Every miss is printed, so a
 //! failing run says which headlines to look at (`cargo test --test it quality -- --nocapture`
 //! prints them on success too).
 //!
@@ -25,10 +26,33 @@ const SETS: [(&str, &str); 2] = [
 /// The bar on this set for both precision and recall. Measured when written (precision / recall):
 /// NATO membership 1.000 / 0.992 (tp 130, fp 0, fn 1, tn 152);
 /// Putin–Zelensky talks 0.984 / 1.000 (tp 123, fp 2, fn 0, tn 172).
+/// With the revised queries (blind batches v2): NATO membership 1.000 / 1.000 (tp 131, fp 0,
+/// fn 0, tn 152); Putin–Zelensky talks 0.992 / 1.000 (tp 123, fp 1, fn 0, tn 173).
 /// (The set includes the probes the queries were tuned on, so it guards against regressions;
 /// it is not an estimate of quality on unseen news.)
 const MIN_PRECISION: f64 = 0.95;
 const MIN_RECALL: f64 = 0.95;
+
+/// Each shipped topic and its second set of blind batches: 360 probes per topic (180 positive,
+/// 180 negative) in six batches of 60, each labelled before the queries were run on it.
+const BLIND_SETS: [(&str, &str); 2] = [
+    ("NATO membership", "blind_nato_v2.tsv"),
+    ("Putin–Zelensky talks", "blind_talks_v2.tsv"),
+];
+
+/// A lower bar for the blind batches. Measured (precision / recall):
+/// - the queries before these batches, on batches 1–4 (lines 2–241): NATO membership
+///   0.988 / 0.658 (tp 79, fp 1, fn 41), Putin–Zelensky talks 0.959 / 0.783 (tp 94, fp 4, fn 26);
+/// - the revised queries on batches 5 and 6 (lines 242–361), each written after a revision and
+///   measured before any change it prompted – the honest estimate: NATO membership
+///   batch 5 0.935 / 0.967 (tp 29, fp 2, fn 1), batch 6 1.000 / 0.900 (tp 27, fp 0, fn 3);
+///   Putin–Zelensky talks batch 5 0.964 / 0.900 (tp 27, fp 1, fn 3), batch 6 0.935 / 0.967
+///   (tp 29, fp 2, fn 1);
+/// - the shipped queries on all six batches: NATO membership 1.000 / 0.978 (tp 176, fp 0,
+///   fn 4), Putin–Zelensky talks 0.994 / 0.994 (tp 179, fp 1, fn 1) – tuned on them, so
+///   optimistic.
+const MIN_BLIND_PRECISION: f64 = 0.90;
+const MIN_BLIND_RECALL: f64 = 0.90;
 
 /// Headline for the seed article, as a feed would carry it.
 const SEED_TITLE: &str = "NATO should say openly if it is not accepting Ukraine, Zelensky says";
@@ -74,9 +98,15 @@ fn shipped_watchlist() -> (Vec<Topic>, Aliases) {
 }
 
 fn matcher_and_ids() -> (Matcher, Vec<(&'static str, &'static str, TopicId)>) {
+    matcher_and_ids_for(&SETS)
+}
+
+fn matcher_and_ids_for(
+    sets: &[(&'static str, &'static str)],
+) -> (Matcher, Vec<(&'static str, &'static str, TopicId)>) {
     let (topics, aliases) = shipped_watchlist();
     let matcher = Matcher::new(&topics, &aliases).unwrap_or_else(|e| panic!("{e}"));
-    let ids = SETS
+    let ids = sets
         .iter()
         .map(|&(name, file)| {
             let index = topics
@@ -155,7 +185,17 @@ fn examples(path: &Path) -> Vec<Example> {
 
 #[test]
 fn shipped_topics_reach_precision_and_recall_on_labelled_headlines() {
-    let (matcher, ids) = matcher_and_ids();
+    check_sets(&SETS, MIN_PRECISION, MIN_RECALL);
+}
+
+#[test]
+fn shipped_topics_reach_precision_and_recall_on_blind_batches() {
+    check_sets(&BLIND_SETS, MIN_BLIND_PRECISION, MIN_BLIND_RECALL);
+}
+
+/// Runs each topic over its file and fails below the bars, printing every miss.
+fn check_sets(sets: &[(&'static str, &'static str)], min_precision: f64, min_recall: f64) {
+    let (matcher, ids) = matcher_and_ids_for(sets);
     let mut report = String::new();
     let mut failures = Vec::new();
     for (name, file, id) in ids {
@@ -203,13 +243,13 @@ fn shipped_topics_reach_precision_and_recall_on_labelled_headlines() {
             set.len()
         )
         .unwrap();
-        if precision < MIN_PRECISION {
+        if precision < min_precision {
             failures.push(format!(
-                "{name}: precision {precision:.3} < {MIN_PRECISION}"
+                "{name}: precision {precision:.3} < {min_precision}"
             ));
         }
-        if recall < MIN_RECALL {
-            failures.push(format!("{name}: recall {recall:.3} < {MIN_RECALL}"));
+        if recall < min_recall {
+            failures.push(format!("{name}: recall {recall:.3} < {min_recall}"));
         }
     }
     println!("{report}");
