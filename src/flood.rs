@@ -84,6 +84,16 @@ pub struct FloodState {
 }
 
 impl FloodState {
+    /// The state as the store remembers it: notifications shown in the last hour (so limits
+    /// hold across restarts and `poll --once` runs).
+    pub fn from_shown(shown: impl IntoIterator<Item = (DateTime<Utc>, String)>) -> Self {
+        let mut shown: Vec<_> = shown.into_iter().collect();
+        shown.sort();
+        FloodState {
+            shown: shown.into(),
+        }
+    }
+
     pub fn record(&mut self, at: DateTime<Utc>, topic: &str) {
         self.shown.push_back((at, topic.to_string()));
     }

@@ -120,7 +120,9 @@ impl DesktopNotifier {
         .deserialize()
         .map_err(|e| NotifyError(format!("GetCapabilities: {e}")))?;
         debug!(?caps, "notification server capabilities");
-        let listener = tokio::spawn(listen(conn.clone(), self.feedback.clone()));
+        // Subscribe before the first Notify, so that no click can arrive unheard.
+        let signals = timed("subscribing to notification signals", subscribe(&conn)).await?;
+        let listener = tokio::spawn(listen(signals, self.feedback.clone()));
         Ok(Session {
             conn,
             caps,
@@ -167,7 +169,10 @@ async fn watch_for_server(tx: mpsc::UnboundedSender<Feedback>) {
 }
 
 /// Forwards `ActionInvoked` and `NotificationClosed` until the connection ends.
-async fn listen(conn: zbus::Connection, tx: mpsc::UnboundedSender<Feedback>) {
+type Signals = futures_util::stream::Select<zbus::MessageStream, zbus::MessageStream>;
+
+/// The `ActionInvoked` and `NotificationClosed` signals on `conn`.
+async fn subscribe(conn: &zbus::Connection) -> zbus::Result<Signals> {
     let rule = |member: &'static str| {
         zbus::MatchRule::builder()
             .msg_type(zbus::message::Type::Signal)
@@ -175,18 +180,13 @@ async fn listen(conn: zbus::Connection, tx: mpsc::UnboundedSender<Feedback>) {
             .member(member)
             .build()
     };
-    let (Ok(action), Ok(closed)) = (rule("ActionInvoked"), rule("NotificationClosed")) else {
-        return;
-    };
-    let streams = futures_util::future::join(
-        zbus::MessageStream::for_match_rule(action, &conn, None),
-        zbus::MessageStream::for_match_rule(closed, &conn, None),
-    )
-    .await;
-    let (Ok(actions), Ok(closes)) = streams else {
-        return;
-    };
-    let mut all = futures_util::stream::select(actions, closes);
+    let actions = zbus::MessageStream::for_match_rule(rule("ActionInvoked")?, conn, None).await?;
+    let closes =
+        zbus::MessageStream::for_match_rule(rule("NotificationClosed")?, conn, None).await?;
+    Ok(futures_util::stream::select(actions, closes))
+}
+
+async fn listen(mut all: Signals, tx: mpsc::UnboundedSender<Feedback>) {
     while let Some(Ok(msg)) = all.next().await {
         let header = msg.header();
         let feedback = match header.member().map(|m| m.as_str()) {
@@ -391,7 +391,8 @@ pub fn render_summary(
         .iter()
         .map(|(t, n)| format!("{} ({n})", plain(t)))
         .collect();
-    let summary = format!("{} new alerts — {}", alerts.len(), topics.join(", "));
+    let noun = if alerts.len() == 1 { "alert" } else { "alerts" };
+    let summary = format!("{} new {noun} — {}", alerts.len(), topics.join(", "));
     let shown = 5;
     let mut lines_markup = Vec::new();
     let mut lines_plain = Vec::new();

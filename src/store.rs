@@ -679,6 +679,23 @@ impl Store {
         Ok(())
     }
 
+    /// Notifications shown since `since`, for flood control: (when, topic) for each alert shown
+    /// on its own, and (when, "") once per summary.
+    pub fn shown_since(&self, since: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT delivered_at, topic FROM alerts WHERE delivered_at >= ?1 AND delivered_via = 'desktop'
+             UNION ALL
+             SELECT DISTINCT delivered_at, '' FROM alerts WHERE delivered_at >= ?1 AND delivered_via = 'summary'",
+        )?;
+        let rows = stmt.query_map([ts(since)], |r| {
+            Ok((
+                parse_ts(r.get(0)?).unwrap_or_default(),
+                r.get::<_, String>(1)?,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Stops notifying `topic` until `until` (alerts are still recorded).
     pub fn mute_topic(&mut self, topic: &str, until: DateTime<Utc>) -> Result<()> {
         self.conn.execute(

@@ -231,6 +231,8 @@ pub struct Engine<F, N, C> {
     tasks: JoinSet<Box<Fetched>>,
     in_flight: HashMap<tokio::task::Id, FeedId>,
     flood: FloodState,
+    /// Whether `flood` was read from the store yet.
+    flood_loaded: bool,
     delivery: DeliveryState,
     /// Alerts wait for quiet hours to end: deliver again then.
     hold_until: Option<DateTime<Utc>>,
@@ -283,6 +285,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             tasks: JoinSet::new(),
             in_flight: HashMap::new(),
             flood: FloodState::default(),
+            flood_loaded: false,
             delivery: DeliveryState::default(),
             hold_until: None,
             feedback: None,
@@ -390,18 +393,31 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                 let _host = hosts.acquire(&url).await;
                 fetcher.fetch(&url, &validators, clock.now()).await
             };
-            let parsed = match &outcome {
+            // The body moves into the parser and is dropped after it: one copy at a time.
+            let (outcome, parsed) = match outcome {
                 FetchOutcome::Fetched {
-                    body, final_url, ..
+                    status,
+                    body,
+                    validators,
+                    hints,
+                    final_url,
+                    moved_to,
                 } => {
-                    let (body, base) = (body.clone(), final_url.clone());
-                    Some(
-                        tokio::task::spawn_blocking(move || parse(&body, &base))
-                            .await
-                            .unwrap_or_else(|e| Err(ParseError::Panicked(e.to_string()))),
-                    )
+                    let base = final_url.clone();
+                    let parsed = tokio::task::spawn_blocking(move || parse(&body, &base))
+                        .await
+                        .unwrap_or_else(|e| Err(ParseError::Panicked(e.to_string())));
+                    let outcome = FetchOutcome::Fetched {
+                        status,
+                        body: Vec::new(),
+                        validators,
+                        hints,
+                        final_url,
+                        moved_to,
+                    };
+                    (outcome, Some(parsed))
                 }
-                _ => None,
+                other => (other, None),
             };
             Box::new(Fetched {
                 feed,
@@ -775,6 +791,12 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
     /// Desktop delivery, as flood control plans it.
     async fn deliver_desktop(&mut self) -> Result<(), StoreError> {
         let now = self.clock.now();
+        if !self.flood_loaded {
+            // Limits hold across restarts and separate `poll --once` runs.
+            let hour_ago = now - chrono::Duration::hours(1);
+            self.flood = FloodState::from_shown(self.store.shown_since(hour_ago)?);
+            self.flood_loaded = true;
+        }
         self.hold_until = None;
         let pending = self.store.pending_alerts(1000)?;
         if pending.is_empty() {
