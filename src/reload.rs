@@ -26,19 +26,20 @@ pub struct ReloadSources {
 pub fn start(config_path: &Path) -> (ReloadSources, mpsc::Receiver<ReloadCause>) {
     let (tx, rx) = mpsc::channel(8);
 
-    let hup_tx = tx.clone();
-    tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            warn!("cannot listen for SIGHUP");
-            return;
-        };
-        while hup.recv().await.is_some() {
-            if hup_tx.send(ReloadCause::Signal).await.is_err() {
-                break;
-            }
+    // Installed now, before READY=1: a SIGHUP right after it must not kill the daemon.
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hup) => {
+            let hup_tx = tx.clone();
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    if hup_tx.send(ReloadCause::Signal).await.is_err() {
+                        break;
+                    }
+                }
+            });
         }
-    });
+        Err(e) => warn!(error = %e, "cannot listen for SIGHUP"),
+    }
 
     let watcher = match watch_file(config_path, tx) {
         Ok(w) => Some(w),
