@@ -24,12 +24,16 @@ enum Reply {
     Status(u16, Option<Duration>),
     Moved(&'static str),
     Hang,
+    /// 304 after this long.
+    Slow(Duration),
 }
 
 #[derive(Default)]
 struct Script {
     replies: StdMutex<HashMap<String, VecDeque<Reply>>>,
     calls: StdMutex<Vec<(String, DateTime<Utc>)>>,
+    /// Requests in flight now, per host, and the most ever seen at once.
+    in_flight: StdMutex<HashMap<String, (usize, usize)>>,
 }
 
 struct ScriptedFetcher(Arc<Script>);
@@ -45,6 +49,13 @@ impl Fetch for ScriptedFetcher {
         let url = url.to_string();
         async move {
             script.calls.lock().unwrap().push((url.clone(), now));
+            let host = Url::parse(&url).unwrap().host_str().unwrap().to_string();
+            {
+                let mut f = script.in_flight.lock().unwrap();
+                let e = f.entry(host.clone()).or_default();
+                e.0 += 1;
+                e.1 = e.1.max(e.0);
+            }
             let reply = {
                 let mut replies = script.replies.lock().unwrap();
                 let q = replies.entry(url).or_default();
@@ -76,6 +87,14 @@ impl Fetch for ScriptedFetcher {
                     moved_to: Some(Url::parse(to).unwrap()),
                 },
                 Reply::Hang => std::future::pending().await,
+                Reply::Slow(d) => {
+                    tokio::time::sleep(d).await;
+                    script.in_flight.lock().unwrap().entry(host).or_default().0 -= 1;
+                    FetchOutcome::NotModified {
+                        hints: CacheHints::default(),
+                        moved_to: None,
+                    }
+                }
             }
         }
     }
@@ -376,5 +395,45 @@ async fn shutdown_waits_for_in_flight_polls_at_most_the_grace_period() {
     assert_eq!(
         state.last_polled_at, None,
         "an unfinished poll records nothing"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_request_in_flight_per_host_and_spacing_between_them() {
+    let same_host: Vec<String> = (0..4)
+        .map(|i| format!("https://one.example/{i}.xml"))
+        .collect();
+    let other = "https://two.example/rss";
+    let mut toml = feeds_toml(&[], "5m").replace("host_spacing = \"0s\"", "host_spacing = \"2s\"");
+    for u in same_host.iter().map(String::as_str).chain([other]) {
+        toml.push_str(&format!("[[feed]]\nurl = \"{u}\"\n"));
+    }
+    let mut h = harness(&toml);
+    for u in same_host.iter().map(String::as_str).chain([other]) {
+        h.script.reply(u, vec![Reply::Slow(Duration::from_secs(1))]);
+    }
+    // Start every feed at once (no spreading): a one-shot pass over all of them.
+    let feeds = h.engine.config.feeds.clone();
+    h.engine.poll(&feeds).await.unwrap();
+
+    let in_flight = h.script.in_flight.lock().unwrap().clone();
+    assert_eq!(
+        in_flight["one.example"].1, 1,
+        "never two requests at once to one host"
+    );
+    let mut starts: Vec<f64> = same_host
+        .iter()
+        .flat_map(|u| h.script.minutes(u))
+        .map(|m| m * 60.0)
+        .collect();
+    starts.sort_by(f64::total_cmp);
+    for w in starts.windows(2) {
+        // One at a time (each takes 1 s) and at least 2 s between starts.
+        assert!(w[1] - w[0] >= 2.0 - 1e-9, "starts {starts:?}");
+    }
+    let other_start = h.script.minutes(other)[0] * 60.0;
+    assert!(
+        other_start < 1.0,
+        "another host is not held up: {other_start} s"
     );
 }
