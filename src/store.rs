@@ -87,6 +87,7 @@ const MIGRATIONS: &[&str] = &[
         article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
         PRIMARY KEY (alert_id, article_id)
     );
+    CREATE INDEX alert_sources_article ON alert_sources(article_id);
     -- One row per alert with its article, feed and topic joined: the stable way to read history.
     CREATE VIEW alert_history AS
     SELECT al.id            AS alert_id,
@@ -408,20 +409,42 @@ impl Store {
         &self.path
     }
 
-    /// Makes sure every configured feed has a row (keyed by URL) and its name is current.
-    /// Feeds removed from the config keep their rows and history.
+    /// Makes sure every configured feed has a row (keyed by URL) with its current name, in one
+    /// transaction; returns their states in the same order. Feeds removed from the config keep
+    /// their rows and history.
+    pub fn sync_feeds(
+        &mut self,
+        feeds: &[(&str, Option<&str>)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<FeedState>> {
+        let tx = self.conn.transaction()?;
+        let mut states = Vec::with_capacity(feeds.len());
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO feeds (url, name, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(url) DO UPDATE SET name = excluded.name",
+            )?;
+            let mut get =
+                tx.prepare_cached(&format!("SELECT {FEED_COLUMNS} FROM feeds WHERE url = ?1"))?;
+            for (url, name) in feeds {
+                upsert.execute(params![url, name, ts(now)])?;
+                states.push(get.query_row([url], feed_row)?);
+            }
+        }
+        tx.commit()?;
+        Ok(states)
+    }
+
+    /// One feed's [`Store::sync_feeds`].
     pub fn sync_feed(
         &mut self,
         url: &str,
         name: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<FeedState> {
-        self.conn.execute(
-            "INSERT INTO feeds (url, name, created_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT(url) DO UPDATE SET name = excluded.name",
-            params![url, name, ts(now)],
-        )?;
-        self.feed_by_url(url)?
+        let mut states = self.sync_feeds(&[(url, name)], now)?;
+        states
+            .pop()
             .ok_or(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
     }
 
@@ -456,11 +479,16 @@ impl Store {
         Ok(())
     }
 
-    pub fn set_next_poll(&mut self, feed: FeedId, at: DateTime<Utc>) -> Result<()> {
-        self.conn.execute(
-            "UPDATE feeds SET next_poll_at = ?2 WHERE id = ?1",
-            params![feed.0, ts(at)],
-        )?;
+    /// Sets several feeds' next poll, in one transaction.
+    pub fn set_next_polls(&mut self, polls: &[(FeedId, DateTime<Utc>)]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached("UPDATE feeds SET next_poll_at = ?2 WHERE id = ?1")?;
+            for (feed, at) in polls {
+                stmt.execute(params![feed.0, ts(*at)])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 

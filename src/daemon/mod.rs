@@ -337,15 +337,21 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
     /// the first polls of feeds that are due (or new) over their first interval.
     fn sync_config(&mut self, spread: bool) -> Result<(), StoreError> {
         let now = self.clock.now();
-        let mut due = Vec::new();
-        for f in &self.config.feeds {
-            let state = self
-                .store
-                .sync_feed(f.url.as_str(), f.name.as_deref(), now)?;
-            if state.next_poll_at.is_none_or(|t| t <= now) {
-                due.push((state.id, self.policy(f).interval()));
-            }
-        }
+        let feeds: Vec<(&str, Option<&str>)> = self
+            .config
+            .feeds
+            .iter()
+            .map(|f| (f.url.as_str(), f.name.as_deref()))
+            .collect();
+        let states = self.store.sync_feeds(&feeds, now)?;
+        let due: Vec<(FeedId, Duration)> = self
+            .config
+            .feeds
+            .iter()
+            .zip(&states)
+            .filter(|(_, s)| s.next_poll_at.is_none_or(|t| t <= now))
+            .map(|(f, s)| (s.id, self.policy(f).interval()))
+            .collect();
         for sink in &self.config.sinks {
             self.store.register_sink(&sink.name)?;
         }
@@ -353,13 +359,18 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         self.store.set_configured(&urls)?;
         if spread && due.len() > 1 {
             let n = due.len() as u32;
-            for (i, (id, interval)) in due.into_iter().enumerate() {
-                let offset = interval / n * i as u32;
-                self.store.set_next_poll(
-                    id,
-                    now + chrono::Duration::from_std(offset).unwrap_or_default(),
-                )?;
-            }
+            let polls: Vec<(FeedId, DateTime<Utc>)> = due
+                .into_iter()
+                .enumerate()
+                .map(|(i, (id, interval))| {
+                    let offset = interval / n * i as u32;
+                    (
+                        id,
+                        now + chrono::Duration::from_std(offset).unwrap_or_default(),
+                    )
+                })
+                .collect();
+            self.store.set_next_polls(&polls)?;
         }
         Ok(())
     }
@@ -434,10 +445,12 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
     /// everything, then delivers pending alerts. One report per feed, in the given order.
     pub async fn poll(&mut self, feeds: &[FeedConfig]) -> Result<Vec<FeedReport>, StoreError> {
         let now = self.clock.now();
-        for f in feeds {
-            let state = self
-                .store
-                .sync_feed(f.url.as_str(), f.name.as_deref(), now)?;
+        let rows: Vec<(&str, Option<&str>)> = feeds
+            .iter()
+            .map(|f| (f.url.as_str(), f.name.as_deref()))
+            .collect();
+        let states = self.store.sync_feeds(&rows, now)?;
+        for (f, state) in feeds.iter().zip(states) {
             self.spawn_poll(f.clone(), state);
         }
         let mut reports: HashMap<String, FeedReport> = HashMap::new();
