@@ -265,7 +265,9 @@ async fn read_capped(mut resp: reqwest::Response, cap: u64) -> Result<Vec<u8>, F
     if resp.content_length().is_some_and(|n| n > cap) {
         return Err(FetchError::TooLarge { limit: cap });
     }
-    let mut body = Vec::new();
+    // Sized once from Content-Length (capped): growing by doubling copied a 75 KB body about
+    // five times.
+    let mut body = Vec::with_capacity(resp.content_length().map_or(0, |n| n.min(cap)) as usize);
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
