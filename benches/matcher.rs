@@ -189,11 +189,15 @@ fn generated_articles() -> Vec<Article> {
 fn topics(n: usize, vocab: &[String], aliases: &Aliases) -> Vec<Topic> {
     let mut rng = Rng(7 + n as u64);
     let names: Vec<&String> = aliases.keys().collect();
-    let mut term = |rng: &mut Rng| -> String {
+    let term = |rng: &mut Rng| -> String {
         let w = rng.pick(vocab).clone();
         match rng.next() % 6 {
             0 => format!("\"{w} {}\"", rng.pick(vocab)),
-            1 if w.chars().count() > 4 => format!("{}*", w.chars().take(4).collect::<String>()),
+            // A stem, as people write them: `negotiat*`, `sanction*`.
+            1 if w.chars().count() > 6 => {
+                let n = w.chars().count() - 2;
+                format!("{}*", w.chars().take(n).collect::<String>())
+            }
             2 => format!("@{}", rng.pick(&names)),
             _ => w,
         }
@@ -218,7 +222,9 @@ fn topics(n: usize, vocab: &[String], aliases: &Aliases) -> Vec<Topic> {
         .collect()
 }
 
-fn vocabulary(articles: &[Article]) -> Vec<String> {
+/// Title words by frequency, the `skip` most frequent left out (`skip` 50: broad topics that
+/// match many articles; `skip` 500: more specific ones).
+fn vocabulary(articles: &[Article], skip: usize) -> Vec<String> {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for a in articles.iter().take(5000) {
         for w in tidings::matcher::words(&a.title) {
@@ -230,7 +236,7 @@ fn vocabulary(articles: &[Article]) -> Vec<String> {
     let mut v: Vec<(String, usize)> = counts.into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     // Skip the most frequent words (stop words), keep a wide tail.
-    v.into_iter().skip(50).take(5000).map(|x| x.0).collect()
+    v.into_iter().skip(skip).take(5000).map(|x| x.0).collect()
 }
 
 fn aliases() -> Aliases {
@@ -264,23 +270,31 @@ fn bench(c: &mut Criterion) {
         .iter()
         .map(|a| a.title.len() + a.summary.len())
         .sum();
-    let mut vocab = vocabulary(&articles);
-    if vocab.len() < 100 {
-        vocab = VOCAB.iter().map(|s| s.to_string()).collect();
+    let fallback = || VOCAB.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut broad = vocabulary(&articles, 50);
+    let mut specific = vocabulary(&articles, 500);
+    if broad.len() < 100 || specific.len() < 100 {
+        (broad, specific) = (fallback(), fallback());
     }
     let aliases = aliases();
     let mut group = c.benchmark_group("matcher");
     group.throughput(Throughput::Bytes(bytes as u64));
     group.sample_size(10);
-    for n in [10, 100, 1000] {
-        let topics = topics(n, &vocab, &aliases);
+    let runs = [
+        ("", 10, &broad),
+        ("", 100, &broad),
+        ("", 1000, &broad),
+        ("_specific", 1000, &specific),
+    ];
+    for (suffix, n, vocab) in runs {
+        let topics = topics(n, vocab, &aliases);
         let matcher = Matcher::new(&topics, &aliases).expect("generated topics compile");
         let matched: usize = articles.iter().map(|a| matcher.matches(a).len()).sum();
         eprintln!(
-            "matcher bench: {n} topics, {} articles, {bytes} bytes, {matched} matches",
+            "matcher bench: {n}{suffix} topics, {} articles, {bytes} bytes, {matched} matches",
             articles.len()
         );
-        group.bench_function(format!("{n}_topics"), |b| {
+        group.bench_function(format!("{n}_topics{suffix}"), |b| {
             b.iter(|| {
                 let mut total = 0;
                 for a in &articles {
