@@ -596,9 +596,9 @@ fn snippet(refs: &[HitRef], doc: &Doc) -> Snippet {
     };
     let seg = &doc.segs[first.seg as usize];
     let text = seg.text;
-    let mut hs: Vec<&HitRef> = refs.iter().filter(|r| r.seg == first.seg).collect();
-    hs.sort_by_key(|r| (r.ostart, r.oend));
-    hs.truncate(MAX_MATCH_HITS);
+    // `refs` is sorted by (field rank, segment, offsets): the first segment's hits lead.
+    let n = refs.iter().take_while(|r| r.seg == first.seg).count();
+    let hs = &refs[..n.min(MAX_MATCH_HITS)];
 
     // The window of hits [i, j] within the target length holding the most distinct terms.
     let (mut ws, mut we, mut best) = (hs[0].ostart as usize, hs[0].oend as usize, 0usize);
@@ -631,7 +631,7 @@ fn snippet(refs: &[HitRef], doc: &Doc) -> Snippet {
     }
     // Mark boundaries (original offsets inside start..end), sorted and unique.
     let mut bounds: Vec<usize> = Vec::with_capacity(hs.len() * 2);
-    for h in &hs {
+    for h in hs {
         let (s, e) = ((h.ostart as usize).max(start), (h.oend as usize).min(end));
         if s < e {
             bounds.push(s);
@@ -671,7 +671,7 @@ fn snippet(refs: &[HitRef], doc: &Doc) -> Snippet {
     }
     let at = |o: usize| bounds.binary_search(&o).map_or(0, |k| moved[k]);
     let mut marks: Vec<(usize, usize)> = Vec::new();
-    for h in &hs {
+    for h in hs {
         let (s, e) = ((h.ostart as usize).max(start), (h.oend as usize).min(end));
         if s >= e {
             continue;

@@ -130,6 +130,28 @@ pub(crate) fn analyze(orig: &str, want_map: bool) -> Normalized {
         let Some(c) = orig[i..].chars().next() else {
             break;
         };
+        // Fast path for the typographic punctuation common in news text, whose NFKC, case
+        // fold and decomposition are the character itself (or a plain space / dots).
+        let quick = match c {
+            '\u{A0}' => Some(' '),
+            '\u{2010}'
+            | '\u{2012}'..='\u{2015}'
+            | '\u{2018}'..='\u{2023}'
+            | '\u{AB}'
+            | '\u{BB}'
+            | '\u{B7}' => Some(c),
+            _ => None,
+        };
+        let next_is_mark = orig[i + c.len_utf8()..]
+            .chars()
+            .next()
+            .is_some_and(|d| (d as u32) >= 0x300 && canonical_combining_class(d) != 0);
+        if let (Some(q), false) = (quick, next_is_mark) {
+            b.start_map(i);
+            b.emit(q, i, i + c.len_utf8());
+            i += c.len_utf8();
+            continue;
+        }
         // A cluster: this character and the combining characters after it.
         let mut j = i + c.len_utf8();
         while let Some(d) = orig[j..].chars().next() {
@@ -365,6 +387,18 @@ mod tests {
             ["зеленськии", "зеленскии", "іжак"]
         );
         assert_eq!(words("nego\u{AD}tiate"), ["negotiate"]);
+        // The punctuation fast path agrees with the full path.
+        for c in [
+            '\u{A0}', '\u{2010}', '\u{2013}', '\u{2018}', '\u{201C}', '\u{2022}', '\u{AB}',
+            '\u{B7}',
+        ] {
+            let s = format!("a{c}b");
+            let full: String = s.nfkc().flat_map(char::to_lowercase).collect();
+            let full = full
+                .replace(['\u{2010}', '\u{2013}'], "-")
+                .replace('\u{2018}', "'");
+            assert_eq!(normalize(&s), full, "{c:?}");
+        }
         assert_eq!(words("👩\u{200D}💻 ❤\u{FE0F} rock"), ["rock"]);
     }
 
