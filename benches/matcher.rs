@@ -200,7 +200,7 @@ fn topics(n: usize, vocab: &[String], aliases: &Aliases) -> Vec<Topic> {
             }
             // The five aliases are shared by all topics: keep them to a few topics, as in
             // a real watch-list, or they alone make most topics match most articles.
-            2 if rng.next() % 8 == 0 => format!("@{}", rng.pick(&names)),
+            2 if rng.next().is_multiple_of(8) => format!("@{}", rng.pick(&names)),
             _ => w,
         }
     };
