@@ -305,7 +305,7 @@ impl Engine {
             String::with_capacity(a.title.len() + a.summary.len() + a.content.len() + 64);
         let mut tok_stream: Vec<u32> = Vec::new();
         let mut tok_seg = Vec::new();
-        for (k, (field, text)) in values.into_iter().enumerate() {
+        for (field, text) in values {
             if text.is_empty() {
                 continue;
             }
@@ -318,7 +318,6 @@ impl Engine {
                 stream.push_str(&norm.text[t.start as usize..t.end as usize]);
                 stream.push(' ');
             }
-            let _ = k;
             segs.push(Seg {
                 field,
                 text,
@@ -333,12 +332,15 @@ impl Engine {
             let mut cursor = 0usize;
             for m in ac.find_overlapping_iter(&stream) {
                 let at = m.start() as u32 + 1;
-                let g = match tok_stream.get(cursor) {
-                    Some(&t) if t == at => cursor,
-                    _ => match tok_stream.binary_search(&at) {
+                let g = if tok_stream.get(cursor) == Some(&at) {
+                    cursor
+                } else if tok_stream.get(cursor + 1) == Some(&at) {
+                    cursor + 1
+                } else {
+                    match tok_stream.binary_search(&at) {
                         Ok(g) => g,
                         Err(_) => continue,
-                    },
+                    }
                 };
                 cursor = g;
                 hits.push((m.pattern().as_u32(), g as u32));
