@@ -15,6 +15,7 @@ fn aliases() -> Aliases {
             "Zelensky".to_owned(),
             "Zelenskyy".to_owned(),
             "Зеленський".to_owned(),
+            "Зеленский".to_owned(),
             "Volodymyr Zelensky".to_owned(),
         ],
     );
@@ -191,7 +192,18 @@ fn aliases_across_scripts() {
         &[(T, "Зеленський прибув")],
         "@zelensky=Зеленський@title",
     );
-    check("@zelensky", &[(T, "Зеленский прибыл")], "-"); // Russian spelling is not listed
+    check(
+        "@zelensky",
+        &[(T, "Зеленский прибыл")],
+        "@zelensky=Зеленский@title",
+    );
+    check("@zelensky", &[(T, "Зеленськом")], "-"); // whole words only
+    // й and и normalise alike (diacritic stripped), on both sides.
+    check(
+        "Зеленский",
+        &[(T, "ЗЕЛЕНСКИИ")],
+        "Зеленский=ЗЕЛЕНСКИИ@title",
+    );
     check(
         "@ZELENSKY",
         &[(T, "Zelenskyy visits")],
