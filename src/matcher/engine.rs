@@ -277,6 +277,9 @@ impl Engine {
         let mut arena = Vec::new();
         for slot in slots {
             let topic = &self.topics[slot as usize];
+            if !self.may_match(&topic.root, &doc) {
+                continue;
+            }
             arena.clear();
             if let Some(spans) = self.eval(&topic.root, &doc, &mut arena) {
                 out.push(self.explain(topic.id, &spans, &arena, &doc));
@@ -413,6 +416,29 @@ impl Engine {
                     .collect();
                 if spans.is_empty() { None } else { Some(spans) }
             }
+        }
+    }
+
+    /// Cheap necessary condition for `eval` (no positions, no allocation): every term that
+    /// must occur has an occurrence in its scope. `NOT` and regexes are assumed satisfiable.
+    fn may_match(&self, node: &Node, doc: &Doc) -> bool {
+        match node {
+            Node::Leaf(id) => {
+                let leaf = &self.leaves[*id as usize];
+                match &leaf.kind {
+                    LeafKind::Regex(_) => true,
+                    LeafKind::Patterns(pats) => pats.iter().any(|&pat| {
+                        let from = doc.hits.partition_point(|h| h.0 < pat);
+                        doc.hits[from..].iter().take_while(|h| h.0 == pat).any(|h| {
+                            let seg = doc.tok_seg[h.1 as usize];
+                            leaf.scope & bit(doc.segs[seg as usize].field) != 0
+                        })
+                    }),
+                }
+            }
+            Node::Not(_) => true,
+            Node::And(xs) | Node::Near(xs, _) => xs.iter().all(|x| self.may_match(x, doc)),
+            Node::Or(xs) => xs.iter().any(|x| self.may_match(x, doc)),
         }
     }
 
