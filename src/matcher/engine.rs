@@ -72,6 +72,8 @@ pub(crate) struct Engine {
     topics: Vec<CompiledTopic>,
     /// Topic slots with a regex: evaluated on every article.
     always: Vec<u32>,
+    /// Fields some term searches (bit set): the others are not even normalised.
+    fields: u8,
 }
 
 #[derive(Default)]
@@ -209,7 +211,9 @@ impl EngineBuilder {
                     .map_err(|e| format!("cannot build the term automaton: {e}"))?,
             )
         };
+        let fields = self.leaves.iter().fold(0, |m, l| m | l.scope);
         Ok(Engine {
+            fields,
             ac,
             pat_words: self.pat_words,
             pat_topics: self.pat_topics,
@@ -309,7 +313,7 @@ impl Engine {
         let mut tok_stream: Vec<u32> = Vec::new();
         let mut tok_seg = Vec::new();
         for (field, text) in values {
-            if text.is_empty() {
+            if text.is_empty() || self.fields & bit(field) == 0 {
                 continue;
             }
             let norm = analyze(text, want_map);
