@@ -259,6 +259,13 @@ fn boolean_operators() {
     check("china OR nato", a, "nato=NATO@title");
     check("nato NOT russia", a, "-");
     check("nato -china", a, "nato=NATO@title");
+    check("nato -(china OR russia)", a, "-");
+    check("nato -\"and russia\"", a, "-");
+    check(
+        "nato-russia",
+        &[(T, "NATO–Russia")],
+        "nato-russia=NATO–Russia@title",
+    );
     check("nato AND NOT china", a, "nato=NATO@title");
     // Lowercase operators are words.
     check(
