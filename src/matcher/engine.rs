@@ -279,13 +279,15 @@ impl Engine {
         slots.dedup();
         let mut out = Vec::new();
         let mut arena = Vec::new();
+        let mut spans = Vec::new();
         for slot in slots {
             let topic = &self.topics[slot as usize];
             if !self.may_match(&topic.root, &doc) {
                 continue;
             }
             arena.clear();
-            if let Some(spans) = self.eval(&topic.root, &doc, &mut arena) {
+            spans.clear();
+            if self.eval(&topic.root, &doc, &mut arena, &mut spans) {
                 out.push(self.explain(topic.id, &spans, &arena, &doc));
             }
         }
@@ -361,39 +363,46 @@ impl Engine {
         }
     }
 
-    fn eval(&self, node: &Node, doc: &Doc, arena: &mut Vec<HitRef>) -> Option<Vec<Span>> {
+    /// Evaluate `node`; when true, its occurrences are appended to `out` (none for `NOT`).
+    fn eval(&self, node: &Node, doc: &Doc, arena: &mut Vec<HitRef>, out: &mut Vec<Span>) -> bool {
+        let mark = out.len();
         match node {
             Node::Leaf(id) => {
-                let spans = self.leaf(*id, doc, arena);
-                if spans.is_empty() { None } else { Some(spans) }
+                self.leaf(*id, doc, arena, out);
+                out.len() > mark
             }
-            Node::Not(inner) => match self.eval(inner, doc, arena) {
-                Some(_) => None,
-                None => Some(Vec::new()),
-            },
+            Node::Not(inner) => {
+                let t = self.eval(inner, doc, arena, out);
+                out.truncate(mark);
+                !t
+            }
             Node::And(xs) => {
-                let mut all = Vec::new();
                 for x in xs {
-                    all.extend(self.eval(x, doc, arena)?);
+                    if !self.eval(x, doc, arena, out) {
+                        out.truncate(mark);
+                        return false;
+                    }
                 }
-                Some(all)
+                true
             }
             Node::Or(xs) => {
-                let mut any = None;
+                let mut any = false;
                 for x in xs {
-                    if let Some(s) = self.eval(x, doc, arena) {
-                        any.get_or_insert_with(Vec::new).extend(s);
-                    }
+                    any |= self.eval(x, doc, arena, out);
                 }
                 any
             }
             Node::Near(ops, dists) => {
-                let mut chain: Option<Vec<Link>> = None;
+                let mut chain: Vec<Link> = Vec::new();
+                let mut spans = Vec::new();
                 for (i, op) in ops.iter().enumerate() {
-                    let spans = self.eval(op, doc, arena)?;
-                    chain = Some(match chain {
-                        None => spans
-                            .into_iter()
+                    spans.clear();
+                    if !self.eval(op, doc, arena, &mut spans) {
+                        return false;
+                    }
+                    chain = if i == 0 {
+                        spans
+                            .iter()
                             .map(|s| Link {
                                 seg: s.seg,
                                 start: s.start,
@@ -402,23 +411,22 @@ impl Engine {
                                 wend: s.end,
                                 hits: s.hits,
                             })
-                            .collect(),
-                        Some(prev) => near_step(prev, spans, dists.get(i - 1).copied()?, arena),
-                    });
-                    if chain.as_ref().is_some_and(Vec::is_empty) {
-                        return None;
+                            .collect()
+                    } else {
+                        let n = dists.get(i - 1).copied().unwrap_or(0);
+                        near_step(chain, &spans, n, arena)
+                    };
+                    if chain.is_empty() {
+                        return false;
                     }
                 }
-                let spans: Vec<Span> = chain?
-                    .into_iter()
-                    .map(|l| Span {
-                        seg: l.seg,
-                        start: l.wstart,
-                        end: l.wend,
-                        hits: l.hits,
-                    })
-                    .collect();
-                if spans.is_empty() { None } else { Some(spans) }
+                out.extend(chain.into_iter().map(|l| Span {
+                    seg: l.seg,
+                    start: l.wstart,
+                    end: l.wend,
+                    hits: l.hits,
+                }));
+                out.len() > mark
             }
         }
     }
@@ -446,9 +454,8 @@ impl Engine {
         }
     }
 
-    fn leaf(&self, id: u32, doc: &Doc, arena: &mut Vec<HitRef>) -> Vec<Span> {
+    fn leaf(&self, id: u32, doc: &Doc, arena: &mut Vec<HitRef>, out: &mut Vec<Span>) {
         let leaf = &self.leaves[id as usize];
-        let mut out = Vec::new();
         match &leaf.kind {
             LeafKind::Patterns(pats) => {
                 for &pat in pats {
@@ -524,7 +531,6 @@ impl Engine {
                 }
             }
         }
-        out
     }
 
     fn explain(&self, topic: TopicId, spans: &[Span], arena: &[HitRef], doc: &Doc) -> Match {
@@ -577,7 +583,7 @@ struct Link {
 
 /// Extend every chain in `prev` by an occurrence in `next` at most `n` words away (either
 /// side, not overlapping), keeping for each new occurrence the closest previous link.
-fn near_step(mut prev: Vec<Link>, next: Vec<Span>, n: u32, arena: &mut Vec<HitRef>) -> Vec<Link> {
+fn near_step(mut prev: Vec<Link>, next: &[Span], n: u32, arena: &mut Vec<HitRef>) -> Vec<Link> {
     prev.sort_unstable_by_key(|l| (l.seg, l.start));
     let max_len = prev.iter().map(|l| l.end - l.start).max().unwrap_or(0);
     let mut out = Vec::new();
