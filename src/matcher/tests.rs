@@ -859,3 +859,12 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn matcher_is_shareable_and_empty_is_fine() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Matcher>();
+    shareable::<Query>();
+    let m = Matcher::new(&[], &Aliases::new());
+    assert!(m.is_ok_and(|m| m.matches(&article(&[(T, "nato")])).is_empty()));
+}
