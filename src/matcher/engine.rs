@@ -689,11 +689,22 @@ fn snippet(refs: &[HitRef], doc: &Doc) -> Snippet {
     let mut moved = vec![0usize; bounds.len()];
     let mut next = 0;
     let mut prev_ws = false;
-    for (k, c) in text[start..end].char_indices() {
-        while next < bounds.len() && bounds[next] <= start + k {
+    let bytes = text.as_bytes();
+    let mut k = start;
+    while k < end {
+        while next < bounds.len() && bounds[next] <= k {
             moved[next] = out.len();
             next += 1;
         }
+        // ASCII bytes directly, other characters decoded (k stays on char boundaries).
+        let (c, len) = match bytes[k] {
+            b if b < 0x80 => (b as char, 1),
+            _ => match text[k..].chars().next() {
+                Some(c) => (c, c.len_utf8()),
+                None => break,
+            },
+        };
+        k += len;
         if c.is_whitespace() || c.is_control() {
             if !prev_ws {
                 out.push(' ');
