@@ -59,7 +59,9 @@
 //!
 //! A chain `A NEAR/n B NEAR/m C` matches when there are occurrences `a`, `b`, `c` in one field
 //! value with `a`, `b` within `n` and `b`, `c` within `m` (each adjacent pair of the chain,
-//! either order). Operands may be groups: `(@putin OR kremlin) NEAR/12 (@zelensky OR kyiv)`.
+//! either order; only adjacent operands must be different occurrences, so in
+//! `nato NEAR/1 x NEAR/1 nato` one `nato` can serve both ends). Operands may be groups:
+//! `(@putin OR kremlin) NEAR/12 (@zelensky OR kyiv)`.
 //! Inside a NEAR operand, `x AND y` stands for the occurrences of both (when both occur).
 //! A parenthesised NEAR used as an operand counts as the window spanning its chain.
 //!

@@ -868,3 +868,12 @@ fn matcher_is_shareable_and_empty_is_fine() {
     let m = Matcher::new(&[], &Aliases::new());
     assert!(m.is_ok_and(|m| m.matches(&article(&[(T, "nato")])).is_empty()));
 }
+
+#[test]
+fn near_chain_ends_may_share_an_occurrence() {
+    check(
+        "nato NEAR/1 x NEAR/1 nato",
+        &[(T, "nato x")],
+        "nato=nato@title; x=x@title",
+    );
+}
