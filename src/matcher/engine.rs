@@ -72,6 +72,8 @@ pub(crate) struct Engine {
     topics: Vec<CompiledTopic>,
     /// Topic slots with a regex: evaluated on every article.
     always: Vec<u32>,
+    /// Fields some term searches (bit set): the others are not even normalised.
+    fields: u8,
 }
 
 #[derive(Default)]
@@ -199,6 +201,9 @@ impl EngineBuilder {
             Some(
                 AhoCorasick::builder()
                     .match_kind(MatchKind::Standard)
+                    // Every pattern starts with a space, so a start-byte prefilter would stop
+                    // at every word: the plain DFA is faster.
+                    .prefilter(false)
                     .kind(Some(AhoCorasickKind::DFA))
                     .build(&self.patterns)
                     .or_else(|_| {
@@ -209,7 +214,9 @@ impl EngineBuilder {
                     .map_err(|e| format!("cannot build the term automaton: {e}"))?,
             )
         };
+        let fields = self.leaves.iter().fold(0, |m, l| m | l.scope);
         Ok(Engine {
+            fields,
             ac,
             pat_words: self.pat_words,
             pat_topics: self.pat_topics,
@@ -234,17 +241,18 @@ struct Doc<'a> {
     segs: Vec<Seg<'a>>,
     /// Segment of each global token.
     tok_seg: Vec<u32>,
-    /// Occurrences (global token index of the first word) of each pattern that hit.
-    hits: HashMap<u32, Vec<u32>>,
+    /// `(pattern, global token index of its first word)` for every pattern occurrence, sorted.
+    hits: Vec<(u32, u32)>,
 }
 
 /// Occurrence of a term, or a window of a NEAR chain, in token positions of one segment.
-#[derive(Debug, Clone)]
+/// `hits` is a range of the evaluation's hit arena (no allocation per occurrence).
+#[derive(Debug, Clone, Copy)]
 struct Span {
     seg: u32,
     start: u32,
     end: u32,
-    hits: Vec<HitRef>,
+    hits: (u32, u32),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -263,16 +271,27 @@ impl Engine {
         }
         let doc = self.analyze(article);
         let mut slots: Vec<u32> = self.always.clone();
-        for pat in doc.hits.keys() {
-            slots.extend_from_slice(&self.pat_topics[*pat as usize]);
+        let mut last = None;
+        for &(pat, _) in &doc.hits {
+            if last != Some(pat) {
+                last = Some(pat);
+                slots.extend_from_slice(&self.pat_topics[pat as usize]);
+            }
         }
         slots.sort_unstable();
         slots.dedup();
         let mut out = Vec::new();
+        let mut arena = Vec::new();
+        let mut spans = Vec::new();
         for slot in slots {
             let topic = &self.topics[slot as usize];
-            if let Some(spans) = self.eval(&topic.root, &doc) {
-                out.push(self.explain(topic.id, spans, &doc));
+            if !self.may_match(&topic.root, &doc) {
+                continue;
+            }
+            arena.clear();
+            spans.clear();
+            if self.eval(&topic.root, &doc, &mut arena, &mut spans) {
+                out.push(self.explain(topic.id, &spans, &arena, &doc));
             }
         }
         out.sort_by_key(|m| m.topic);
@@ -294,11 +313,12 @@ impl Engine {
         values.push((Field::Feed, &a.source));
 
         let mut segs = Vec::with_capacity(values.len());
-        let mut stream = String::new();
+        let mut stream =
+            String::with_capacity(a.title.len() + a.summary.len() + a.content.len() + 64);
         let mut tok_stream: Vec<u32> = Vec::new();
         let mut tok_seg = Vec::new();
-        for (k, (field, text)) in values.into_iter().enumerate() {
-            if text.is_empty() {
+        for (field, text) in values {
+            if text.is_empty() || self.fields & bit(field) == 0 {
                 continue;
             }
             let norm = analyze(text, want_map);
@@ -310,7 +330,6 @@ impl Engine {
                 stream.push_str(&norm.text[t.start as usize..t.end as usize]);
                 stream.push(' ');
             }
-            let _ = k;
             segs.push(Seg {
                 field,
                 text,
@@ -318,18 +337,27 @@ impl Engine {
                 first_tok,
             });
         }
-        let mut hits: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut hits: Vec<(u32, u32)> = Vec::new();
         if let Some(ac) = &self.ac {
+            // Token starts are increasing and matches come in order of their end: a cursor
+            // usually finds the token without a search.
+            let mut cursor = 0usize;
             for m in ac.find_overlapping_iter(&stream) {
                 let at = m.start() as u32 + 1;
-                let Ok(g) = tok_stream.binary_search(&at) else {
-                    continue;
+                let g = if tok_stream.get(cursor) == Some(&at) {
+                    cursor
+                } else if tok_stream.get(cursor + 1) == Some(&at) {
+                    cursor + 1
+                } else {
+                    match tok_stream.binary_search(&at) {
+                        Ok(g) => g,
+                        Err(_) => continue,
+                    }
                 };
-                let v = hits.entry(m.pattern().as_u32()).or_default();
-                if v.len() < HIT_CAP {
-                    v.push(g as u32);
-                }
+                cursor = g;
+                hits.push((m.pattern().as_u32(), g as u32));
             }
+            hits.sort_unstable();
         }
         Doc {
             segs,
@@ -338,39 +366,46 @@ impl Engine {
         }
     }
 
-    fn eval(&self, node: &Node, doc: &Doc) -> Option<Vec<Span>> {
+    /// Evaluate `node`; when true, its occurrences are appended to `out` (none for `NOT`).
+    fn eval(&self, node: &Node, doc: &Doc, arena: &mut Vec<HitRef>, out: &mut Vec<Span>) -> bool {
+        let mark = out.len();
         match node {
             Node::Leaf(id) => {
-                let spans = self.leaf(*id, doc);
-                if spans.is_empty() { None } else { Some(spans) }
+                self.leaf(*id, doc, arena, out);
+                out.len() > mark
             }
-            Node::Not(inner) => match self.eval(inner, doc) {
-                Some(_) => None,
-                None => Some(Vec::new()),
-            },
+            Node::Not(inner) => {
+                let t = self.eval(inner, doc, arena, out);
+                out.truncate(mark);
+                !t
+            }
             Node::And(xs) => {
-                let mut all = Vec::new();
                 for x in xs {
-                    all.extend(self.eval(x, doc)?);
+                    if !self.eval(x, doc, arena, out) {
+                        out.truncate(mark);
+                        return false;
+                    }
                 }
-                Some(all)
+                true
             }
             Node::Or(xs) => {
-                let mut any = None;
+                let mut any = false;
                 for x in xs {
-                    if let Some(s) = self.eval(x, doc) {
-                        any.get_or_insert_with(Vec::new).extend(s);
-                    }
+                    any |= self.eval(x, doc, arena, out);
                 }
                 any
             }
             Node::Near(ops, dists) => {
-                let mut chain: Option<Vec<Link>> = None;
+                let mut chain: Vec<Link> = Vec::new();
+                let mut spans = Vec::new();
                 for (i, op) in ops.iter().enumerate() {
-                    let spans = self.eval(op, doc)?;
-                    chain = Some(match chain {
-                        None => spans
-                            .into_iter()
+                    spans.clear();
+                    if !self.eval(op, doc, arena, &mut spans) {
+                        return false;
+                    }
+                    chain = if i == 0 {
+                        spans
+                            .iter()
                             .map(|s| Link {
                                 seg: s.seg,
                                 start: s.start,
@@ -379,38 +414,62 @@ impl Engine {
                                 wend: s.end,
                                 hits: s.hits,
                             })
-                            .collect(),
-                        Some(prev) => near_step(prev, spans, dists.get(i - 1).copied()?),
-                    });
-                    if chain.as_ref().is_some_and(Vec::is_empty) {
-                        return None;
+                            .collect()
+                    } else {
+                        let n = dists.get(i - 1).copied().unwrap_or(0);
+                        near_step(chain, &spans, n, arena)
+                    };
+                    if chain.is_empty() {
+                        return false;
                     }
                 }
-                let spans: Vec<Span> = chain?
-                    .into_iter()
-                    .map(|l| Span {
-                        seg: l.seg,
-                        start: l.wstart,
-                        end: l.wend,
-                        hits: l.hits,
-                    })
-                    .collect();
-                if spans.is_empty() { None } else { Some(spans) }
+                out.extend(chain.into_iter().map(|l| Span {
+                    seg: l.seg,
+                    start: l.wstart,
+                    end: l.wend,
+                    hits: l.hits,
+                }));
+                out.len() > mark
             }
         }
     }
 
-    fn leaf(&self, id: u32, doc: &Doc) -> Vec<Span> {
+    /// Cheap necessary condition for `eval` (no positions, no allocation): every term that
+    /// must occur has an occurrence in its scope. `NOT` and regexes are assumed satisfiable.
+    fn may_match(&self, node: &Node, doc: &Doc) -> bool {
+        match node {
+            Node::Leaf(id) => {
+                let leaf = &self.leaves[*id as usize];
+                match &leaf.kind {
+                    LeafKind::Regex(_) => true,
+                    LeafKind::Patterns(pats) => pats.iter().any(|&pat| {
+                        let from = doc.hits.partition_point(|h| h.0 < pat);
+                        doc.hits[from..].iter().take_while(|h| h.0 == pat).any(|h| {
+                            let seg = doc.tok_seg[h.1 as usize];
+                            leaf.scope & bit(doc.segs[seg as usize].field) != 0
+                        })
+                    }),
+                }
+            }
+            Node::Not(_) => true,
+            Node::And(xs) | Node::Near(xs, _) => xs.iter().all(|x| self.may_match(x, doc)),
+            Node::Or(xs) => xs.iter().any(|x| self.may_match(x, doc)),
+        }
+    }
+
+    fn leaf(&self, id: u32, doc: &Doc, arena: &mut Vec<HitRef>, out: &mut Vec<Span>) {
         let leaf = &self.leaves[id as usize];
-        let mut out = Vec::new();
         match &leaf.kind {
             LeafKind::Patterns(pats) => {
-                for pat in pats {
-                    let Some(gs) = doc.hits.get(pat) else {
-                        continue;
-                    };
-                    let n = self.pat_words[*pat as usize];
-                    for &g in gs {
+                for &pat in pats {
+                    let from = doc.hits.partition_point(|h| h.0 < pat);
+                    let gs = doc.hits[from..]
+                        .iter()
+                        .take_while(|h| h.0 == pat)
+                        .take(HIT_CAP)
+                        .map(|h| h.1);
+                    let n = self.pat_words[pat as usize];
+                    for g in gs {
                         let seg_id = doc.tok_seg[g as usize];
                         let seg = &doc.segs[seg_id as usize];
                         if leaf.scope & bit(seg.field) == 0 {
@@ -424,17 +483,19 @@ impl Engine {
                         ) else {
                             continue;
                         };
+                        let h = arena.len() as u32;
+                        arena.push(HitRef {
+                            rank: field_rank(seg.field),
+                            seg: seg_id,
+                            ostart: first.ostart,
+                            oend: last.oend,
+                            leaf: id,
+                        });
                         out.push(Span {
                             seg: seg_id,
                             start,
                             end,
-                            hits: vec![HitRef {
-                                rank: field_rank(seg.field),
-                                seg: seg_id,
-                                ostart: first.ostart,
-                                oend: last.oend,
-                                leaf: id,
-                            }],
+                            hits: (h, h + 1),
                         });
                     }
                 }
@@ -455,27 +516,32 @@ impl Engine {
                         let end = (toks.partition_point(|t| t.start < e) as u32).max(start);
                         let ostart = seg.norm.orig_start(m.start()) as u32;
                         let oend = (seg.norm.orig_end(m.end()) as u32).max(ostart);
+                        let h = arena.len() as u32;
+                        arena.push(HitRef {
+                            rank: field_rank(seg.field),
+                            seg: seg_id as u32,
+                            ostart,
+                            oend,
+                            leaf: id,
+                        });
                         out.push(Span {
                             seg: seg_id as u32,
                             start,
                             end,
-                            hits: vec![HitRef {
-                                rank: field_rank(seg.field),
-                                seg: seg_id as u32,
-                                ostart,
-                                oend,
-                                leaf: id,
-                            }],
+                            hits: (h, h + 1),
                         });
                     }
                 }
             }
         }
-        out
     }
 
-    fn explain(&self, topic: TopicId, spans: Vec<Span>, doc: &Doc) -> Match {
-        let mut refs: Vec<HitRef> = spans.into_iter().flat_map(|s| s.hits).collect();
+    fn explain(&self, topic: TopicId, spans: &[Span], arena: &[HitRef], doc: &Doc) -> Match {
+        let mut refs: Vec<HitRef> = spans
+            .iter()
+            .flat_map(|s| &arena[s.hits.0 as usize..s.hits.1 as usize])
+            .copied()
+            .collect();
         refs.sort_unstable();
         refs.dedup_by(|a, b| {
             (a.seg, a.ostart, a.oend) == (b.seg, b.ostart, b.oend)
@@ -515,12 +581,12 @@ struct Link {
     end: u32,
     wstart: u32,
     wend: u32,
-    hits: Vec<HitRef>,
+    hits: (u32, u32),
 }
 
 /// Extend every chain in `prev` by an occurrence in `next` at most `n` words away (either
 /// side, not overlapping), keeping for each new occurrence the closest previous link.
-fn near_step(mut prev: Vec<Link>, next: Vec<Span>, n: u32) -> Vec<Link> {
+fn near_step(mut prev: Vec<Link>, next: &[Span], n: u32, arena: &mut Vec<HitRef>) -> Vec<Link> {
     prev.sort_unstable_by_key(|l| (l.seg, l.start));
     let max_len = prev.iter().map(|l| l.end - l.start).max().unwrap_or(0);
     let mut out = Vec::new();
@@ -546,8 +612,10 @@ fn near_step(mut prev: Vec<Link>, next: Vec<Span>, n: u32) -> Vec<Link> {
         }
         if let Some((_, k)) = best {
             let a = &prev[k];
-            let mut hits = a.hits.clone();
-            hits.extend(b.hits);
+            let h = arena.len() as u32;
+            arena.extend_from_within(a.hits.0 as usize..a.hits.1 as usize);
+            arena.extend_from_within(b.hits.0 as usize..b.hits.1 as usize);
+            let hits = (h, arena.len() as u32);
             out.push(Link {
                 seg: b.seg,
                 start: b.start,
@@ -569,9 +637,9 @@ fn snippet(refs: &[HitRef], doc: &Doc) -> Snippet {
     };
     let seg = &doc.segs[first.seg as usize];
     let text = seg.text;
-    let mut hs: Vec<&HitRef> = refs.iter().filter(|r| r.seg == first.seg).collect();
-    hs.sort_by_key(|r| (r.ostart, r.oend));
-    hs.truncate(MAX_MATCH_HITS);
+    // `refs` is sorted by (field rank, segment, offsets): the first segment's hits lead.
+    let n = refs.iter().take_while(|r| r.seg == first.seg).count();
+    let hs = &refs[..n.min(MAX_MATCH_HITS)];
 
     // The window of hits [i, j] within the target length holding the most distinct terms.
     let (mut ws, mut we, mut best) = (hs[0].ostart as usize, hs[0].oend as usize, 0usize);
@@ -602,11 +670,41 @@ fn snippet(refs: &[HitRef], doc: &Doc) -> Snippet {
     if start > 0 {
         out.push('…');
     }
-    // Copy, collapsing whitespace runs to one space; remember where each original offset went.
-    let mut map: Vec<(usize, usize)> = Vec::new();
+    // Mark boundaries (original offsets inside start..end), sorted and unique.
+    let mut bounds: Vec<usize> = Vec::with_capacity(hs.len() * 2);
+    for h in hs {
+        let (s, e) = ((h.ostart as usize).max(start), (h.oend as usize).min(end));
+        if s < e {
+            bounds.push(s);
+            bounds.push(e);
+        }
+    }
+    bounds.sort_unstable();
+    bounds.dedup();
+    // Copy, collapsing whitespace runs to one space; note where each boundary went.
+    let mut out = String::with_capacity(end - start + 8);
+    if start > 0 {
+        out.push('…');
+    }
+    let mut moved = vec![0usize; bounds.len()];
+    let mut next = 0;
     let mut prev_ws = false;
-    for (k, c) in text[start..end].char_indices() {
-        map.push((start + k, out.len()));
+    let bytes = text.as_bytes();
+    let mut k = start;
+    while k < end {
+        while next < bounds.len() && bounds[next] <= k {
+            moved[next] = out.len();
+            next += 1;
+        }
+        // ASCII bytes directly, other characters decoded (k stays on char boundaries).
+        let (c, len) = match bytes[k] {
+            b if b < 0x80 => (b as char, 1),
+            _ => match text[k..].chars().next() {
+                Some(c) => (c, c.len_utf8()),
+                None => break,
+            },
+        };
+        k += len;
         if c.is_whitespace() || c.is_control() {
             if !prev_ws {
                 out.push(' ');
@@ -617,16 +715,15 @@ fn snippet(refs: &[HitRef], doc: &Doc) -> Snippet {
             prev_ws = false;
         }
     }
-    map.push((end, out.len()));
+    for m in &mut moved[next..] {
+        *m = out.len();
+    }
     if end < text.len() {
         out.push('…');
     }
-    let at = |o: usize| {
-        let k = map.partition_point(|&(orig, _)| orig < o);
-        map.get(k).map_or(out.len(), |&(_, x)| x)
-    };
+    let at = |o: usize| bounds.binary_search(&o).map_or(0, |k| moved[k]);
     let mut marks: Vec<(usize, usize)> = Vec::new();
-    for h in &hs {
+    for h in hs {
         let (s, e) = ((h.ostart as usize).max(start), (h.oend as usize).min(end));
         if s >= e {
             continue;

@@ -59,9 +59,31 @@
 //!
 //! A chain `A NEAR/n B NEAR/m C` matches when there are occurrences `a`, `b`, `c` in one field
 //! value with `a`, `b` within `n` and `b`, `c` within `m` (each adjacent pair of the chain,
-//! either order). Operands may be groups: `(@putin OR kremlin) NEAR/12 (@zelensky OR kyiv)`.
+//! either order; only adjacent operands must be different occurrences, so in
+//! `nato NEAR/1 x NEAR/1 nato` one `nato` can serve both ends). Operands may be groups:
+//! `(@putin OR kremlin) NEAR/12 (@zelensky OR kyiv)`.
 //! Inside a NEAR operand, `x AND y` stands for the occurrences of both (when both occur).
 //! A parenthesised NEAR used as an operand counts as the window spanning its chain.
+//!
+//! ## Explanations
+//!
+//! Each [`Match`] lists the hits that made the query true (for `OR`, every alternative that
+//! occurred; for `NEAR`, the occurrences of the closest chain found for each occurrence of the
+//! last operand; nothing under `NOT`), strongest first: title, then summary, content, author,
+//! category, link, feed, then by position. `term` is the term as written in the query (for an
+//! alias, `@name`), `text` and `start..end` are the original field text and its byte range.
+//! The snippet is about 160 characters of the field of the strongest hit, around the stretch
+//! holding the most distinct terms, cut at spaces with `…` where cut, whitespace runs collapsed
+//! to one space, and `marks` the byte ranges of hits in the snippet text.
+//!
+//! ## Limits
+//!
+//! Each field is analysed up to its first 8 MiB. Per article, at most 4,096 occurrences of one
+//! term are kept (a 1 MB field of `nato nato …` still matches, in bounded time and memory) and
+//! at most 64 hits are listed in a `Match`. The work per article is one normalisation of each
+//! field, one Aho-Corasick pass over all fields for the terms of every topic, and then an
+//! evaluation of only the topics with at least one hit (plus topics with a `/regex/`, which are
+//! evaluated on every article).
 //!
 //! ## Errors
 //!

@@ -124,17 +124,34 @@ pub(crate) fn analyze(orig: &str, want_map: bool) -> Normalized {
     while i < bytes.len() {
         let byte = bytes[i];
         if byte < 0x80 {
-            let c = match byte {
-                b'`' => '\'',
-                _ => byte.to_ascii_lowercase() as char,
-            };
-            b.emit(c, i, i + 1);
-            i += 1;
+            i = b.ascii_run(orig, i);
             continue;
         }
         let Some(c) = orig[i..].chars().next() else {
             break;
         };
+        // Fast path for the typographic punctuation common in news text, whose NFKC, case
+        // fold and decomposition are the character itself (or a plain space / dots).
+        let quick = match c {
+            '\u{A0}' => Some(' '),
+            '\u{2010}'
+            | '\u{2012}'..='\u{2015}'
+            | '\u{2018}'..='\u{2023}'
+            | '\u{AB}'
+            | '\u{BB}'
+            | '\u{B7}' => Some(c),
+            _ => None,
+        };
+        let next_is_mark = orig[i + c.len_utf8()..]
+            .chars()
+            .next()
+            .is_some_and(|d| (d as u32) >= 0x300 && canonical_combining_class(d) != 0);
+        if let (Some(q), false) = (quick, next_is_mark) {
+            b.start_map(i);
+            b.emit(q, i, i + c.len_utf8());
+            i += c.len_utf8();
+            continue;
+        }
         // A cluster: this character and the combining characters after it.
         let mut j = i + c.len_utf8();
         while let Some(d) = orig[j..].chars().next() {
@@ -193,6 +210,48 @@ impl Builder {
         if self.want_map && self.out.map.is_none() {
             self.out.map = Some((0..self.out.text.len() as u32).collect());
         }
+    }
+
+    /// Fast path: copy the run of ASCII starting at `i` (lowercased), find its words, and
+    /// return where the run ends. Same result as `emit` on each byte.
+    fn ascii_run(&mut self, orig: &str, i: usize) -> usize {
+        let bytes = orig.as_bytes();
+        let end = bytes[i..]
+            .iter()
+            .position(|&c| c >= 0x80)
+            .map_or(bytes.len(), |k| i + k);
+        let base = self.out.text.len();
+        let run = &orig[i..end];
+        if run.contains('`') {
+            self.out
+                .text
+                .extend(run.chars().map(|c| if c == '`' { '\'' } else { c }));
+        } else {
+            self.out.text.push_str(run);
+        }
+        self.out.text[base..].make_ascii_lowercase();
+        if let Some(map) = &mut self.out.map {
+            map.extend(i as u32..end as u32);
+        }
+        for (k, &c) in bytes[i..end].iter().enumerate() {
+            if c.is_ascii_alphanumeric() {
+                if !self.in_token {
+                    self.in_token = true;
+                    self.tok_start = (base + k) as u32;
+                    self.tok_ostart = (i + k) as u32;
+                }
+                self.tok_oend = (i + k + 1) as u32;
+            } else if self.in_token {
+                self.in_token = false;
+                self.out.tokens.push(Token {
+                    start: self.tok_start,
+                    end: (base + k) as u32,
+                    ostart: self.tok_ostart,
+                    oend: self.tok_oend,
+                });
+            }
+        }
+        end
     }
 
     /// Emit one normalised character that came from original bytes `ostart..oend`.
@@ -328,6 +387,18 @@ mod tests {
             ["зеленськии", "зеленскии", "іжак"]
         );
         assert_eq!(words("nego\u{AD}tiate"), ["negotiate"]);
+        // The punctuation fast path agrees with the full path.
+        for c in [
+            '\u{A0}', '\u{2010}', '\u{2013}', '\u{2018}', '\u{201C}', '\u{2022}', '\u{AB}',
+            '\u{B7}',
+        ] {
+            let s = format!("a{c}b");
+            let full: String = s.nfkc().flat_map(char::to_lowercase).collect();
+            let full = full
+                .replace(['\u{2010}', '\u{2013}'], "-")
+                .replace('\u{2018}', "'");
+            assert_eq!(normalize(&s), full, "{c:?}");
+        }
         assert_eq!(words("👩\u{200D}💻 ❤\u{FE0F} rock"), ["rock"]);
     }
 

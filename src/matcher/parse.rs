@@ -292,7 +292,8 @@ fn lex(q: &str) -> Result<Vec<Lexeme>, ParseError> {
         }
         if c == '-'
             && let Some(d) = q[i + 1..].chars().next()
-            && !is_delim(d)
+            && !d.is_whitespace()
+            && d != ')'
             && d != '-'
         {
             i += 1;

@@ -15,6 +15,7 @@ fn aliases() -> Aliases {
             "Zelensky".to_owned(),
             "Zelenskyy".to_owned(),
             "Зеленський".to_owned(),
+            "Зеленский".to_owned(),
             "Volodymyr Zelensky".to_owned(),
         ],
     );
@@ -191,7 +192,18 @@ fn aliases_across_scripts() {
         &[(T, "Зеленський прибув")],
         "@zelensky=Зеленський@title",
     );
-    check("@zelensky", &[(T, "Зеленский прибыл")], "-"); // Russian spelling is not listed
+    check(
+        "@zelensky",
+        &[(T, "Зеленский прибыл")],
+        "@zelensky=Зеленский@title",
+    );
+    check("@zelensky", &[(T, "Зеленськом")], "-"); // whole words only
+    // й and и normalise alike (diacritic stripped), on both sides.
+    check(
+        "Зеленский",
+        &[(T, "ЗЕЛЕНСКИИ")],
+        "Зеленский=ЗЕЛЕНСКИИ@title",
+    );
     check(
         "@ZELENSKY",
         &[(T, "Zelenskyy visits")],
@@ -247,6 +259,13 @@ fn boolean_operators() {
     check("china OR nato", a, "nato=NATO@title");
     check("nato NOT russia", a, "-");
     check("nato -china", a, "nato=NATO@title");
+    check("nato -(china OR russia)", a, "-");
+    check("nato -\"and russia\"", a, "-");
+    check(
+        "nato-russia",
+        &[(T, "NATO–Russia")],
+        "nato-russia=NATO–Russia@title",
+    );
     check("nato AND NOT china", a, "nato=NATO@title");
     // Lowercase operators are words.
     check(
@@ -839,4 +858,22 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn matcher_is_shareable_and_empty_is_fine() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Matcher>();
+    shareable::<Query>();
+    let m = Matcher::new(&[], &Aliases::new());
+    assert!(m.is_ok_and(|m| m.matches(&article(&[(T, "nato")])).is_empty()));
+}
+
+#[test]
+fn near_chain_ends_may_share_an_occurrence() {
+    check(
+        "nato NEAR/1 x NEAR/1 nato",
+        &[(T, "nato x")],
+        "nato=nato@title; x=x@title",
+    );
 }
