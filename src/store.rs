@@ -39,7 +39,8 @@ const MIGRATIONS: &[&str] = &[
         redirect_to          TEXT,
         redirect_seen        INTEGER NOT NULL DEFAULT 0,
         disabled_reason      TEXT,
-        disabled_config      TEXT
+        disabled_config      TEXT,
+        body_hash            TEXT
     );
     CREATE TABLE hosts (
         host           TEXT PRIMARY KEY,
@@ -129,6 +130,7 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX alerts_created ON alerts(created_at);
     CREATE INDEX alerts_pending ON alerts(notify, delivered_at);
+    CREATE INDEX alerts_topic_created ON alerts(topic, created_at);
     "#,
 ];
 
@@ -196,12 +198,14 @@ pub struct FeedState {
     pub disabled_reason: Option<String>,
     /// The feed's watch-list entry when it was disabled; editing it re-enables the feed.
     pub disabled_config: Option<String>,
+    /// SHA-256 of the last body parsed: an identical body is not parsed again.
+    pub body_hash: Option<String>,
 }
 
 const FEED_COLUMNS: &str =
     "id, url, name, title, etag, last_modified, last_polled_at, last_status, last_error,
     consecutive_failures, next_poll_at, first_polled_at, last_new_articles, in_config, fetch_url,
-    redirect_to, redirect_seen, disabled_reason, disabled_config";
+    redirect_to, redirect_seen, disabled_reason, disabled_config, body_hash";
 
 fn feed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedState> {
     Ok(FeedState {
@@ -224,6 +228,7 @@ fn feed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedState> {
         redirect_seen: r.get(16)?,
         disabled_reason: r.get(17)?,
         disabled_config: r.get(18)?,
+        body_hash: r.get(19)?,
     })
 }
 
@@ -317,6 +322,8 @@ pub struct PollRecord {
     pub redirect_seen: u32,
     /// Fetch from here from now on (a permanent redirect adopted).
     pub adopt_url: Option<String>,
+    /// Hash of the body just parsed (`None` keeps the stored one).
+    pub body_hash: Option<String>,
 }
 
 pub struct Store {
@@ -391,6 +398,9 @@ impl Store {
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Reads of a large database through the page cache instead of SQLite's own heap.
+        self.conn
+            .pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
         let tx = self.conn.transaction()?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             tx.execute_batch(sql)?;
@@ -837,26 +847,33 @@ impl Store {
     }
 
     /// Retention: deletes alerts older than `keep_alerts` (if set), then articles first seen
-    /// before `keep_articles` that no alert refers to. Returns (articles, alerts) deleted.
+    /// before `keep_articles` that no alert refers to — at most `batch` rows of each, so that a
+    /// large backlog is worked off in short steps. Returns (articles, alerts) deleted.
     pub fn prune(
         &mut self,
         now: DateTime<Utc>,
         keep_articles: Duration,
         keep_alerts: Option<Duration>,
+        batch: usize,
     ) -> Result<(usize, usize)> {
         let before = |d: Duration| {
             ts(now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX / 2))
         };
         let tx = self.conn.transaction()?;
         let alerts = match keep_alerts {
-            Some(d) => tx.execute("DELETE FROM alerts WHERE created_at < ?1", [before(d)])?,
+            Some(d) => tx.execute(
+                "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE created_at < ?1 LIMIT ?2)",
+                params![before(d), batch as i64],
+            )?,
             None => 0,
         };
         let articles = tx.execute(
-            "DELETE FROM articles WHERE first_seen_at < ?1
-               AND NOT EXISTS (SELECT 1 FROM alerts WHERE alerts.article_id = articles.id)
-               AND NOT EXISTS (SELECT 1 FROM alert_sources WHERE alert_sources.article_id = articles.id)",
-            [before(keep_articles)],
+            "DELETE FROM articles WHERE id IN (
+                SELECT id FROM articles WHERE first_seen_at < ?1
+                  AND NOT EXISTS (SELECT 1 FROM alerts WHERE alerts.article_id = articles.id)
+                  AND NOT EXISTS (SELECT 1 FROM alert_sources WHERE alert_sources.article_id = articles.id)
+                LIMIT ?2)",
+            params![before(keep_articles), batch as i64],
         )?;
         tx.commit()?;
         Ok((articles, alerts))
@@ -922,9 +939,16 @@ impl PollTx<'_> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT(feed_id, key) DO NOTHING",
         )?;
+        let mut known = self
+            .tx
+            .prepare_cached("SELECT 1 FROM articles WHERE feed_id = ?1 AND key = ?2")?;
         let now = ts(now);
         let mut new = Vec::new();
         for article in articles {
+            // Already known: skip the serialising below (the common case on a re-download).
+            if known.exists(params![self.feed.0, article.key.0])? {
+                continue;
+            }
             let inserted = stmt.execute(params![
                 self.feed.0,
                 article.key.0,
@@ -965,31 +989,8 @@ impl PollTx<'_> {
                 .tx
                 .prepare_cached("SELECT title, story_link FROM articles WHERE id = ?1")?
                 .query_row([a.article_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            let this = crate::story::StoryKey {
-                title: &title,
-                link: link.as_deref(),
-            };
-            let mut earlier = self.tx.prepare_cached(
-                "SELECT al.id, ar.title, ar.story_link FROM alerts al JOIN articles ar ON ar.id = al.article_id
-                 WHERE al.topic = ?1 AND al.created_at >= ?2 AND al.article_id != ?3
-                 ORDER BY al.id DESC",
-            )?;
-            let mut rows = earlier.query(params![a.topic, since, a.article_id])?;
-            let mut same = None;
-            while let Some(r) = rows.next()? {
-                let (t, l): (String, Option<String>) = (r.get(1)?, r.get(2)?);
-                if crate::story::same_story(
-                    this,
-                    crate::story::StoryKey {
-                        title: &t,
-                        link: l.as_deref(),
-                    },
-                ) {
-                    same = Some(r.get::<_, i64>(0)?);
-                    break;
-                }
-            }
-            drop(rows);
+            let same =
+                self.same_story_alert(a.topic, &since, a.article_id, &title, link.as_deref())?;
             if let Some(alert) = same {
                 self.tx.prepare_cached("INSERT OR IGNORE INTO alert_sources (alert_id, article_id) VALUES (?1, ?2)")?
                     .execute(params![alert, a.article_id])?;
@@ -1018,6 +1019,49 @@ impl PollTx<'_> {
         Ok(created)
     }
 
+    /// The alert of `topic` since `since` about the same story, if any: first by normalised link
+    /// (indexed), then by title similarity against the topic's recent alerts.
+    fn same_story_alert(
+        &self,
+        topic: &str,
+        since: &str,
+        article: i64,
+        title: &str,
+        link: Option<&str>,
+    ) -> Result<Option<i64>> {
+        if let Some(link) = link {
+            let by_link = self
+                .tx
+                .prepare_cached(
+                    "SELECT al.id FROM articles ar JOIN alerts al ON al.article_id = ar.id
+                     WHERE ar.story_link = ?1 AND al.topic = ?2 AND al.created_at >= ?3 AND ar.id != ?4
+                     ORDER BY al.id DESC LIMIT 1",
+                )?
+                .query_row(params![link, topic, since, article], |r| r.get(0))
+                .optional()?;
+            if by_link.is_some() {
+                return Ok(by_link);
+            }
+        }
+        let words = crate::story::title_words(title);
+        if words.len() < crate::story::MIN_TITLE_WORDS {
+            return Ok(None);
+        }
+        let mut earlier = self.tx.prepare_cached(
+            "SELECT al.id, ar.title FROM alerts al JOIN articles ar ON ar.id = al.article_id
+             WHERE al.topic = ?1 AND al.created_at >= ?2 AND al.article_id != ?3
+             ORDER BY al.id DESC",
+        )?;
+        let mut rows = earlier.query(params![topic, since, article])?;
+        while let Some(r) = rows.next()? {
+            let other: String = r.get(1)?;
+            if crate::story::similar_titles(&words, &crate::story::title_words(&other)) {
+                return Ok(Some(r.get(0)?));
+            }
+        }
+        Ok(None)
+    }
+
     /// Records how the poll ended and commits everything.
     pub fn finish(self, record: &PollRecord, now: DateTime<Utc>) -> Result<()> {
         let now_s = ts(now);
@@ -1036,7 +1080,8 @@ impl PollTx<'_> {
                 next_poll_at = ?11,
                 redirect_to = ?12,
                 redirect_seen = ?13,
-                fetch_url = COALESCE(?14, fetch_url)
+                fetch_url = COALESCE(?14, fetch_url),
+                body_hash = COALESCE(?15, body_hash)
              WHERE id = ?1",
             params![
                 self.feed.0,
@@ -1053,6 +1098,7 @@ impl PollTx<'_> {
                 record.redirect_to,
                 record.redirect_seen,
                 record.adopt_url,
+                record.body_hash,
             ],
         )?;
         self.tx.commit()?;
@@ -1455,14 +1501,14 @@ mod tests {
 
         let day = Duration::from_secs(86_400);
         let later = now() + chrono::Duration::days(100);
-        assert_eq!(store.prune(later, 90 * day, None).unwrap(), (1, 0));
+        assert_eq!(store.prune(later, 90 * day, None, 1000).unwrap(), (1, 0));
         assert_eq!(
             store.articles_since(None).unwrap().len(),
             1,
             "the alerted article stays"
         );
         assert_eq!(
-            store.prune(later, 90 * day, Some(30 * day)).unwrap(),
+            store.prune(later, 90 * day, Some(30 * day), 1000).unwrap(),
             (1, 1)
         );
         assert!(store.articles_since(None).unwrap().is_empty());

@@ -45,10 +45,12 @@ pub fn same_story(a: StoryKey<'_>, b: StoryKey<'_>) -> bool {
     {
         return true;
     }
-    let (wa, wb) = (title_words(a.title), title_words(b.title));
-    wa.len() >= MIN_TITLE_WORDS
-        && wb.len() >= MIN_TITLE_WORDS
-        && similarity(&wa, &wb) >= TITLE_SIMILARITY
+    similar_titles(&title_words(a.title), &title_words(b.title))
+}
+
+/// Near-identical titles, given their word sets.
+pub fn similar_titles(a: &HashSet<String>, b: &HashSet<String>) -> bool {
+    a.len() >= MIN_TITLE_WORDS && b.len() >= MIN_TITLE_WORDS && similarity(a, b) >= TITLE_SIMILARITY
 }
 
 #[cfg(test)]

@@ -114,6 +114,10 @@ pub enum PollResult {
         backlog: bool,
     },
     NotModified,
+    /// A 200 whose body is byte for byte the last one parsed.
+    Unchanged {
+        status: u16,
+    },
     Failed {
         status: Option<u16>,
         error: String,
@@ -145,6 +149,9 @@ impl FeedReport {
                 }
             ),
             PollResult::NotModified => format!("ok     {}  304  not modified", self.name),
+            PollResult::Unchanged { status } => {
+                format!("ok     {}  {status}  unchanged", self.name)
+            }
             PollResult::Failed { error, .. } => format!("error  {}  {error}", self.name),
         }
     }
@@ -198,6 +205,8 @@ struct DeliveryState {
 /// First retry after a failed notification; doubles up to [`DELIVERY_BACKOFF_CAP`].
 pub const DELIVERY_BACKOFF_BASE: Duration = Duration::from_secs(15);
 pub const DELIVERY_BACKOFF_CAP: Duration = Duration::from_secs(10 * 60);
+/// Retention deletes at most this many rows per step.
+pub const PRUNE_BATCH: usize = 5_000;
 /// "Mute topic for 1 h".
 pub const MUTE_FOR: Duration = Duration::from_secs(3600);
 
@@ -215,6 +224,17 @@ pub struct Fetched {
     url: Url,
     outcome: FetchOutcome,
     parsed: Option<Result<ParsedFeed, ParseError>>,
+    /// SHA-256 of the body, when there was one.
+    body_hash: Option<String>,
+    /// The body is the one parsed last time: nothing to parse or store.
+    unchanged: bool,
+    /// Matches computed on the blocking pool for the articles not seen in the feed's last
+    /// document (by index into `parsed.articles`), with the matcher that computed them.
+    precomputed: Option<Precomputed>,
+    /// Hashes of every article key in this document, to tell new from known next time.
+    keys: Option<Arc<HashSet<u64>>>,
+    /// Holds one of the places for fetched-but-unrecorded feeds until the feed is recorded.
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -228,6 +248,10 @@ pub struct Engine<F, N, C> {
     clock: Arc<C>,
     hosts: Arc<HostGate>,
     global: Arc<Semaphore>,
+    /// Feeds fetched but not yet recorded, at most 2 × `concurrency`: bounds memory at any N.
+    unrecorded: Arc<Semaphore>,
+    /// Per feed, the hashes of the article keys in its last document.
+    known: HashMap<FeedId, Arc<HashSet<u64>>>,
     tasks: JoinSet<Box<Fetched>>,
     in_flight: HashMap<tokio::task::Id, FeedId>,
     flood: FloodState,
@@ -274,6 +298,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             config.settings.host_spacing,
         ));
         let global = Arc::new(Semaphore::new(config.settings.concurrency.max(1)));
+        let unrecorded = Arc::new(Semaphore::new(2 * config.settings.concurrency.max(1)));
         Engine {
             config,
             store,
@@ -282,6 +307,8 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             clock: Arc::new(clock),
             hosts,
             global,
+            unrecorded,
+            known: HashMap::new(),
             tasks: JoinSet::new(),
             in_flight: HashMap::new(),
             flood: FloodState::default(),
@@ -387,7 +414,10 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         let fetcher = self.fetcher.clone();
         let hosts = self.hosts.clone();
         let global = self.global.clone();
+        let unrecorded = self.unrecorded.clone();
         let clock = self.clock.clone();
+        let matcher = self.config.matcher.clone();
+        let known = self.known.get(&state.id).cloned();
         let url = state
             .fetch_url
             .as_deref()
@@ -395,48 +425,67 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             .unwrap_or_else(|| feed.url.clone());
         let id = state.id;
         let handle = self.tasks.spawn(async move {
+            let slot = unrecorded
+                .acquire_owned()
+                .await
+                .expect("semaphore never closed");
             let validators = Validators {
                 etag: state.etag.clone(),
                 last_modified: state.last_modified.clone(),
             };
+            // The global permit covers fetching and parsing: at most `concurrency` feeds are
+            // in either at once.
+            let _global = global
+                .acquire_owned()
+                .await
+                .expect("semaphore never closed");
             let outcome = {
-                let _global = global.acquire_owned().await;
                 let _host = hosts.acquire(&url).await;
                 fetcher.fetch(&url, &validators, clock.now()).await
             };
-            // The body moves into the parser and is dropped after it: one copy at a time.
-            let (outcome, parsed) = match outcome {
-                FetchOutcome::Fetched {
-                    status,
-                    body,
-                    validators,
-                    hints,
-                    final_url,
-                    moved_to,
-                } => {
-                    let base = final_url.clone();
-                    let parsed = tokio::task::spawn_blocking(move || parse(&body, &base))
-                        .await
-                        .unwrap_or_else(|e| Err(ParseError::Panicked(e.to_string())));
-                    let outcome = FetchOutcome::Fetched {
-                        status,
-                        body: Vec::new(),
-                        validators,
-                        hints,
-                        final_url,
-                        moved_to,
-                    };
-                    (outcome, Some(parsed))
-                }
-                other => (other, None),
-            };
-            Box::new(Fetched {
+            let mut fetched = Fetched {
                 feed,
                 state,
                 url,
                 outcome,
-                parsed,
-            })
+                parsed: None,
+                body_hash: None,
+                unchanged: false,
+                precomputed: None,
+                keys: None,
+                _slot: slot,
+            };
+            if let FetchOutcome::Fetched {
+                body, final_url, ..
+            } = &mut fetched.outcome
+            {
+                // The body moves into the parser and is dropped after it.
+                let body = std::mem::take(body);
+                let hash = body_hash(&body);
+                fetched.unchanged = fetched.state.body_hash.as_deref() == Some(hash.as_str());
+                fetched.body_hash = Some(hash);
+                if !fetched.unchanged {
+                    let base = final_url.clone();
+                    let (feed, state) = (fetched.feed.clone(), fetched.state.clone());
+                    let prepared = tokio::task::spawn_blocking(move || {
+                        prepare(&body, &base, &feed, &state, &matcher, known.as_deref())
+                    })
+                    .await;
+                    match prepared {
+                        Ok(Prepared {
+                            parsed,
+                            precomputed,
+                            keys,
+                        }) => {
+                            fetched.parsed = Some(parsed);
+                            fetched.precomputed = precomputed;
+                            fetched.keys = keys;
+                        }
+                        Err(e) => fetched.parsed = Some(Err(ParseError::Panicked(e.to_string()))),
+                    }
+                }
+            }
+            Box::new(fetched)
         });
         self.in_flight.insert(handle.id(), id);
     }
@@ -481,13 +530,11 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         let watchdog_every = self.sd.watchdog_interval();
         let mut next_watchdog = watchdog_every.map(|d| tokio::time::Instant::now() + d);
         let mut wedge = test_hook_signal();
+
         tokio::pin!(shutdown);
         loop {
             self.stats.wakeups += 1;
             let now = self.clock.now();
-            if self.next_prune.is_none_or(|t| t <= now) {
-                self.prune(now)?;
-            }
             if self.sink_retry_at().is_some_and(|t| t <= now) {
                 self.deliver_sinks().await?;
             }
@@ -498,8 +545,13 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             {
                 self.deliver_pending().await?;
             }
+            // Due polls start first (as tasks); retention runs while they fetch.
+            let due_next = self.start_due(now)?;
+            if self.next_prune.is_none_or(|t| t <= now) {
+                self.prune(now)?;
+            }
             let next = [
-                self.start_due(now)?,
+                due_next,
                 self.delivery.retry_at,
                 self.hold_until,
                 self.next_prune,
@@ -643,6 +695,11 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             url,
             outcome,
             parsed,
+            body_hash,
+            unchanged,
+            precomputed,
+            keys,
+            _slot,
         } = *fetched;
         let host = host_key(&url);
         let retry_after = match &outcome {
@@ -660,6 +717,11 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                 ..
             }
         );
+        let extra = Extra {
+            body_hash,
+            unchanged,
+            precomputed,
+        };
         let report = record_poll(
             &mut self.store,
             &self.config,
@@ -667,8 +729,12 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             &state,
             outcome,
             parsed,
+            extra,
             now,
         )?;
+        if let Some(keys) = keys {
+            self.known.insert(state.id, keys);
+        }
         self.stats.polls += 1;
         log_report(&report);
         if let Some((status, until)) = retry_after {
@@ -710,6 +776,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                     let s = &self.config.settings;
                     self.hosts = Arc::new(HostGate::new(s.host_concurrency, s.host_spacing));
                     self.global = Arc::new(Semaphore::new(s.concurrency.max(1)));
+                    self.unrecorded = Arc::new(Semaphore::new(2 * s.concurrency.max(1)));
                 }
                 self.sync_config(true)?;
                 self.store.set_state("config_error", None)?;
@@ -935,17 +1002,26 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         Ok(())
     }
 
-    /// Retention, once a day: forget old articles without alerts (and old alerts if set).
+    /// Retention, once a day: forget old articles without alerts (and old alerts if set), in
+    /// steps of [`PRUNE_BATCH`] rows so that a large backlog never holds up the loop for long.
     fn prune(&mut self, now: DateTime<Utc>) -> Result<(), StoreError> {
         let s = &self.config.settings;
-        let (articles, alerts) = self.store.prune(now, s.keep_articles, s.keep_alerts)?;
+        let (articles, alerts) =
+            self.store
+                .prune(now, s.keep_articles, s.keep_alerts, PRUNE_BATCH)?;
         if articles + alerts > 0 {
             info!(
                 articles,
                 alerts, "retention: forgot old articles and alerts"
             );
         }
-        self.next_prune = Some(now + chrono::Duration::days(1));
+        let more = articles.max(alerts) >= PRUNE_BATCH;
+        let wait = if more {
+            chrono::Duration::seconds(5)
+        } else {
+            chrono::Duration::days(1)
+        };
+        self.next_prune = Some(now + wait);
         Ok(())
     }
 
@@ -1063,7 +1139,91 @@ fn fingerprint(feed: &FeedConfig) -> String {
     format!("{feed:?}")
 }
 
+/// Matches per article (by index; `None` for articles seen before), and the matcher that
+/// computed them.
+type Precomputed = (
+    Arc<crate::matcher::Matcher>,
+    Vec<Option<Vec<crate::model::Match>>>,
+);
+
+/// What the blocking pool makes of a body.
+struct Prepared {
+    parsed: Result<ParsedFeed, ParseError>,
+    precomputed: Option<Precomputed>,
+    keys: Option<Arc<HashSet<u64>>>,
+}
+
+/// Parses a body, names its articles' source, and matches the articles that were not in the
+/// feed's last document — off the loop, on the blocking pool.
+fn prepare(
+    body: &[u8],
+    base: &Url,
+    feed: &FeedConfig,
+    state: &FeedState,
+    matcher: &Arc<crate::matcher::Matcher>,
+    known: Option<&HashSet<u64>>,
+) -> Prepared {
+    let mut parsed = match parse(body, base) {
+        Ok(p) => p,
+        Err(e) => {
+            return Prepared {
+                parsed: Err(e),
+                precomputed: None,
+                keys: None,
+            };
+        }
+    };
+    let source = source_name(feed, parsed.title.as_deref(), state);
+    let mut keys = HashSet::with_capacity(parsed.articles.len());
+    let mut matches = Vec::with_capacity(parsed.articles.len());
+    for a in &mut parsed.articles {
+        a.source = source.clone();
+        let k = key_hash(&a.key.0);
+        keys.insert(k);
+        let seen_before = known.is_some_and(|set| set.contains(&k));
+        matches.push((!seen_before).then(|| matcher.matches(a)));
+    }
+    Prepared {
+        parsed: Ok(parsed),
+        precomputed: Some((matcher.clone(), matches)),
+        keys: Some(Arc::new(keys)),
+    }
+}
+
+/// The name articles of this feed carry: the configured one, else the feed's title (as just
+/// parsed, else as last stored), else its URL.
+fn source_name(feed: &FeedConfig, parsed_title: Option<&str>, state: &FeedState) -> String {
+    feed.name
+        .clone()
+        .or_else(|| parsed_title.map(str::to_string))
+        .or_else(|| state.title.clone())
+        .unwrap_or_else(|| redact_url(&feed.url))
+}
+
+fn key_hash(key: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
+}
+
+fn body_hash(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Stores one feed's poll: new articles, their alerts and the feed's state, in one transaction.
+/// What the poll task learnt besides the outcome.
+struct Extra {
+    body_hash: Option<String>,
+    unchanged: bool,
+    precomputed: Option<Precomputed>,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn record_poll(
     store: &mut Store,
     config: &Config,
@@ -1071,6 +1231,7 @@ fn record_poll(
     state: &FeedState,
     outcome: FetchOutcome,
     parsed: Option<Result<ParsedFeed, ParseError>>,
+    extra: Extra,
     now: DateTime<Utc>,
 ) -> Result<FeedReport, StoreError> {
     let policy = Policy {
@@ -1112,20 +1273,50 @@ fn record_poll(
                 hints,
                 ..
             },
+            _,
+        ) if extra.unchanged => {
+            // The same bytes as last time: as good as a 304, without parsing them again.
+            let sched = Outcome {
+                ok: true,
+                hints,
+                ttl_minutes: None,
+            };
+            let rec = PollRecord {
+                status: Some(status),
+                validators: Some((validators.etag, validators.last_modified)),
+                next_poll_at: Some(schedule::next_poll(now, &policy, &sched, 0, jitter)),
+                ..Default::default()
+            };
+            (rec, PollResult::Unchanged { status })
+        }
+        (
+            FetchOutcome::Fetched {
+                status,
+                validators,
+                hints,
+                ..
+            },
             Some(Ok(parsed)),
         ) => {
-            if feed.name.is_none()
-                && let Some(t) = &parsed.title
-            {
-                name = t.clone();
-            }
-            let source = name.clone();
+            name = source_name(feed, parsed.title.as_deref(), state);
             let items = parsed.articles.len();
+            // Matches computed on the blocking pool, by article key, if computed with the
+            // matcher in force now (a reload may have replaced it meanwhile).
+            let mut ready: HashMap<String, Vec<crate::model::Match>> = HashMap::new();
+            if let Some((m, per_article)) = extra.precomputed
+                && Arc::ptr_eq(&m, &config.matcher)
+            {
+                for (a, ms) in parsed.articles.iter().zip(per_article) {
+                    if let Some(ms) = ms {
+                        ready.insert(a.key.0.clone(), ms);
+                    }
+                }
+            }
             let articles = parsed
                 .articles
                 .into_iter()
                 .map(|mut a| {
-                    a.source = source.clone();
+                    a.source = name.clone();
                     a
                 })
                 .collect();
@@ -1133,7 +1324,11 @@ fn record_poll(
             let notify = !first_poll || config.settings.alert_on_first_poll;
             let matches: Vec<_> = new
                 .iter()
-                .map(|n| config.matcher.matches(&n.article))
+                .map(|n| {
+                    ready
+                        .remove(&n.article.key.0)
+                        .unwrap_or_else(|| config.matcher.matches(&n.article))
+                })
                 .collect();
             let alerts: Vec<NewAlert<'_>> = new
                 .iter()
@@ -1157,6 +1352,7 @@ fn record_poll(
                 status: Some(status),
                 validators: Some((validators.etag, validators.last_modified)),
                 title: parsed.title,
+                body_hash: extra.body_hash,
                 new_articles: new.len() as u32,
                 next_poll_at: Some(schedule::next_poll(now, &policy, &sched, 0, jitter)),
                 ..Default::default()
@@ -1243,7 +1439,7 @@ fn log_report(r: &FeedReport) {
         } if *new > 0 => {
             info!(feed = %r.url, status, new, matched = alerts, "polled")
         }
-        PollResult::Fetched { .. } | PollResult::NotModified => {
+        PollResult::Fetched { .. } | PollResult::NotModified | PollResult::Unchanged { .. } => {
             tracing::debug!(feed = %r.url, "polled, nothing new")
         }
         PollResult::Failed { status, error } => {

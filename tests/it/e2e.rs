@@ -273,9 +273,10 @@ async fn restart_does_not_repeat_alerts_and_new_item_alerts_once() {
     out.assert_code(0);
     assert_eq!(server.requests_to(SEED)[1].status, Some(200));
     let line = out.line_with(source);
+    // Byte for byte the same body: recognised without parsing it again.
     assert!(
-        line.contains("200") && line.contains("0 new"),
-        "same items again: 200 and 0 new expected: {line:?}"
+        line.contains("200") && line.contains("unchanged"),
+        "same items again: 200 and unchanged expected: {line:?}"
     );
     assert_eq!(
         bus.notifications().len(),
@@ -777,6 +778,14 @@ async fn items_without_guid_are_not_stored_twice() {
     sb.tidings(&["poll", "--once"]).await.assert_code(0);
     let first = db::articles(&sb.db);
     assert!(!first.is_empty(), "the RSS 0.92 feed yields articles");
+    // The same items in a body that differs (a trailing comment), so it is parsed again and
+    // the items' identity, not the body's, has to hold.
+    let mut again = fixtures::bytes("dailytelegraph-rss092-noguid.xml");
+    again.extend_from_slice(b"\n<!-- re-rendered -->\n");
+    server.set(
+        "/dt.xml",
+        Response::ok(again).content_type("application/rss+xml"),
+    );
     let out = sb.tidings(&["poll", "--once"]).await;
     out.assert_code(0);
     assert_eq!(
