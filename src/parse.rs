@@ -61,7 +61,21 @@ pub fn parse(bytes: &[u8], base: &Url) -> Result<ParsedFeed, ParseError> {
         .build();
     let feed = match catch_unwind(AssertUnwindSafe(|| parser.parse(doc.as_ref()))) {
         Ok(Ok(feed)) => feed,
-        Ok(Err(e)) => return Err(classify_error(&doc, e)),
+        Ok(Err(e)) => {
+            // `<rss>` without a `<channel>` (or an empty `<feed>`) is a feed with nothing in it.
+            if let Some(root) = root_element(&doc)
+                && matches!(root.as_str(), "rss" | "feed" | "rdf:RDF" | "RDF")
+                && matches!(
+                    e,
+                    feed_rs::parser::ParseFeedError::ParseError(
+                        feed_rs::parser::ParseErrorKind::NoFeedRoot
+                    )
+                )
+            {
+                return Ok(ParsedFeed::default());
+            }
+            return Err(classify_error(&doc, e));
+        }
         Err(payload) => {
             let msg = payload
                 .downcast_ref::<&str>()
@@ -409,22 +423,58 @@ fn transcode(bytes: &[u8]) -> Result<Cow<'_, [u8]>, ParseError> {
         }
         _ => None,
     };
-    let Some((enc, bom)) = utf16 else {
-        return Ok(Cow::Borrowed(bytes));
-    };
-    let (text, _) = enc.decode_without_bom_handling(&bytes[bom..]);
-    let text = rewrite_xml_encoding_decl(&text, "utf-8");
-    Ok(Cow::Owned(text.into_bytes()))
+    if let Some((enc, bom)) = utf16 {
+        let (text, _) = enc.decode_without_bom_handling(&bytes[bom..]);
+        let text = rewrite_xml_encoding_decl(&text, "utf-8");
+        return Ok(Cow::Owned(text.into_bytes()));
+    }
+    // An ASCII-compatible document: a legacy encoding declared in the XML declaration is
+    // decoded here (quick-xml inside feed-rs panics on some of them), and what is meant to be
+    // UTF-8 but has stray invalid bytes keeps its valid text rather than failing whole.
+    if let Some(label) = declared_encoding(bytes) {
+        match encoding_rs::Encoding::for_label(label.as_bytes()) {
+            // Declared UTF-16 but not actually UTF-16 (we would have seen it above): UTF-8.
+            Some(enc)
+                if enc == encoding_rs::UTF_8
+                    || enc == encoding_rs::UTF_16LE
+                    || enc == encoding_rs::UTF_16BE => {}
+            Some(enc) => {
+                let (text, _) = enc.decode_without_bom_handling(bytes);
+                return Ok(Cow::Owned(
+                    rewrite_xml_encoding_decl(&text, "utf-8").into_bytes(),
+                ));
+            }
+            None => return Err(ParseError::Encoding(format!("unknown encoding {label:?}"))),
+        }
+    }
+    let declares_other = declared_encoding(bytes).is_some_and(|l| !l.eq_ignore_ascii_case("utf-8"));
+    match String::from_utf8_lossy(bytes) {
+        Cow::Borrowed(_) if !declares_other => Ok(Cow::Borrowed(bytes)),
+        text => Ok(Cow::Owned(
+            rewrite_xml_encoding_decl(&text, "utf-8").into_bytes(),
+        )),
+    }
 }
 
-/// Replaces the `encoding="..."` of an XML declaration, if there is one.
-fn rewrite_xml_encoding_decl(text: &str, enc: &str) -> String {
+/// The `encoding` of a leading XML declaration, if there is one.
+fn declared_encoding(bytes: &[u8]) -> Option<String> {
+    let head = &bytes[..bytes.len().min(1024)];
+    let rest = head.strip_prefix(b"<?xml")?;
+    let end = rest.windows(2).position(|w| w == b"?>")?;
+    let decl = String::from_utf8_lossy(&rest[..end]);
+    let re = regex::Regex::new(r#"encoding\s*=\s*["']([^"']*)["']"#).expect("static regex");
+    re.captures(&decl).map(|c| c[1].trim().to_string())
+}
+
+/// Rewrites a leading XML declaration for text that is now UTF-8: its `encoding` is removed
+/// (UTF-8 is XML's default, and a parser then has nothing to switch to).
+fn rewrite_xml_encoding_decl(text: &str, _now: &str) -> String {
     if let Some(rest) = text.strip_prefix("<?xml")
         && let Some(end) = rest.find("?>")
     {
         let decl = &rest[..end];
-        let re = regex::Regex::new(r#"encoding\s*=\s*["'][^"']*["']"#).expect("static regex");
-        let decl = re.replace(decl, format!(r#"encoding="{enc}""#));
+        let re = regex::Regex::new(r#"\s*encoding\s*=\s*["'][^"']*["']"#).expect("static regex");
+        let decl = re.replace(decl, "");
         return format!("<?xml{decl}{}", &rest[end..]);
     }
     text.to_string()
@@ -477,6 +527,34 @@ fn fix_json_feed_version(doc: &[u8]) -> Option<Vec<u8>> {
     };
     obj.insert("version".into(), serde_json::Value::String(fixed));
     serde_json::to_vec(&value).ok()
+}
+
+/// The name of the document's root element (after the prolog, comments and doctype).
+fn root_element(doc: &[u8]) -> Option<String> {
+    let mut rest = &doc[..doc.len().min(16 * 1024)];
+    loop {
+        let start = rest.iter().position(|&b| b == b'<')?;
+        rest = &rest[start..];
+        let skip_to = |r: &[u8], end: &[u8]| {
+            r.windows(end.len())
+                .position(|w| w == end)
+                .map(|i| i + end.len())
+        };
+        if rest.starts_with(b"<?") {
+            rest = &rest[skip_to(rest, b"?>")?..];
+        } else if rest.starts_with(b"<!--") {
+            rest = &rest[skip_to(rest, b"-->")?..];
+        } else if rest.starts_with(b"<!") {
+            rest = &rest[skip_to(rest, b">")?..];
+        } else {
+            let name: Vec<u8> = rest[1..]
+                .iter()
+                .take_while(|b| !b.is_ascii_whitespace() && **b != b'>' && **b != b'/')
+                .copied()
+                .collect();
+            return String::from_utf8(name).ok().filter(|n| !n.is_empty());
+        }
+    }
 }
 
 fn classify_error(doc: &[u8], e: feed_rs::parser::ParseFeedError) -> ParseError {
@@ -619,6 +697,40 @@ mod tests {
             assert_eq!(feed.title.as_deref(), Some("Київ"));
             assert_eq!(feed.articles[0].title, "Зеленський");
         }
+    }
+
+    #[test]
+    fn legacy_encodings_are_decoded_and_stray_bytes_survive() {
+        let mut doc = b"<?xml version=\"1.0\"".to_vec();
+        doc.extend(std::iter::repeat_n(b' ', 200));
+        doc.extend_from_slice(b"encoding=\"windows-1251\"?><rss version=\"2.0\"><channel><title>");
+        doc.extend_from_slice(&[0xCA, 0xE8, 0xE5, 0xE2]); // "Киев" in windows-1251
+        doc.extend_from_slice(
+            b"</title><item><title>a</title><guid>g</guid></item></channel></rss>",
+        );
+        assert_eq!(parse(&doc, &base()).unwrap().title.as_deref(), Some("Киев"));
+
+        let mut bad = b"<rss version=\"2.0\"><channel><title>T</title><item><title>caf".to_vec();
+        bad.extend_from_slice(&[0xE9, 0xFF]);
+        bad.extend_from_slice(b"</title><guid>g</guid></item><item><title>ok</title><guid>h</guid></item></channel></rss>");
+        let feed = parse(&bad, &base()).unwrap();
+        assert_eq!(
+            feed.articles.len(),
+            2,
+            "one bad byte does not cost the feed"
+        );
+        assert_eq!(feed.articles[1].title, "ok");
+    }
+
+    #[test]
+    fn rss_without_channel_is_an_empty_feed() {
+        let feed =
+            parse_str("<?xml version=\"1.0\"?>\n<!-- x --><rss version=\"2.0\"></rss>").unwrap();
+        assert!(feed.articles.is_empty());
+        assert!(matches!(
+            parse_str("<foo></foo>"),
+            Err(ParseError::NotAFeed(_))
+        ));
     }
 
     #[test]

@@ -375,7 +375,19 @@ impl Store {
             conn,
             path: path.to_path_buf(),
         };
-        store.configure().map_err(|e| match e {
+        // Two processes opening a new database at once: the loser of the race to switch it to
+        // WAL gets SQLITE_BUSY without waiting; it simply tries again.
+        let mut tries = 0;
+        let configured = loop {
+            match store.configure() {
+                Err(e) if e.is_busy() && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                other => break other,
+            }
+        };
+        configured.map_err(|e| match e {
             StoreError::Sqlite(e) => open_err(Box::new(e)),
             other => other,
         })?;
@@ -401,12 +413,19 @@ impl Store {
         // Reads of a large database through the page cache instead of SQLite's own heap.
         self.conn
             .pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
-        let tx = self.conn.transaction()?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        if version < SCHEMA_VERSION {
+            // Another process may be migrating the same new database right now: take the write
+            // lock first, then look again at what is left to do.
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            }
+            tx.commit()?;
         }
-        tx.commit()?;
         for suffix in ["-wal", "-shm"] {
             let mut p = self.path.clone().into_os_string();
             p.push(suffix);

@@ -205,6 +205,18 @@ struct DeliveryState {
 /// First retry after a failed notification; doubles up to [`DELIVERY_BACKOFF_CAP`].
 pub const DELIVERY_BACKOFF_BASE: Duration = Duration::from_secs(15);
 pub const DELIVERY_BACKOFF_CAP: Duration = Duration::from_secs(10 * 60);
+/// How long the loop waits when another writer holds the database.
+pub const BUSY_PAUSE: Duration = Duration::from_secs(2);
+/// A poll that could not be recorded (database locked) is retried after this long.
+pub const BUSY_RETRY: Duration = Duration::from_secs(30);
+
+/// The loop's own state between turns.
+struct LoopState {
+    watchdog_every: Option<Duration>,
+    next_watchdog: Option<tokio::time::Instant>,
+    wedge: Option<tokio::signal::unix::Signal>,
+}
+
 /// Retention deletes at most this many rows per step.
 pub const PRUNE_BATCH: usize = 5_000;
 /// "Mute topic for 1 h".
@@ -250,6 +262,8 @@ pub struct Engine<F, N, C> {
     global: Arc<Semaphore>,
     /// Feeds fetched but not yet recorded, at most 2 × `concurrency`: bounds memory at any N.
     unrecorded: Arc<Semaphore>,
+    /// Polls that could not be recorded (database locked), to run again then.
+    retry_soon: HashMap<FeedId, DateTime<Utc>>,
     /// Per feed, the hashes of the article keys in its last document.
     known: HashMap<FeedId, Arc<HashSet<u64>>>,
     tasks: JoinSet<Box<Fetched>>,
@@ -309,6 +323,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             global,
             unrecorded,
             known: HashMap::new(),
+            retry_soon: HashMap::new(),
             tasks: JoinSet::new(),
             in_flight: HashMap::new(),
             flood: FloodState::default(),
@@ -524,83 +539,35 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         mut reloads: mpsc::Receiver<ReloadCause>,
     ) -> Result<(), StoreError> {
         self.sync_config(true)?;
-        self.deliver_pending().await?;
+        match self.deliver_pending().await {
+            Err(e) if !e.is_busy() => return Err(e),
+            _ => {} // a locked database delays delivery; the loop retries
+        }
         let _ = self.sd.ready();
         self.report_status()?;
         let watchdog_every = self.sd.watchdog_interval();
-        let mut next_watchdog = watchdog_every.map(|d| tokio::time::Instant::now() + d);
-        let mut wedge = test_hook_signal();
+        let mut ls = LoopState {
+            watchdog_every,
+            next_watchdog: watchdog_every.map(|d| tokio::time::Instant::now() + d),
+            wedge: test_hook_signal(),
+        };
 
         tokio::pin!(shutdown);
         loop {
-            self.stats.wakeups += 1;
-            let now = self.clock.now();
-            if self.sink_retry_at().is_some_and(|t| t <= now) {
-                self.deliver_sinks().await?;
-            }
-            if [self.delivery.retry_at, self.hold_until]
-                .into_iter()
-                .flatten()
-                .any(|t| t <= now)
-            {
-                self.deliver_pending().await?;
-            }
-            // Due polls start first (as tasks); retention runs while they fetch.
-            let due_next = self.start_due(now)?;
-            if self.next_prune.is_none_or(|t| t <= now) {
-                self.prune(now)?;
-            }
-            let next = [
-                due_next,
-                self.delivery.retry_at,
-                self.hold_until,
-                self.next_prune,
-                self.sink_retry_at(),
-            ]
-            .into_iter()
-            .flatten()
-            .min();
-            let wait = next
-                .and_then(|t| (t - now).to_std().ok())
-                .unwrap_or(Duration::from_secs(24 * 3600));
-            let event = tokio::select! {
-                biased;
-                () = &mut shutdown => Event::Shutdown,
-                Some(cause) = reloads.recv() => Event::Reload(cause),
-                Some(fb) = next_feedback(&mut self.feedback) => Event::Feedback(fb),
-                () = sleep_until_opt(next_watchdog) => Event::Watchdog,
-                Some(()) = recv_opt(&mut wedge) => Event::Wedge,
-                Some(done) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => Event::PollDone(done),
-                () = tokio::time::sleep(wait) => Event::Timer,
-            };
-            match event {
-                Event::Shutdown => break,
-                Event::Reload(cause) => self.reload(cause)?,
-                Event::PollDone(done) => {
-                    self.last_poll_at = Some(self.clock.now());
-                    let recorded = self.on_done(done)?;
-                    self.report_status()?;
-                    if let Some((_, report)) = recorded
-                        && matches!(report.result, PollResult::Fetched { alerts, backlog: false, .. } if alerts > 0)
-                    {
-                        self.deliver_pending().await?;
+            match self.turn(shutdown.as_mut(), &mut reloads, &mut ls).await {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e) if e.is_busy() => {
+                    // Another writer holds the database past busy_timeout: nothing is lost
+                    // (an unrecorded poll is retried); wait a little and carry on.
+                    warn!(error = %e, "the database is locked by another writer; trying again shortly");
+                    tokio::select! {
+                        biased;
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(BUSY_PAUSE) => {}
                     }
                 }
-                Event::Feedback(fb) => self.on_feedback(fb)?,
-                Event::Watchdog => {
-                    // Alive means: the loop turns (we are here) and the database answers.
-                    if self.store.ping().is_ok() {
-                        let _ = self.sd.watchdog();
-                    }
-                    next_watchdog = watchdog_every.map(|d| tokio::time::Instant::now() + d);
-                }
-                Event::Wedge => {
-                    warn!("test hook: wedging the main loop");
-                    loop {
-                        std::thread::sleep(Duration::from_secs(3600));
-                    }
-                }
-                Event::Timer => {}
+                Err(e) => return Err(e),
             }
         }
         info!(in_flight = self.tasks.len(), "shutting down");
@@ -623,6 +590,86 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             }
         }
         Ok(())
+    }
+
+    /// One turn of the loop: due work, then wait for one event and handle it. `Ok(true)` when
+    /// shutdown was requested.
+    async fn turn<S: Future<Output = ()>>(
+        &mut self,
+        shutdown: std::pin::Pin<&mut S>,
+        reloads: &mut mpsc::Receiver<ReloadCause>,
+        ls: &mut LoopState,
+    ) -> Result<bool, StoreError> {
+        self.stats.wakeups += 1;
+        let now = self.clock.now();
+        if self.sink_retry_at().is_some_and(|t| t <= now) {
+            self.deliver_sinks().await?;
+        }
+        if [self.delivery.retry_at, self.hold_until]
+            .into_iter()
+            .flatten()
+            .any(|t| t <= now)
+        {
+            self.deliver_pending().await?;
+        }
+        // Due polls start first (as tasks); retention runs while they fetch.
+        let due_next = self.start_due(now)?;
+        if self.next_prune.is_none_or(|t| t <= now) {
+            self.prune(now)?;
+        }
+        let next = [
+            due_next,
+            self.delivery.retry_at,
+            self.hold_until,
+            self.next_prune,
+            self.sink_retry_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let wait = next
+            .and_then(|t| (t - now).to_std().ok())
+            .unwrap_or(Duration::from_secs(24 * 3600));
+        let event = tokio::select! {
+            biased;
+            () = shutdown => Event::Shutdown,
+            Some(cause) = reloads.recv() => Event::Reload(cause),
+            Some(fb) = next_feedback(&mut self.feedback) => Event::Feedback(fb),
+            () = sleep_until_opt(ls.next_watchdog) => Event::Watchdog,
+            Some(()) = recv_opt(&mut ls.wedge) => Event::Wedge,
+            Some(done) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => Event::PollDone(done),
+            () = tokio::time::sleep(wait) => Event::Timer,
+        };
+        match event {
+            Event::Shutdown => return Ok(true),
+            Event::Reload(cause) => self.reload(cause)?,
+            Event::PollDone(done) => {
+                self.last_poll_at = Some(self.clock.now());
+                let recorded = self.on_done(done)?;
+                self.report_status()?;
+                if let Some((_, report)) = recorded
+                    && matches!(report.result, PollResult::Fetched { alerts, backlog: false, .. } if alerts > 0)
+                {
+                    self.deliver_pending().await?;
+                }
+            }
+            Event::Feedback(fb) => self.on_feedback(fb)?,
+            Event::Watchdog => {
+                // Alive means: the loop turns (we are here) and the database answers.
+                if self.store.ping().is_ok() {
+                    let _ = self.sd.watchdog();
+                }
+                ls.next_watchdog = ls.watchdog_every.map(|d| tokio::time::Instant::now() + d);
+            }
+            Event::Wedge => {
+                warn!("test hook: wedging the main loop");
+                loop {
+                    std::thread::sleep(Duration::from_secs(3600));
+                }
+            }
+            Event::Timer => {}
+        }
+        Ok(false)
     }
 
     /// Starts every feed that is due and not in flight; returns when the next one is due.
@@ -662,7 +709,11 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             if let Some(until) = deferred.get(&host) {
                 due_at = due_at.max(*until);
             }
+            if let Some(retry) = self.retry_soon.get(&state.id) {
+                due_at = due_at.max(*retry);
+            }
             if due_at <= now {
+                self.retry_soon.remove(&state.id);
                 self.spawn_poll(feed, state);
             } else {
                 next = Some(next.map_or(due_at, |n| n.min(due_at)));
@@ -722,7 +773,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             unchanged,
             precomputed,
         };
-        let report = record_poll(
+        let recorded = record_poll(
             &mut self.store,
             &self.config,
             &feed,
@@ -731,7 +782,17 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             parsed,
             extra,
             now,
-        )?;
+        );
+        let report = match recorded {
+            Ok(r) => r,
+            Err(e) if e.is_busy() => {
+                warn!(feed = %redact_url(&feed.url), error = %e, "database locked by another writer; this poll is retried");
+                let retry = now + chrono::Duration::from_std(BUSY_RETRY).unwrap_or_default();
+                self.retry_soon.insert(state.id, retry);
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
         if let Some(keys) = keys {
             self.known.insert(state.id, keys);
         }

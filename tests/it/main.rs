@@ -4,7 +4,15 @@
 //!
 //! Run with `cargo test --test it`. Corpus tests need `TIDINGS_CORPUS=../shared/corpus`.
 
+mod alerts;
 mod corpus;
+mod corpus_golden;
+mod crash;
+mod daemon_child;
 mod e2e;
+mod faults;
 mod quality;
+mod regressions;
+mod security;
+mod service;
 mod support;

@@ -2,8 +2,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::process::Command;
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, Command};
 
 use super::TIMEOUT;
 
@@ -15,6 +18,8 @@ pub struct Sandbox {
     /// `DIR/tidings.db`
     pub db: PathBuf,
     bus_address: String,
+    /// Extra environment for every child (e.g. `TZ`), set after the defaults.
+    env: Vec<(String, String)>,
 }
 
 /// What a finished child left behind.
@@ -44,7 +49,19 @@ impl Sandbox {
             config,
             db,
             bus_address,
+            env: Vec::new(),
         }
+    }
+
+    /// Children started from now on talk to this bus (same watch-list and database).
+    pub fn set_bus(&mut self, address: &str) {
+        self.bus_address = address.to_owned();
+    }
+
+    /// Children started from now on have `key=value` in their environment.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_owned(), value.to_owned()));
     }
 
     /// A sandbox whose children talk to this bus.
@@ -76,6 +93,54 @@ impl Sandbox {
 
     /// `tidings ARGS...` exactly as given, in the sandbox directory, with a clean environment.
     pub async fn run<S: AsRef<str>>(&self, args: &[S]) -> Output {
+        let (mut cmd, command) = self.command(args);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
+        let out = match tokio::time::timeout(TIMEOUT, child.wait_with_output()).await {
+            Ok(r) => r.unwrap_or_else(|e| panic!("wait for {command}: {e}")),
+            // Dropping the future drops the child, which kills it (kill_on_drop).
+            Err(_) => panic!("`{command}` did not finish within {TIMEOUT:?}"),
+        };
+        Output {
+            command,
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Starts `tidings --config CONFIG --db DB ARGS...` (e.g. `run`) as a long-running child
+    /// whose stdout and stderr are collected while it runs. Killed when dropped.
+    pub fn spawn(&self, args: &[&str]) -> Daemon {
+        let mut all: Vec<String> = vec![
+            "--config".into(),
+            self.config.display().to_string(),
+            "--db".into(),
+            self.db.display().to_string(),
+        ];
+        all.extend(args.iter().map(|a| a.to_string()));
+        let (mut cmd, command) = self.command(&all);
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let readers = vec![
+            collect(child.stdout.take().expect("piped stdout"), stdout.clone()),
+            collect(child.stderr.take().expect("piped stderr"), stderr.clone()),
+        ];
+        Daemon {
+            child,
+            command,
+            stdout,
+            stderr,
+            readers,
+        }
+    }
+
+    /// The command for `tidings ARGS...` in the sandbox, and its text for messages.
+    fn command<S: AsRef<str>>(&self, args: &[S]) -> (Command, String) {
         let root = self.dir.path();
         let xdg = |d: &str| {
             let p = root.join("xdg").join(d);
@@ -119,21 +184,146 @@ impl Sandbox {
             .env("no_proxy", "127.0.0.1,localhost")
             .env("RUST_BACKTRACE", "0")
             .env("NO_COLOR", "1");
-        let command = format!("tidings {}", args.join(" "));
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
-        let out = match tokio::time::timeout(TIMEOUT, child.wait_with_output()).await {
-            Ok(r) => r.unwrap_or_else(|e| panic!("wait for {command}: {e}")),
-            // Dropping the future drops the child, which kills it (kill_on_drop).
-            Err(_) => panic!("`{command}` did not finish within {TIMEOUT:?}"),
-        };
-        Output {
-            command,
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        for (k, v) in &self.env {
+            cmd.env(k, v);
         }
+        let command = format!("tidings {}", args.join(" "));
+        (cmd, command)
+    }
+}
+
+/// Copies everything `from` produces into `into` until EOF.
+fn collect(
+    mut from: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+    into: Arc<Mutex<Vec<u8>>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = from.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            into.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    })
+}
+
+/// A long-running `tidings` child (see [`Sandbox::spawn`]). Killed when dropped.
+pub struct Daemon {
+    child: Child,
+    command: String,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Daemon {
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the child is running")
+    }
+
+    /// What the child wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
+    }
+
+    /// Whether the child is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends a signal (`"TERM"`, `"HUP"`, `"INT"`) with `kill -s`.
+    pub async fn signal(&self, sig: &str) {
+        let pid = self.pid().to_string();
+        let status = tokio::time::timeout(
+            TIMEOUT,
+            Command::new("kill").args(["-s", sig, &pid]).status(),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("`kill -s {sig} {pid}` did not finish"))
+        .unwrap_or_else(|e| panic!("run kill: {e}"));
+        assert!(status.success(), "`kill -s {sig} {pid}` failed: {status}");
+    }
+
+    /// Waits until stderr contains `needle`; fails the test (showing stderr) after `timeout`
+    /// or when the child exits first.
+    pub async fn wait_stderr(&mut self, needle: &str, timeout: Duration) -> String {
+        let what = format!("`{}` to log {needle:?}", self.command);
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let err = self.stderr();
+            if err.contains(needle) {
+                return err;
+            }
+            assert!(
+                self.is_running(),
+                "{what}, but it exited\n--- stderr ---\n{err}"
+            );
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "waited {timeout:?} for {what}\n--- stderr ---\n{err}"
+            );
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
+
+    /// SIGTERM, then waits (bounded) for the child to exit.
+    pub async fn stop(self) -> Output {
+        self.signal("TERM").await;
+        self.wait_exit(TIMEOUT).await
+    }
+
+    /// Waits for the child to exit; fails the test after `timeout` (the child is killed).
+    pub async fn wait_exit(mut self, timeout: Duration) -> Output {
+        let status = match tokio::time::timeout(timeout, self.child.wait()).await {
+            Ok(r) => r.unwrap_or_else(|e| panic!("wait for {}: {e}", self.command)),
+            Err(_) => {
+                let _ = self.child.start_kill();
+                panic!(
+                    "`{}` did not exit within {timeout:?}\n--- stderr ---\n{}",
+                    self.command,
+                    self.stderr()
+                )
+            }
+        };
+        for r in std::mem::take(&mut self.readers) {
+            let _ = tokio::time::timeout(TIMEOUT, r).await;
+        }
+        Output {
+            command: self.command.clone(),
+            code: status.code(),
+            stdout: self.stdout(),
+            stderr: self.stderr(),
+        }
+    }
+}
+
+/// How often [`wait_until`] and [`Daemon::wait_stderr`] look again.
+pub const POLL_EVERY: Duration = Duration::from_millis(50);
+
+/// Polls `check` until it returns `Some`, at most `timeout`; then fails the test with `what`
+/// and the last state `describe` gives.
+pub async fn wait_until<T>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> Option<T>,
+    describe: impl Fn() -> String,
+) -> T {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "waited {timeout:?} for {what}; last state:\n{}",
+            describe()
+        );
+        tokio::time::sleep(POLL_EVERY).await;
     }
 }
 

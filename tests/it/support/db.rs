@@ -1,6 +1,8 @@
-//! Reading the daemon's SQLite database after the child has exited.
+//! Reading the daemon's SQLite database after the child has exited (or while it runs: the
+//! database is in WAL mode, and every read here is one short statement).
 
 use std::path::Path;
+use std::time::Duration;
 
 use rusqlite::types::ValueRef;
 
@@ -10,14 +12,25 @@ pub type Row = Vec<Option<String>>;
 /// Runs `sql` against the database at `path` and returns every row as strings.
 #[track_caller]
 pub fn query(path: &Path, sql: &str) -> Vec<Row> {
+    try_query(path, sql).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`query`] for a database that a running child may not have created (or migrated) yet:
+/// an error instead of a panic.
+pub fn try_query(path: &Path, sql: &str) -> Result<Vec<Row>, String> {
+    if !path.exists() {
+        return Err(format!("no database at {} yet", path.display()));
+    }
     let conn = rusqlite::Connection::open_with_flags(
         path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .unwrap_or_else(|e| panic!("open database {}: {e}", path.display()));
+    .map_err(|e| format!("open database {}: {e}", path.display()))?;
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(|e| format!("set busy_timeout: {e}"))?;
     let mut stmt = conn
         .prepare(sql)
-        .unwrap_or_else(|e| panic!("prepare {sql:?} on {}: {e}", path.display()));
+        .map_err(|e| format!("prepare {sql:?} on {}: {e}", path.display()))?;
     let n = stmt.column_count();
     let rows = stmt
         .query_map([], |row| {
@@ -33,9 +46,31 @@ pub fn query(path: &Path, sql: &str) -> Vec<Row> {
                 })
                 .collect::<rusqlite::Result<Row>>()
         })
-        .unwrap_or_else(|e| panic!("run {sql:?}: {e}"));
+        .map_err(|e| format!("run {sql:?}: {e}"))?;
     rows.collect::<rusqlite::Result<Vec<Row>>>()
-        .unwrap_or_else(|e| panic!("read rows of {sql:?}: {e}"))
+        .map_err(|e| format!("read rows of {sql:?}: {e}"))
+}
+
+/// Runs one statement that changes the database (test setup, e.g. back-dating alerts);
+/// returns the number of rows changed.
+#[track_caller]
+pub fn execute(path: &Path, sql: &str) -> usize {
+    let conn = rusqlite::Connection::open(path)
+        .unwrap_or_else(|e| panic!("open database {}: {e}", path.display()));
+    conn.busy_timeout(Duration::from_secs(10))
+        .expect("set busy_timeout");
+    conn.execute(sql, [])
+        .unwrap_or_else(|e| panic!("run {sql:?} on {}: {e}", path.display()))
+}
+
+/// The single integer `sql` selects.
+#[track_caller]
+pub fn count(path: &Path, sql: &str) -> i64 {
+    let rows = query(path, sql);
+    rows.first()
+        .and_then(|r| r.first().cloned().flatten())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{sql:?} gave no integer: {rows:?}"))
 }
 
 /// One alert joined with its article and feed.
@@ -49,16 +84,30 @@ pub struct AlertRow {
     pub delivery_error: Option<String>,
     pub created_at: String,
     pub terms: Option<String>,
+    /// `desktop`, `summary`, `muted`, ... once delivered.
+    pub delivered_via: Option<String>,
+    pub attempts: i64,
+    pub link: Option<String>,
 }
 
+#[track_caller]
 pub fn alerts(path: &Path) -> Vec<AlertRow> {
-    query(
+    try_alerts(path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`alerts`] while a child may still be creating the database: empty until it can be read.
+pub fn alerts_so_far(path: &Path) -> Vec<AlertRow> {
+    try_alerts(path).unwrap_or_default()
+}
+
+pub fn try_alerts(path: &Path) -> Result<Vec<AlertRow>, String> {
+    Ok(try_query(
         path,
         "SELECT al.topic, ar.title, f.url, al.notify, al.delivered_at, al.delivery_error, \
-                al.created_at, al.terms \
+                al.created_at, al.terms, al.delivered_via, al.attempts, ar.link \
          FROM alerts al JOIN articles ar ON ar.id = al.article_id JOIN feeds f ON f.id = ar.feed_id \
          ORDER BY al.id",
-    )
+    )?
     .into_iter()
     .map(|r| AlertRow {
         topic: r[0].clone().unwrap_or_default(),
@@ -69,8 +118,11 @@ pub fn alerts(path: &Path) -> Vec<AlertRow> {
         delivery_error: r[5].clone(),
         created_at: r[6].clone().unwrap_or_default(),
         terms: r[7].clone(),
+        delivered_via: r[8].clone(),
+        attempts: r[9].as_deref().and_then(|v| v.parse().ok()).unwrap_or(0),
+        link: r[10].clone(),
     })
-    .collect()
+    .collect())
 }
 
 /// `(url, title)` of every stored article, in insertion order.

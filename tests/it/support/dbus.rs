@@ -50,6 +50,11 @@ struct Recorder {
     closed: Mutex<Vec<u32>>,
     capabilities: Mutex<Vec<String>>,
     next_id: AtomicU32,
+    /// Never answer `Notify` (the call is counted in `hung`, then left pending forever).
+    hang: std::sync::atomic::AtomicBool,
+    hung: AtomicU32,
+    /// `GetCapabilities` calls answered.
+    asked: AtomicU32,
     changed: tokio::sync::Notify,
 }
 
@@ -69,6 +74,11 @@ impl NotificationServer {
         hints: HashMap<String, zbus::OwnedVariant>,
         expire_timeout: i32,
     ) -> u32 {
+        if self.0.hang.load(Ordering::SeqCst) {
+            self.0.hung.fetch_add(1, Ordering::SeqCst);
+            self.0.changed.notify_waiters();
+            return std::future::pending::<u32>().await;
+        }
         let id = if replaces_id != 0 {
             replaces_id
         } else {
@@ -94,6 +104,7 @@ impl NotificationServer {
     }
 
     async fn get_capabilities(&self) -> Vec<String> {
+        self.0.asked.fetch_add(1, Ordering::SeqCst);
         self.0.capabilities.lock().unwrap().clone()
     }
 
@@ -144,7 +155,8 @@ pub struct TestBus {
     address: String,
     recorder: Arc<Recorder>,
     // Field order is drop order: close our connection before the daemon goes away.
-    _conn: zbus::Connection,
+    /// The notification server's connection, once it serves (see [`TestBus::serve`]).
+    server: tokio::sync::Mutex<Option<zbus::Connection>>,
     _stdout: BufReader<ChildStdout>,
     _daemon: Child, // kill_on_drop
     _dir: tempfile::TempDir,
@@ -154,6 +166,14 @@ impl TestBus {
     /// Starts `dbus-daemon` with a minimal config (no `<servicedir>`, so nothing is
     /// auto-started) and registers the notification server on it.
     pub async fn start() -> Result<TestBus, BusError> {
+        let bus = TestBus::start_without_server().await?;
+        bus.serve().await?;
+        Ok(bus)
+    }
+
+    /// A private bus on which nobody owns `org.freedesktop.Notifications` (yet): a session
+    /// started before the desktop. [`TestBus::serve`] brings the server up later.
+    pub async fn start_without_server() -> Result<TestBus, BusError> {
         let exe = find_on_path("dbus-daemon").ok_or(BusError::NotFound)?;
         let dir = tempfile::Builder::new()
             .prefix("tidings-bus-")
@@ -219,31 +239,120 @@ impl TestBus {
                     .to_vec(),
             ),
             next_id: AtomicU32::new(1),
+            hang: std::sync::atomic::AtomicBool::new(false),
+            hung: AtomicU32::new(0),
+            asked: AtomicU32::new(0),
             changed: tokio::sync::Notify::new(),
         });
-        let build = zbus::connection::Builder::address(address.as_str())
-            .serve_at(NOTIFICATIONS_PATH, NotificationServer(recorder.clone()))
-            .name(NOTIFICATIONS_NAME)
-            .build();
-        let conn = tokio::time::timeout(TIMEOUT, build)
-            .await
-            .map_err(|_| BusError::Failed(format!("connecting to {address} timed out")))?
-            .map_err(|e| BusError::Failed(format!("serve notifications on {address}: {e}")))?;
-
         Ok(TestBus {
             address,
             recorder,
-            _conn: conn,
+            server: tokio::sync::Mutex::new(None),
             _stdout: stdout,
             _daemon: daemon,
             _dir: dir,
         })
     }
 
+    /// A private bus whose notification server owns the name and answers `GetCapabilities`,
+    /// but never answers `Notify`.
+    pub async fn start_hanging() -> Result<TestBus, BusError> {
+        let bus = TestBus::start_without_server().await?;
+        bus.recorder.hang.store(true, Ordering::SeqCst);
+        bus.serve().await?;
+        Ok(bus)
+    }
+
+    /// Registers the recording notification server on the bus (taking the well-known name,
+    /// which the bus announces with `NameOwnerChanged`). Idempotent.
+    pub async fn serve(&self) -> Result<(), BusError> {
+        let mut server = self.server.lock().await;
+        if server.is_some() {
+            return Ok(());
+        }
+        let address = self.address.as_str();
+        let build = zbus::connection::Builder::address(address)
+            .serve_at(
+                NOTIFICATIONS_PATH,
+                NotificationServer(self.recorder.clone()),
+            )
+            .name(NOTIFICATIONS_NAME)
+            .build();
+        let conn = tokio::time::timeout(TIMEOUT, build)
+            .await
+            .map_err(|_| BusError::Failed(format!("connecting to {address} timed out")))?
+            .map_err(|e| BusError::Failed(format!("serve notifications on {address}: {e}")))?;
+        *server = Some(conn);
+        Ok(())
+    }
+
+    /// The notification server leaves the bus (its connection closes; the bus announces the
+    /// name's loss). [`TestBus::serve`] brings it back with the same recorder.
+    pub async fn unserve(&self) {
+        let conn = self.server.lock().await.take();
+        if let Some(conn) = conn {
+            let _ = tokio::time::timeout(TIMEOUT, conn.graceful_shutdown()).await;
+        }
+    }
+
+    /// Emits `signal` with `body` from the notification server's connection (broadcast, as a
+    /// real server does). Panics if the server is not serving.
+    async fn emit<B>(&self, signal: &str, body: &B)
+    where
+        B: serde::Serialize + zbus::zvariant::DynamicType,
+    {
+        let conn = self
+            .server
+            .lock()
+            .await
+            .clone()
+            .expect("the notification server is not serving");
+        tokio::time::timeout(
+            TIMEOUT,
+            conn.emit_signal(
+                None::<&str>,
+                NOTIFICATIONS_PATH,
+                NOTIFICATIONS_NAME,
+                signal,
+                body,
+            ),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("emitting {signal} timed out"))
+        .unwrap_or_else(|e| panic!("emit {signal}: {e}"));
+    }
+
+    /// The user clicked action `key` of notification `id`: `ActionInvoked(id, key)`.
+    pub async fn invoke_action(&self, id: u32, key: &str) {
+        self.emit("ActionInvoked", &(id, key)).await;
+    }
+
+    /// Notification `id` was closed: `NotificationClosed(id, reason)` (2 = dismissed by the
+    /// user).
+    pub async fn close(&self, id: u32, reason: u32) {
+        self.emit("NotificationClosed", &(id, reason)).await;
+    }
+
+    /// How many times `GetCapabilities` was called.
+    pub fn capabilities_asked(&self) -> u32 {
+        self.recorder.asked.load(Ordering::SeqCst)
+    }
+
+    /// How many `Notify` calls a hanging server left unanswered.
+    pub fn unanswered(&self) -> u32 {
+        self.recorder.hung.load(Ordering::SeqCst)
+    }
+
     /// [`TestBus::start`], or `None` after printing `SKIPPED: dbus-daemon not found` when
     /// there is no `dbus-daemon` and we are not under CI (`CI=true` makes that a failure).
     pub async fn start_or_skip(test: &str) -> Option<TestBus> {
-        match TestBus::start().await {
+        TestBus::or_skip(TestBus::start().await, test)
+    }
+
+    /// A started bus, or `None` after printing `SKIPPED` when `dbus-daemon` is missing (not
+    /// under CI); any other failure fails the test.
+    pub fn or_skip(started: Result<TestBus, BusError>, test: &str) -> Option<TestBus> {
+        match started {
             Ok(bus) => Some(bus),
             Err(BusError::NotFound) if !super::in_ci() => {
                 println!("SKIPPED: dbus-daemon not found ({test})");

@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -32,6 +34,41 @@ pub enum Behaviour {
     /// Send the status line, the headers (with the full `Content-Length`) and the first
     /// `after` bytes of the body, then reset the connection (TCP RST).
     ResetMidBody { response: Response, after: usize },
+    /// Send the head at once (with the full `Content-Length`), then the body one byte per
+    /// `interval`.
+    Trickle {
+        response: Response,
+        interval: Duration,
+    },
+    /// 200 with a body of `len` bytes repeating `pattern`, streamed in chunks (never held in
+    /// memory). Without `declare_length` the body is delimited by closing the connection, so
+    /// the client cannot refuse it up front and must cap it while streaming.
+    Huge {
+        len: u64,
+        pattern: Vec<u8>,
+        content_type: String,
+        declare_length: bool,
+    },
+    /// 200 with `Content-Encoding: gzip`: a valid gzip stream of `inflated_mib` MiB of
+    /// zeros, generated and streamed on the fly (about 1 KiB on the wire per inflated MiB).
+    /// The gzip trailer's CRC is not computed (a client that reads that far has already
+    /// failed to cap the body).
+    GzipBomb { inflated_mib: u64 },
+    /// Wait `delay`, then do `then`.
+    Delayed {
+        delay: Duration,
+        then: Box<Behaviour>,
+    },
+}
+
+impl Behaviour {
+    /// `then` after `delay`.
+    pub fn delayed(delay: Duration, then: impl Into<Behaviour>) -> Behaviour {
+        Behaviour::Delayed {
+            delay,
+            then: Box::new(then.into()),
+        }
+    }
 }
 
 /// A status, headers and body.
@@ -128,6 +165,10 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 struct State {
     routes: Mutex<HashMap<String, Behaviour>>,
     requests: Mutex<Vec<Request>>,
+    /// Connections accepted (a black-hole server reads no requests, so counts only these).
+    connections: AtomicUsize,
+    /// Accept connections and hold them without reading or writing a byte.
+    black_hole: bool,
 }
 
 pub struct TestServer {
@@ -145,17 +186,43 @@ impl Drop for TestServer {
 impl TestServer {
     /// Binds `127.0.0.1:0`, then starts serving on the current tokio runtime.
     pub async fn start() -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        TestServer::start_on("127.0.0.1").await
+    }
+
+    /// Binds `IP:0` on a loopback address of its own (`127.0.0.2`, `127.0.0.3`, … are all
+    /// loopback on Linux), so that tests can have distinct "hosts" for per-host politeness.
+    pub async fn start_on(ip: &str) -> TestServer {
+        TestServer::spawn(ip, false).await
+    }
+
+    /// A server on `IP:0` that accepts every connection and then never reads, writes or
+    /// closes it: a host that is up but never answers. [`TestServer::connections`] counts
+    /// the accepted connections; no request is ever recorded.
+    pub async fn start_black_hole(ip: &str) -> TestServer {
+        TestServer::spawn(ip, true).await
+    }
+
+    async fn spawn(ip: &str, black_hole: bool) -> TestServer {
+        let listener = TcpListener::bind((ip, 0))
             .await
-            .expect("bind 127.0.0.1:0");
+            .unwrap_or_else(|e| panic!("bind {ip}:0: {e}"));
         let addr = listener.local_addr().expect("local_addr");
-        let state = Arc::new(State::default());
+        let state = Arc::new(State {
+            black_hole,
+            ..State::default()
+        });
         let st = state.clone();
         let task = tokio::spawn(async move {
+            let mut held = Vec::new();
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
+                st.connections.fetch_add(1, Ordering::SeqCst);
+                if st.black_hole {
+                    held.push(stream);
+                    continue;
+                }
                 let st = st.clone();
                 tokio::spawn(async move {
                     // A client that goes away mid-request is not the test's business.
@@ -164,6 +231,11 @@ impl TestServer {
             }
         });
         TestServer { addr, state, task }
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(Ordering::SeqCst)
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -245,16 +317,7 @@ async fn handle(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
                 .body(format!("no route for {path}\n")),
         )
     });
-    let planned: Option<u16> = match &behaviour {
-        Behaviour::Respond(r) => Some(if not_modified(r, &headers) {
-            304
-        } else {
-            r.status
-        }),
-        Behaviour::Redirect { status, .. } => Some(*status),
-        Behaviour::Hang => None,
-        Behaviour::ResetMidBody { response, .. } => Some(response.status),
-    };
+    let planned = planned_status(&behaviour, &headers);
     {
         let mut reqs = state.requests.lock().unwrap();
         let seq = reqs.len();
@@ -267,7 +330,38 @@ async fn handle(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
         });
     }
 
-    let mut stream = reader.into_inner();
+    let stream = reader.into_inner();
+    respond(stream, behaviour, planned, &method).await
+}
+
+fn planned_status(b: &Behaviour, headers: &[(String, String)]) -> Option<u16> {
+    match b {
+        Behaviour::Respond(r) => Some(if not_modified(r, headers) {
+            304
+        } else {
+            r.status
+        }),
+        Behaviour::Redirect { status, .. } => Some(*status),
+        Behaviour::Hang => None,
+        Behaviour::ResetMidBody { response, .. } | Behaviour::Trickle { response, .. } => {
+            Some(response.status)
+        }
+        Behaviour::Huge { .. } | Behaviour::GzipBomb { .. } => Some(200),
+        Behaviour::Delayed { then, .. } => planned_status(then, headers),
+    }
+}
+
+async fn respond(
+    mut stream: TcpStream,
+    behaviour: Behaviour,
+    planned: Option<u16>,
+    method: &str,
+) -> std::io::Result<()> {
+    let mut behaviour = behaviour;
+    while let Behaviour::Delayed { delay, then } = behaviour {
+        tokio::time::sleep(delay).await;
+        behaviour = *then;
+    }
     match behaviour {
         Behaviour::Respond(r) => {
             if planned == Some(304) {
@@ -322,8 +416,90 @@ async fn handle(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
             socket_linger_zero(&std);
             drop(std);
         }
+        Behaviour::Trickle { response, interval } => {
+            write_head(
+                &mut stream,
+                response.status,
+                &response.headers,
+                Some(response.body.len()),
+            )
+            .await?;
+            stream.flush().await?;
+            for b in &response.body {
+                tokio::time::sleep(interval).await;
+                stream.write_all(std::slice::from_ref(b)).await?;
+                stream.flush().await?;
+            }
+            stream.shutdown().await?;
+        }
+        Behaviour::Huge {
+            len,
+            pattern,
+            content_type,
+            declare_length,
+        } => {
+            let headers = vec![("Content-Type".to_owned(), content_type)];
+            let declared = declare_length.then_some(len as usize);
+            write_head(&mut stream, 200, &headers, declared).await?;
+            let pattern = if pattern.is_empty() {
+                vec![b' ']
+            } else {
+                pattern
+            };
+            let chunk: Vec<u8> = pattern.iter().copied().cycle().take(64 * 1024).collect();
+            let mut sent = 0u64;
+            while sent < len {
+                let n = (len - sent).min(chunk.len() as u64) as usize;
+                stream.write_all(&chunk[..n]).await?;
+                sent += n as u64;
+            }
+            stream.flush().await?;
+            stream.shutdown().await?;
+        }
+        Behaviour::GzipBomb { inflated_mib } => {
+            let (head, block, tail) = gzip_bomb_parts(inflated_mib);
+            let len = head.len() + block.len() * inflated_mib as usize + tail.len();
+            let headers = vec![
+                ("Content-Type".to_owned(), "application/rss+xml".to_owned()),
+                ("Content-Encoding".to_owned(), "gzip".to_owned()),
+            ];
+            write_head(&mut stream, 200, &headers, Some(len)).await?;
+            stream.write_all(&head).await?;
+            for _ in 0..inflated_mib {
+                stream.write_all(&block).await?;
+            }
+            stream.write_all(&tail).await?;
+            stream.flush().await?;
+            stream.shutdown().await?;
+        }
+        Behaviour::Delayed { .. } => unreachable!("delays were unwrapped above"),
     }
     Ok(())
+}
+
+/// The pieces of a gzip stream of `mib` MiB of zeros: the gzip header, one raw-deflate block
+/// (full flush, so byte-aligned and independent) that inflates to 1 MiB of zeros, to be sent
+/// `mib` times, and the final empty block plus the trailer (CRC left 0, ISIZE mod 2^32).
+pub fn gzip_bomb_parts(mib: u64) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    use flate2::{Compress, Compression, FlushCompress};
+    let zeros = vec![0u8; 1 << 20];
+    let deflate = |input: &[u8], flush: FlushCompress| {
+        let mut c = Compress::new(Compression::best(), false);
+        let mut out = Vec::with_capacity(8 * 1024);
+        c.compress_vec(input, &mut out, flush).expect("deflate");
+        out
+    };
+    let block = deflate(&zeros, FlushCompress::Full);
+    assert!(
+        block.len() < 8 * 1024,
+        "1 MiB of zeros should deflate small"
+    );
+    // An empty final block (BFINAL=1, fixed Huffman, end-of-block): bits 1,01,0000000.
+    let mut tail = vec![0x03, 0x00];
+    tail.extend_from_slice(&0u32.to_le_bytes());
+    tail.extend_from_slice(&((mib << 20) as u32).to_le_bytes());
+    let head = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+    (head, block, tail)
 }
 
 fn socket_linger_zero(s: &std::net::TcpStream) {

@@ -9,6 +9,7 @@ pub mod dbus;
 pub mod feeds;
 pub mod fixtures;
 pub mod http;
+pub mod notify_socket;
 pub mod watchlist;
 
 use std::time::Duration;

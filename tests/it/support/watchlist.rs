@@ -106,6 +106,34 @@ impl WatchList {
         self
     }
 
+    /// Sets `[settings] key = value` (e.g. `("batch_after", 10)`, `("quiet_hours", "23:00-07:00")`,
+    /// `("opener", vec!["/path/to/script"])`).
+    pub fn setting(mut self, key: &str, value: impl Into<Value>) -> WatchList {
+        self.settings().insert(key.into(), value.into());
+        self
+    }
+
+    /// Adds a `[[feed]]` with a `name` and its own `interval` (may be below the 5 min floor,
+    /// e.g. `"1s"`, so that `tidings run` polls it again soon).
+    pub fn feed_every(mut self, url: &str, name: &str, interval: &str) -> WatchList {
+        let mut t = Table::new();
+        t.insert("url".into(), Value::String(url.into()));
+        t.insert("name".into(), Value::String(name.into()));
+        t.insert("interval".into(), Value::String(interval.into()));
+        self.push("feed", t);
+        self
+    }
+
+    /// Adds a `[[topic]]` with an `urgency` (`low`, `normal`, `critical`).
+    pub fn topic_with_urgency(mut self, name: &str, query: &str, urgency: &str) -> WatchList {
+        let mut t = Table::new();
+        t.insert("name".into(), Value::String(name.into()));
+        t.insert("query".into(), Value::String(query.into()));
+        t.insert("urgency".into(), Value::String(urgency.into()));
+        self.push("topic", t);
+        self
+    }
+
     pub fn topic(mut self, name: &str, query: &str) -> WatchList {
         let mut t = Table::new();
         t.insert("name".into(), Value::String(name.into()));
