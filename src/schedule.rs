@@ -35,13 +35,26 @@ impl Policy {
     }
 }
 
+/// What a feed document says about how often to poll it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedHints {
+    /// RSS `<ttl>`, minutes.
+    pub ttl_minutes: Option<u32>,
+    /// RSS `<skipHours>`: hours (0–23, GMT) in which the feed does not change.
+    pub skip_hours: Vec<u32>,
+    /// RSS `<skipDays>`.
+    pub skip_days: Vec<chrono::Weekday>,
+    /// `sy:updatePeriod` divided by `sy:updateFrequency`.
+    pub update_every: Option<Duration>,
+}
+
 /// How the poll went, as far as scheduling cares.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
     pub ok: bool,
     pub hints: CacheHints,
-    /// RSS `<ttl>`, minutes.
-    pub ttl_minutes: Option<u32>,
+    /// The document's own hints (from the last parse).
+    pub feed: FeedHints,
 }
 
 /// When to poll next. Success: `now + interval`, pushed later (never earlier) by the server's
@@ -69,16 +82,40 @@ pub fn next_poll(
     if let Some(age) = outcome.hints.max_age {
         wait = wait.max(age);
     }
-    if let Some(ttl) = outcome.ttl_minutes {
+    if let Some(ttl) = outcome.feed.ttl_minutes {
         wait = wait.max(Duration::from_secs(u64::from(ttl) * 60));
+    }
+    if let Some(every) = outcome.feed.update_every {
+        wait = wait.max(every);
     }
     if let Some(exp) = outcome.hints.expires
         && let Ok(d) = (exp - now).to_std()
     {
         wait = wait.max(d);
     }
-    let t = at(wait.min(CEILING.max(interval)));
+    let t = skip_quiet_times(at(wait.min(CEILING.max(interval))), &outcome.feed)
+        .min(at(CEILING.max(interval)));
     retry_after.map_or(t, |r| r.max(t).min(at(CEILING)))
+}
+
+/// Moves `t` past the feed's `<skipHours>` (GMT) and `<skipDays>`.
+fn skip_quiet_times(mut t: DateTime<Utc>, feed: &FeedHints) -> DateTime<Utc> {
+    use chrono::{Datelike, DurationRound, Timelike};
+    if feed.skip_hours.len() >= 24 || feed.skip_days.len() >= 7 {
+        return t; // a feed that skips everything skips nothing
+    }
+    for _ in 0..(24 * 8) {
+        if feed.skip_days.contains(&t.weekday()) {
+            t = t.duration_trunc(chrono::Duration::days(1)).unwrap_or(t)
+                + chrono::Duration::days(1);
+        } else if feed.skip_hours.contains(&t.hour()) {
+            t = t.duration_trunc(chrono::Duration::hours(1)).unwrap_or(t)
+                + chrono::Duration::hours(1);
+        } else {
+            break;
+        }
+    }
+    t
 }
 
 #[cfg(test)]
@@ -104,7 +141,10 @@ mod tests {
         let ok = |hints: CacheHints, ttl: Option<u32>| Outcome {
             ok: true,
             hints,
-            ttl_minutes: ttl,
+            feed: FeedHints {
+                ttl_minutes: ttl,
+                ..Default::default()
+            },
         };
         let fail = || Outcome {
             ok: false,
@@ -127,10 +167,85 @@ mod tests {
             ("third failure: 4 min", policy(15, None), fail(), 3, 0.0, mins(4)),
             ("jitter adds up to 25 %", policy(15, None), fail(), 3, 1.0, mins(5)),
             ("backoff capped at 12 h", policy(15, None), fail(), 40, 0.0, mins(12 * 60)),
-            ("retry-after obeyed", policy(15, None), Outcome { ok: false, hints: CacheHints { retry_after: Some(mins(90)), ..Default::default() }, ttl_minutes: None }, 1, 0.0, mins(90)),
+            ("retry-after obeyed", policy(15, None), Outcome { ok: false, hints: CacheHints { retry_after: Some(mins(90)), ..Default::default() }, feed: FeedHints::default() }, 1, 0.0, mins(90)),
         ];
         for (name, p, o, f, j, want) in cases {
             assert_eq!(next_poll(t0(), &p, &o, f, j), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn feed_hints_push_later() {
+        use chrono::Weekday;
+        let mins = |m: i64| t0() + chrono::Duration::minutes(m);
+        let with = |feed: FeedHints| Outcome {
+            ok: true,
+            hints: CacheHints::default(),
+            feed,
+        };
+        let p = policy(15, None);
+        // T0 is Friday 12:00 GMT.
+        let cases: Vec<(&str, FeedHints, DateTime<Utc>)> = vec![
+            (
+                "hourly update period of 2 per hour: 30 min",
+                FeedHints {
+                    update_every: Some(Duration::from_secs(1800)),
+                    ..Default::default()
+                },
+                mins(30),
+            ),
+            (
+                "update period shorter than the interval: interval",
+                FeedHints {
+                    update_every: Some(Duration::from_secs(60)),
+                    ..Default::default()
+                },
+                mins(15),
+            ),
+            (
+                "skipHours 12: to 13:00",
+                FeedHints {
+                    skip_hours: vec![12],
+                    ..Default::default()
+                },
+                mins(60),
+            ),
+            (
+                "skipHours 12, 13: to 14:00",
+                FeedHints {
+                    skip_hours: vec![12, 13],
+                    ..Default::default()
+                },
+                mins(120),
+            ),
+            (
+                "skipDays Friday: to Saturday 00:00",
+                FeedHints {
+                    skip_days: vec![Weekday::Fri],
+                    ..Default::default()
+                },
+                mins(12 * 60),
+            ),
+            (
+                "skipDays Friday, skipHours 0: to Saturday 01:00",
+                FeedHints {
+                    skip_days: vec![Weekday::Fri],
+                    skip_hours: vec![0],
+                    ..Default::default()
+                },
+                mins(13 * 60),
+            ),
+            (
+                "every hour skipped: ignored",
+                FeedHints {
+                    skip_hours: (0..24).collect(),
+                    ..Default::default()
+                },
+                mins(15),
+            ),
+        ];
+        for (name, feed, want) in cases {
+            assert_eq!(next_poll(t0(), &p, &with(feed), 0, 0.0), want, "{name}");
         }
     }
 }

@@ -262,6 +262,8 @@ pub struct Engine<F, N, C> {
     global: Arc<Semaphore>,
     /// Feeds fetched but not yet recorded, at most 2 × `concurrency`: bounds memory at any N.
     unrecorded: Arc<Semaphore>,
+    /// Per feed, the scheduling hints of its last parsed document.
+    feed_hints: HashMap<FeedId, schedule::FeedHints>,
     /// Polls that could not be recorded (database locked), to run again then.
     retry_soon: HashMap<FeedId, DateTime<Utc>>,
     /// Per feed, the hashes of the article keys in its last document.
@@ -324,6 +326,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             unrecorded,
             known: HashMap::new(),
             retry_soon: HashMap::new(),
+            feed_hints: HashMap::new(),
             tasks: JoinSet::new(),
             in_flight: HashMap::new(),
             flood: FloodState::default(),
@@ -768,10 +771,14 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                 ..
             }
         );
+        if let Some(Ok(p)) = &parsed {
+            self.feed_hints.insert(state.id, p.hints.clone());
+        }
         let extra = Extra {
             body_hash,
             unchanged,
             precomputed,
+            last_hints: self.feed_hints.get(&state.id).cloned().unwrap_or_default(),
         };
         let recorded = record_poll(
             &mut self.store,
@@ -1282,6 +1289,8 @@ struct Extra {
     body_hash: Option<String>,
     unchanged: bool,
     precomputed: Option<Precomputed>,
+    /// The feed's scheduling hints from its last parsed document (for 304s and unchanged bodies).
+    last_hints: schedule::FeedHints,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1318,7 +1327,7 @@ fn record_poll(
             let sched = Outcome {
                 ok: true,
                 hints,
-                ttl_minutes: None,
+                feed: extra.last_hints.clone(),
             };
             let rec = PollRecord {
                 status: Some(304),
@@ -1340,7 +1349,7 @@ fn record_poll(
             let sched = Outcome {
                 ok: true,
                 hints,
-                ttl_minutes: None,
+                feed: extra.last_hints.clone(),
             };
             let rec = PollRecord {
                 status: Some(status),
@@ -1407,7 +1416,7 @@ fn record_poll(
             let sched = Outcome {
                 ok: true,
                 hints,
-                ttl_minutes: parsed.ttl_minutes,
+                feed: parsed.hints.clone(),
             };
             let rec = PollRecord {
                 status: Some(status),
@@ -1451,7 +1460,7 @@ fn record_poll(
             let sched = Outcome {
                 ok: false,
                 hints,
-                ttl_minutes: None,
+                feed: Default::default(),
             };
             let rec = PollRecord {
                 status,
