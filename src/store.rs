@@ -410,9 +410,6 @@ impl Store {
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
-        // Reads of a large database through the page cache instead of SQLite's own heap.
-        self.conn
-            .pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
         if version < SCHEMA_VERSION {
             // Another process may be migrating the same new database right now: take the write
             // lock first, then look again at what is left to do.
