@@ -517,6 +517,10 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             .map(|f| (f.url.as_str(), f.name.as_deref()))
             .collect();
         let states = self.store.sync_feeds(&rows, now)?;
+        // A sink receives the alerts created from its first run on.
+        for sink in &self.config.sinks {
+            self.store.register_sink(&sink.name)?;
+        }
         for (f, state) in feeds.iter().zip(states) {
             self.spawn_poll(f.clone(), state);
         }

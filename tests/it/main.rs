@@ -15,4 +15,5 @@ mod quality;
 mod regressions;
 mod security;
 mod service;
+mod sinks;
 mod support;
