@@ -205,6 +205,16 @@ struct DeliveryState {
 /// First retry after a failed notification; doubles up to [`DELIVERY_BACKOFF_CAP`].
 pub const DELIVERY_BACKOFF_BASE: Duration = Duration::from_secs(15);
 pub const DELIVERY_BACKOFF_CAP: Duration = Duration::from_secs(10 * 60);
+/// When to try a delivery again after `failures` failed attempts in a row (1 = the first):
+/// [`DELIVERY_BACKOFF_BASE`] doubling up to [`DELIVERY_BACKOFF_CAP`].
+fn retry_after_failures(now: DateTime<Utc>, failures: u32) -> DateTime<Utc> {
+    let exp = failures.saturating_sub(1).min(16);
+    let backoff = DELIVERY_BACKOFF_BASE
+        .saturating_mul(1 << exp)
+        .min(DELIVERY_BACKOFF_CAP);
+    now + chrono::Duration::from_std(backoff).unwrap_or_default()
+}
+
 /// How long the loop waits when another writer holds the database.
 pub const BUSY_PAUSE: Duration = Duration::from_secs(2);
 /// A poll that could not be recorded (database locked) is retried after this long.
@@ -926,12 +936,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                         if state.failures == 1 {
                             warn!(sink = %sink.name, error = %e, "sink failed; its alerts are retried");
                         }
-                        let exp = (state.failures - 1).min(16);
-                        let backoff = DELIVERY_BACKOFF_BASE
-                            .saturating_mul(1 << exp)
-                            .min(DELIVERY_BACKOFF_CAP);
-                        state.retry_at =
-                            Some(now + chrono::Duration::from_std(backoff).unwrap_or_default());
+                        state.retry_at = Some(retry_after_failures(now, state.failures));
                         break;
                     }
                 }
@@ -1061,12 +1066,8 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                     } else {
                         debug!(error = %e, failures = self.delivery.failures, "notification retry failed");
                     }
-                    let exp = (self.delivery.failures - 1).min(16);
-                    let backoff = DELIVERY_BACKOFF_BASE
-                        .saturating_mul(1 << exp)
-                        .min(DELIVERY_BACKOFF_CAP);
                     self.delivery.retry_at =
-                        Some(now + chrono::Duration::from_std(backoff).unwrap_or_default());
+                        Some(retry_after_failures(now, self.delivery.failures));
                     break;
                 }
             }
