@@ -4,8 +4,16 @@
 //! [`crate::parse::normalize_link`]: scheme, host case, `www.`, trailing slash, fragments,
 //! tracking parameters and AMP variants do not count), or when their titles are near-identical:
 //! the Jaccard similarity of their sets of normalised words is at least
-//! [`TITLE_SIMILARITY`]. Titles of fewer than [`MIN_TITLE_WORDS`] words are compared by link
-//! only ("Live updates" is not a story).
+//! [`TITLE_SIMILARITY`] and, when both titles carry numbers, the numbers are the same. Titles of
+//! fewer than [`MIN_TITLE_WORDS`] words are compared by link only ("Live updates" is not a
+//! story).
+//!
+//! Tuned on `../shared/corpus/news-feed-snapshots` (3,609 distinct titles from 40 feeds,
+//! cross-feed pairs): at similarity ≥ 0.8 the true pairs are syndicated copies ("Only Fools and
+//! Horses star/actor John Challis dies aged 79"), and every false pair was a templated title
+//! whose numbers differ ("Covid-19 update: 51 / 65 new community cases in NZ today", "updates
+//! for 16 / 4 September") — hence the numbers rule. Below 0.8 the pairs were mostly different
+//! stories.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -50,7 +58,21 @@ pub fn same_story(a: StoryKey<'_>, b: StoryKey<'_>) -> bool {
 
 /// Near-identical titles, given their word sets.
 pub fn similar_titles(a: &HashSet<String>, b: &HashSet<String>) -> bool {
-    a.len() >= MIN_TITLE_WORDS && b.len() >= MIN_TITLE_WORDS && similarity(a, b) >= TITLE_SIMILARITY
+    let numbers = |s: &HashSet<String>| -> Vec<String> {
+        let mut n: Vec<String> = s
+            .iter()
+            .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
+            .cloned()
+            .collect();
+        n.sort();
+        n
+    };
+    let (na, nb) = (numbers(a), numbers(b));
+    let numbers_agree = na.is_empty() || nb.is_empty() || na == nb;
+    a.len() >= MIN_TITLE_WORDS
+        && b.len() >= MIN_TITLE_WORDS
+        && numbers_agree
+        && similarity(a, b) >= TITLE_SIMILARITY
 }
 
 #[cfg(test)]
@@ -85,6 +107,16 @@ mod tests {
                 false,
             ),
             ("Live updates", "Live updates", false),
+            (
+                "Only Fools and Horses star John Challis dies aged 79",
+                "Only Fools and Horses actor John Challis dies aged 79",
+                true,
+            ),
+            (
+                "Covid-19 update: 51 new community cases in NZ today",
+                "Covid-19 update: 65 new community cases in NZ today",
+                false,
+            ),
         ];
         for (a, b, want) in cases {
             assert_eq!(
