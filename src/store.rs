@@ -335,6 +335,19 @@ pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// A time stored to the second, rounded *up*: for a host's `Retry-After`, which must never come
+/// early. (A feed's own `next_poll_at` is rounded down; a 429/503's `Retry-After` also defers
+/// its host, so the host deferral is what holds.)
+pub(crate) fn ts_ceil(t: DateTime<Utc>) -> String {
+    use chrono::{DurationRound, Timelike};
+    let t = if t.nanosecond() == 0 {
+        t
+    } else {
+        t.duration_trunc(chrono::Duration::seconds(1)).unwrap_or(t) + chrono::Duration::seconds(1)
+    };
+    ts(t)
+}
+
 fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
     s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
         .map(|t| t.with_timezone(&Utc))
@@ -544,7 +557,7 @@ impl Store {
              ON CONFLICT(host) DO UPDATE SET
                 reason = CASE WHEN excluded.deferred_until > deferred_until THEN excluded.reason ELSE reason END,
                 deferred_until = MAX(deferred_until, excluded.deferred_until)",
-            params![host, ts(until), reason],
+            params![host, ts_ceil(until), reason],
         )?;
         Ok(())
     }

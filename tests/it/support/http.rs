@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -146,6 +146,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The status the server answered with (`None` for behaviours that send no status line).
     pub status: Option<u16>,
+    /// When the request head had been read (before any `Delayed` wait).
+    pub at: Instant,
 }
 
 impl Request {
@@ -327,6 +329,7 @@ async fn handle(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
             path,
             headers,
             status: planned,
+            at: Instant::now(),
         });
     }
 
