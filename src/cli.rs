@@ -945,7 +945,12 @@ fn status(store: &Store, json: bool, switched_off: &[String]) -> Result<ExitCode
             state.push(format!("error: {e}"));
         }
         if state.is_empty() {
-            state.push("ok".into());
+            let fine = if f.last_polled_at.is_some() {
+                "ok"
+            } else {
+                "not polled yet"
+            };
+            state.push(fine.into());
         }
         println!(
             "{:<28} {:<11} {:>4} {:>4} {:<11} {:>5}  {}",
