@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 use crate::support::TIMEOUT;
 use crate::support::cli::Sandbox;
@@ -29,58 +29,24 @@ impl Daemon {
     /// `DBUS_SESSION_BUS_ADDRESS`). Its stderr goes to `DIR/daemon-N.stderr` (appended to on
     /// restarts), so that a chatty log can never block it on a full pipe.
     pub fn start(sb: &Sandbox, bus: &str, log: &str) -> Daemon {
-        let root = sb.path();
-        let stderr_path = root.join("daemon.stderr");
+        let stderr_path = sb.path().join("daemon.stderr");
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&stderr_path)
             .expect("open daemon stderr file");
-        let xdg = |d: &str| {
-            let p = root.join("xdg").join(d);
-            std::fs::create_dir_all(&p).expect("create XDG dir");
-            p
-        };
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tidings"));
-        cmd.arg("--config")
-            .arg(&sb.config)
-            .arg("--db")
-            .arg(&sb.db)
-            .arg("run")
-            .current_dir(root)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
+        let args = [
+            "--config".to_string(),
+            sb.config.display().to_string(),
+            "--db".to_string(),
+            sb.db.display().to_string(),
+            "run".to_string(),
+        ];
+        let (mut cmd, _) = sb.command(&args);
+        cmd.stdout(Stdio::null())
             .stderr(Stdio::from(stderr))
-            .kill_on_drop(true);
-        for var in [
-            "TIDINGS_CONFIG",
-            "TIDINGS_DB",
-            "RUST_LOG",
-            "HTTP_PROXY",
-            "http_proxy",
-            "HTTPS_PROXY",
-            "https_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-            "JOURNAL_STREAM",
-            "NOTIFY_SOCKET",
-            "WATCHDOG_USEC",
-            "LISTEN_FDS",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("TIDINGS_LOG", log)
-            .env("DBUS_SESSION_BUS_ADDRESS", bus)
-            .env("HOME", xdg("home"))
-            .env("XDG_CONFIG_HOME", xdg("config"))
-            .env("XDG_DATA_HOME", xdg("data"))
-            .env("XDG_STATE_HOME", xdg("state"))
-            .env("XDG_CACHE_HOME", xdg("cache"))
-            .env("XDG_RUNTIME_DIR", xdg("runtime"))
-            .env("NO_PROXY", "127.0.0.0/8,localhost")
-            .env("no_proxy", "127.0.0.0/8,localhost")
-            .env("RUST_BACKTRACE", "0")
-            .env("NO_COLOR", "1");
+            .env("TIDINGS_LOG", log)
+            .env("DBUS_SESSION_BUS_ADDRESS", bus);
         let child = cmd.spawn().expect("spawn tidings run");
         let pid = child.id().expect("child pid");
         Daemon {

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 use crate::support::TIMEOUT;
 use crate::support::cli::{Output, Sandbox, wait_until};
@@ -75,58 +75,22 @@ impl RunChild {
         let root = sb.path();
         let stderr_path = root.join("run.stderr");
         let stderr = std::fs::File::create(&stderr_path).expect("create stderr file");
-        let xdg = |d: &str| {
-            let p = root.join("xdg").join(d);
-            std::fs::create_dir_all(&p).expect("create XDG dir");
-            p
-        };
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tidings"));
-        cmd.arg("--config")
-            .arg(&sb.config)
-            .arg("--db")
-            .arg(&sb.db)
-            .arg("run")
-            .current_dir(root)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
+        let args = [
+            "--config".to_string(),
+            sb.config.display().to_string(),
+            "--db".to_string(),
+            sb.db.display().to_string(),
+            "run".to_string(),
+        ];
+        let (mut cmd, _) = sb.command(&args);
+        cmd.stdout(Stdio::null())
             .stderr(Stdio::from(stderr))
-            .kill_on_drop(true);
-        for var in [
-            "TIDINGS_CONFIG",
-            "TIDINGS_DB",
-            "RUST_LOG",
-            "HTTP_PROXY",
-            "http_proxy",
-            "HTTPS_PROXY",
-            "https_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-            "JOURNAL_STREAM",
-            "NOTIFY_SOCKET",
-            "WATCHDOG_USEC",
-            "WATCHDOG_PID",
-            "LISTEN_FDS",
-            "LISTEN_PID",
-            "TIDINGS_TEST_HOOKS",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("NOTIFY_SOCKET", &sock.path)
+            .env("NOTIFY_SOCKET", &sock.path)
             .env("TIDINGS_LOG", "info")
             .env(
                 "DBUS_SESSION_BUS_ADDRESS",
                 format!("unix:path={}", root.join("no-bus-here").display()),
-            )
-            .env("HOME", xdg("home"))
-            .env("XDG_CONFIG_HOME", xdg("config"))
-            .env("XDG_DATA_HOME", xdg("data"))
-            .env("XDG_STATE_HOME", xdg("state"))
-            .env("XDG_CACHE_HOME", xdg("cache"))
-            .env("XDG_RUNTIME_DIR", xdg("runtime"))
-            .env("NO_PROXY", "127.0.0.1,localhost")
-            .env("no_proxy", "127.0.0.1,localhost")
-            .env("RUST_BACKTRACE", "0")
-            .env("NO_COLOR", "1");
+            );
         for (k, v) in env {
             cmd.env(k, v);
         }

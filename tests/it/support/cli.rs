@@ -139,8 +139,10 @@ impl Sandbox {
         }
     }
 
-    /// The command for `tidings ARGS...` in the sandbox, and its text for messages.
-    fn command<S: AsRef<str>>(&self, args: &[S]) -> (Command, String) {
+    /// The command for `tidings ARGS...` in the sandbox, and its text for messages: working
+    /// directory and XDG dirs inside the sandbox, the sandbox's bus, inherited variables that
+    /// would change behaviour removed, stdout and stderr piped (callers may redirect them).
+    pub fn command<S: AsRef<str>>(&self, args: &[S]) -> (Command, String) {
         let root = self.dir.path();
         let xdg = |d: &str| {
             let p = root.join("xdg").join(d);
@@ -159,6 +161,7 @@ impl Sandbox {
             "TIDINGS_CONFIG",
             "TIDINGS_DB",
             "TIDINGS_LOG",
+            "TIDINGS_TEST_HOOKS",
             "RUST_LOG",
             "HTTP_PROXY",
             "http_proxy",
@@ -169,7 +172,9 @@ impl Sandbox {
             "JOURNAL_STREAM",
             "NOTIFY_SOCKET",
             "WATCHDOG_USEC",
+            "WATCHDOG_PID",
             "LISTEN_FDS",
+            "LISTEN_PID",
         ] {
             cmd.env_remove(var);
         }
@@ -180,8 +185,8 @@ impl Sandbox {
             .env("XDG_STATE_HOME", xdg("state"))
             .env("XDG_CACHE_HOME", xdg("cache"))
             .env("XDG_RUNTIME_DIR", xdg("runtime"))
-            .env("NO_PROXY", "127.0.0.1,localhost")
-            .env("no_proxy", "127.0.0.1,localhost")
+            .env("NO_PROXY", "127.0.0.0/8,localhost")
+            .env("no_proxy", "127.0.0.0/8,localhost")
             .env("RUST_BACKTRACE", "0")
             .env("NO_COLOR", "1");
         for (k, v) in &self.env {
