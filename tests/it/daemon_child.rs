@@ -35,14 +35,7 @@ impl Daemon {
             .append(true)
             .open(&stderr_path)
             .expect("open daemon stderr file");
-        let args = [
-            "--config".to_string(),
-            sb.config.display().to_string(),
-            "--db".to_string(),
-            sb.db.display().to_string(),
-            "run".to_string(),
-        ];
-        let (mut cmd, _) = sb.command(&args);
+        let (mut cmd, _) = sb.command_with_files(&["run"]);
         cmd.stdout(Stdio::null())
             .stderr(Stdio::from(stderr))
             .env("TIDINGS_LOG", log)

@@ -75,14 +75,7 @@ impl RunChild {
         let root = sb.path();
         let stderr_path = root.join("run.stderr");
         let stderr = std::fs::File::create(&stderr_path).expect("create stderr file");
-        let args = [
-            "--config".to_string(),
-            sb.config.display().to_string(),
-            "--db".to_string(),
-            sb.db.display().to_string(),
-            "run".to_string(),
-        ];
-        let (mut cmd, _) = sb.command(&args);
+        let (mut cmd, _) = sb.command_with_files(&["run"]);
         cmd.stdout(Stdio::null())
             .stderr(Stdio::from(stderr))
             .env("NOTIFY_SOCKET", &sock.path)

@@ -81,46 +81,20 @@ impl Sandbox {
 
     /// `tidings --config CONFIG --db DB ARGS...`, in the sandbox directory.
     pub async fn tidings(&self, args: &[&str]) -> Output {
-        let mut all: Vec<String> = vec![
-            "--config".into(),
-            self.config.display().to_string(),
-            "--db".into(),
-            self.db.display().to_string(),
-        ];
-        all.extend(args.iter().map(|a| a.to_string()));
-        self.run(&all).await
+        let (cmd, command) = self.command_with_files(args);
+        finish(cmd, command).await
     }
 
     /// `tidings ARGS...` exactly as given, in the sandbox directory, with a clean environment.
     pub async fn run<S: AsRef<str>>(&self, args: &[S]) -> Output {
-        let (mut cmd, command) = self.command(args);
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
-        let out = match tokio::time::timeout(TIMEOUT, child.wait_with_output()).await {
-            Ok(r) => r.unwrap_or_else(|e| panic!("wait for {command}: {e}")),
-            // Dropping the future drops the child, which kills it (kill_on_drop).
-            Err(_) => panic!("`{command}` did not finish within {TIMEOUT:?}"),
-        };
-        Output {
-            command,
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        let (cmd, command) = self.command(args);
+        finish(cmd, command).await
     }
 
     /// Starts `tidings --config CONFIG --db DB ARGS...` (e.g. `run`) as a long-running child
     /// whose stdout and stderr are collected while it runs. Killed when dropped.
     pub fn spawn(&self, args: &[&str]) -> Daemon {
-        let mut all: Vec<String> = vec![
-            "--config".into(),
-            self.config.display().to_string(),
-            "--db".into(),
-            self.db.display().to_string(),
-        ];
-        all.extend(args.iter().map(|a| a.to_string()));
-        let (mut cmd, command) = self.command(&all);
+        let (mut cmd, command) = self.command_with_files(args);
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
@@ -137,6 +111,18 @@ impl Sandbox {
             stderr,
             readers,
         }
+    }
+
+    /// [`Sandbox::command`] for `tidings --config CONFIG --db DB ARGS...`.
+    pub fn command_with_files(&self, args: &[&str]) -> (Command, String) {
+        let mut all: Vec<String> = vec![
+            "--config".into(),
+            self.config.display().to_string(),
+            "--db".into(),
+            self.db.display().to_string(),
+        ];
+        all.extend(args.iter().map(|a| a.to_string()));
+        self.command(&all)
     }
 
     /// The command for `tidings ARGS...` in the sandbox, and its text for messages: working
@@ -194,6 +180,24 @@ impl Sandbox {
         }
         let command = format!("tidings {}", args.join(" "));
         (cmd, command)
+    }
+}
+
+/// Runs `cmd` to completion (bounded by [`TIMEOUT`]) and collects its output.
+async fn finish(mut cmd: Command, command: String) -> Output {
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
+    let out = match tokio::time::timeout(TIMEOUT, child.wait_with_output()).await {
+        Ok(r) => r.unwrap_or_else(|e| panic!("wait for {command}: {e}")),
+        // Dropping the future drops the child, which kills it (kill_on_drop).
+        Err(_) => panic!("`{command}` did not finish within {TIMEOUT:?}"),
+    };
+    Output {
+        command,
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 
