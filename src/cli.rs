@@ -186,6 +186,22 @@ pub struct MatchArgs {
     pub json: bool,
 }
 
+impl Command {
+    /// Commands that only read local state and print it (so a closed pipe may end them).
+    pub fn prints_a_report(&self) -> bool {
+        matches!(
+            self,
+            Command::Status { .. }
+                | Command::History(_)
+                | Command::Stats { .. }
+                | Command::Check
+                | Command::Completions { .. }
+                | Command::Man
+                | Command::Feeds(FeedsCommand::List | FeedsCommand::Export)
+        )
+    }
+}
+
 /// Where the watch-list is read from when `--config` is not given.
 pub fn default_config_path() -> Option<PathBuf> {
     directories::BaseDirs::new().map(|d| d.config_dir().join("tidings").join("watchlist.toml"))
