@@ -806,7 +806,13 @@ mod tests {
             .output()
             .is_ok_and(|o| o.status.success());
         if !available {
-            println!("SKIPPED: systemd-analyze not installed");
+            {
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr().lock(),
+                    "SKIPPED: systemd-analyze not installed"
+                );
+            }
             return;
         }
         let dir = tempfile::tempdir().expect("tempdir");

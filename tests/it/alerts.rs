@@ -1776,7 +1776,7 @@ async fn history_filters_formats_and_stats() {
 async fn alert_history_view_is_readable_by_sqlite3_while_the_daemon_writes() {
     let Some(sqlite3) = find_on_path("sqlite3") else {
         assert!(!crate::support::in_ci(), "sqlite3 CLI not found (CI=true)");
-        println!("SKIPPED: sqlite3 not found (alert_history_view_is_readable)");
+        crate::support::skipped("sqlite3 not found (alert_history_view_is_readable)");
         return;
     };
     let Some(bus) = TestBus::start_or_skip("alert_history_view_is_readable").await else {

@@ -6,15 +6,6 @@ use std::path::{Path, PathBuf};
 
 use url::Url;
 
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("TIDINGS_CORPUS")?);
-    Some(if dir.is_absolute() {
-        dir
-    } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(dir)
-    })
-}
-
 fn base(rel: &str) -> Url {
     Url::parse(&format!("https://corpus.example/{rel}")).unwrap()
 }
@@ -39,8 +30,7 @@ fn norm(s: &str) -> String {
 /// them): each is a feedparser case that expects a well-formed feed ("not bozo").
 #[test]
 fn utf16_corpus_documents_parse() {
-    let Some(dir) = corpus_dir() else {
-        println!("SKIPPED: corpus tests (set TIDINGS_CORPUS=../shared/corpus)");
+    let Some(dir) = crate::support::corpus_or_skip("corpus tests") else {
         return;
     };
     let enc = dir.join("feedparser-6.0.14-tests/encoding");
@@ -80,8 +70,7 @@ fn utf16_corpus_documents_parse() {
 /// declaration changed) yield exactly the same articles.
 #[test]
 fn utf16_transcoding_preserves_articles() {
-    let Some(dir) = corpus_dir() else {
-        println!("SKIPPED: corpus tests (set TIDINGS_CORPUS=../shared/corpus)");
+    let Some(dir) = crate::support::corpus_or_skip("corpus tests") else {
         return;
     };
     let enc = dir.join("feedparser-6.0.14-tests/encoding");
@@ -191,8 +180,7 @@ fn regex_free_swap_encoding(text: &str) -> String {
 /// that have a golden `X.serde.json`.
 #[test]
 fn titles_and_links_agree_with_feed_rs_goldens() {
-    let Some(dir) = corpus_dir() else {
-        println!("SKIPPED: corpus tests (set TIDINGS_CORPUS=../shared/corpus)");
+    let Some(dir) = crate::support::corpus_or_skip("corpus tests") else {
         return;
     };
     let mut all = Vec::new();

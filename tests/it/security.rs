@@ -362,7 +362,7 @@ async fn outside_writer_holding_the_lock_delays_but_loses_nothing() {
         .is_err()
     {
         assert!(!crate::support::in_ci(), "sqlite3 not installed under CI");
-        println!("SKIPPED: sqlite3 not found (outside_writer_lock)");
+        crate::support::skipped("sqlite3 not found (outside_writer_lock)");
         return;
     }
     let server = TestServer::start().await;

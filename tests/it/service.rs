@@ -1039,12 +1039,11 @@ async fn opml_export_import_round_trip() {
 /// with exit 2), then round-tripped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opml_round_trip_over_the_corpus() {
-    let Some(root) = std::env::var_os("TIDINGS_CORPUS") else {
-        println!("SKIPPED: TIDINGS_CORPUS is not set (no OPML corpus round trip)");
+    let Some(root) = crate::support::corpus_or_skip("OPML corpus round trip") else {
         return;
     };
     let mut files = Vec::new();
-    let mut dirs = vec![PathBuf::from(root)];
+    let mut dirs = vec![root];
     while let Some(dir) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -1062,7 +1061,7 @@ async fn opml_round_trip_over_the_corpus() {
         }
     }
     if files.is_empty() {
-        println!("SKIPPED: no *.opml files in TIDINGS_CORPUS");
+        crate::support::skipped("no *.opml files in TIDINGS_CORPUS");
         return;
     }
     files.sort();
@@ -1122,7 +1121,7 @@ async fn completions_man_and_help() {
             "bash -n: {}",
             String::from_utf8_lossy(&o.stderr)
         ),
-        Err(_) => println!("SKIPPED: bash -n (no bash)"),
+        Err(_) => crate::support::skipped("bash -n (no bash)"),
     }
     // Invalid shell: a usage error.
     sb.run(&["completions", "tcsh"]).await.assert_code(2);
@@ -1152,7 +1151,7 @@ async fn completions_man_and_help() {
             "groff -ww: {}",
             String::from_utf8_lossy(&o.stderr)
         ),
-        Err(_) => println!("SKIPPED: groff not installed (manual not rendered)"),
+        Err(_) => crate::support::skipped("groff not installed (manual not rendered)"),
     }
 
     let help = sb.run(&["--help"]).await;
@@ -1365,7 +1364,7 @@ async fn service_install_and_uninstall() {
     } else if crate::support::in_ci() {
         panic!("systemd-analyze is not installed (CI=true)");
     } else {
-        println!("SKIPPED: systemd-analyze not installed (unit not verified)");
+        crate::support::skipped("systemd-analyze not installed (unit not verified)");
     }
 
     let out = sb.run(&["service", "uninstall"]).await;

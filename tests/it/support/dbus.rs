@@ -355,7 +355,7 @@ impl TestBus {
         match started {
             Ok(bus) => Some(bus),
             Err(BusError::NotFound) if !super::in_ci() => {
-                println!("SKIPPED: dbus-daemon not found ({test})");
+                crate::support::skipped(&format!("dbus-daemon not found ({test})"));
                 None
             }
             Err(e) => panic!("cannot start a private D-Bus for {test}: {e}"),
