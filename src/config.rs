@@ -96,13 +96,6 @@ pub struct FeedConfig {
     pub interval: Option<Duration>,
 }
 
-impl FeedConfig {
-    /// The name shown to the user: the configured one, else the URL.
-    pub fn display_name(&self) -> String {
-        self.name.clone().unwrap_or_else(|| redact_url(&self.url))
-    }
-}
-
 /// A `[[sink]]`: somewhere alerts go besides the desktop (machines without one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SinkConfig {
@@ -845,7 +838,11 @@ mod tests {
         assert_eq!(c.settings.host_spacing, Duration::ZERO);
         assert_eq!(c.settings.max_body_bytes, 1 << 20);
         assert_eq!(c.feeds[0].interval, Some(Duration::from_secs(1800)));
-        assert_eq!(c.feeds[0].display_name(), "https://a.example/rss");
+        assert_eq!(
+            redact_url(&c.feeds[0].url),
+            "https://a.example/rss",
+            "credentials never shown"
+        );
     }
 
     #[test]

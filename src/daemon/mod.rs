@@ -1314,11 +1314,7 @@ fn record_poll(
         feed_interval: feed.interval,
     };
     let first_poll = state.first_polled_at.is_none();
-    let mut name = feed
-        .name
-        .clone()
-        .or_else(|| state.title.clone())
-        .unwrap_or_else(|| redact_url(&feed.url));
+    let mut name = source_name(feed, None, state);
     let jitter = jitter_for(&feed.url, now);
     let moved_to = match &outcome {
         FetchOutcome::Fetched { moved_to, .. } | FetchOutcome::NotModified { moved_to, .. } => {
