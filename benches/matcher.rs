@@ -296,7 +296,8 @@ fn bench(c: &mut Criterion) {
             "matcher bench: {n}{suffix} topics, {} articles, {bytes} bytes, {matched} matches",
             articles.len()
         );
-        if std::env::var_os("TIDINGS_BENCH_CPU").is_some() {
+        if std::env::var("TIDINGS_BENCH_CPU").is_ok_and(|v| v == "1" || v == format!("{n}{suffix}"))
+        {
             cpu_time_per_pass(&format!("{n}_topics{suffix}"), &matcher, &articles, bytes);
         }
         group.bench_function(format!("{n}_topics{suffix}"), |b| {

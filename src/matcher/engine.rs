@@ -1,14 +1,16 @@
 //! The compiled engine: every term of every topic in one Aho-Corasick automaton, evaluation of
 //! the topics that got a hit, and explanations (hits + snippet).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{Anchored, MatchKind, dfa, nfa};
 use regex::Regex;
 
 use crate::model::{Article, Field, Hit, Match, Snippet, TopicId};
 
-use super::normalize::{Normalized, analyze, words};
+use super::normalize::{Normalized, Token, analyze, analyze_stream, words};
 use super::parse::{Expr, build_regex, find_alias};
 
 /// Most occurrences kept per pattern (or regex) per article: a 1 MB field of `nato nato …`
@@ -63,7 +65,7 @@ struct CompiledTopic {
 /// Every compiled topic.
 #[derive(Debug)]
 pub(crate) struct Engine {
-    ac: Option<AhoCorasick>,
+    ac: Option<Terms>,
     /// Words in each pattern.
     pat_words: Vec<u32>,
     /// Topic slots using each pattern.
@@ -198,21 +200,7 @@ impl EngineBuilder {
         let ac = if self.patterns.is_empty() {
             None
         } else {
-            Some(
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    // Every pattern starts with a space, so a start-byte prefilter would stop
-                    // at every word: the plain DFA is faster.
-                    .prefilter(false)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&self.patterns)
-                    .or_else(|_| {
-                        AhoCorasick::builder()
-                            .match_kind(MatchKind::Standard)
-                            .build(&self.patterns)
-                    })
-                    .map_err(|e| format!("cannot build the term automaton: {e}"))?,
-            )
+            Some(Terms::build(&self.patterns)?)
         };
         let fields = self.leaves.iter().fold(0, |m, l| m | l.scope);
         Ok(Engine {
@@ -227,22 +215,158 @@ impl EngineBuilder {
     }
 }
 
+/// The automaton of every term pattern.
+#[derive(Debug)]
+enum Terms {
+    Dfa(dfa::DFA),
+    /// When the DFA cannot be built (far more terms than a watch-list has).
+    Nfa(nfa::contiguous::NFA),
+}
+
+impl Terms {
+    fn build(patterns: &[String]) -> Result<Terms, String> {
+        // Every pattern starts with a space, so a start-byte prefilter would stop at every
+        // word: none is used.
+        dfa::Builder::new()
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(patterns)
+            .map(Terms::Dfa)
+            .or_else(|_| {
+                nfa::contiguous::Builder::new()
+                    .match_kind(MatchKind::Standard)
+                    .prefilter(false)
+                    .build(patterns)
+                    .map(Terms::Nfa)
+            })
+            .map_err(|e| format!("cannot build the term automaton: {e}"))
+    }
+
+    /// Every occurrence of every pattern in `hay`, appended to `out` as `(pattern, start)`,
+    /// in no particular order.
+    fn scan(&self, hay: &[u8], out: &mut Vec<(u32, u32)>) {
+        match self {
+            Terms::Dfa(a) => scan(a, hay, out),
+            Terms::Nfa(a) => scan(a, hay, out),
+        }
+    }
+}
+
+/// Overlapping search of `hay` with the automaton `a`, in [`LANES`] interleaved pieces.
+///
+/// With a thousand topics the DFA's transition table is megabytes: every step of one scan
+/// waits for a load from the L2 cache before it can take the next. The haystack is cut into
+/// pieces that are scanned in lockstep, so several independent loads are in flight at once.
+/// A piece reports the matches that start inside it, reading on past its end by the longest
+/// pattern; a match starting at `p` depends only on the bytes from `p`, so every occurrence
+/// is found exactly once.
+fn scan<A: Automaton>(a: &A, hay: &[u8], out: &mut Vec<(u32, u32)>) {
+    const LANES: usize = 4;
+    let Ok(start) = a.start_state(Anchored::No) else {
+        return;
+    };
+    let n = hay.len();
+    let over = a.max_pattern_len().saturating_sub(1);
+    let piece = n.div_ceil(LANES).max(1);
+    let mut from = [0usize; LANES];
+    let mut own = [0usize; LANES];
+    let mut stop = [0usize; LANES];
+    for l in 0..LANES {
+        from[l] = (l * piece).min(n);
+        own[l] = ((l + 1) * piece).min(n);
+        stop[l] = (own[l] + over).min(n);
+    }
+    let report = |out: &mut Vec<(u32, u32)>, sid, at: usize, own: usize| {
+        if !a.is_match(sid) {
+            return;
+        }
+        for i in 0..a.match_len(sid) {
+            let pid = a.match_pattern(sid, i);
+            let begin = at + 1 - a.pattern_len(pid);
+            if begin < own {
+                out.push((pid.as_u32(), begin as u32));
+            }
+        }
+    };
+    let mut sid = [start; LANES];
+    let common = (0..LANES).map(|l| stop[l] - from[l]).min().unwrap_or(0);
+    for step in 0..common {
+        for l in 0..LANES {
+            let at = from[l] + step;
+            sid[l] = a.next_state(Anchored::No, sid[l], hay[at]);
+            if a.is_special(sid[l]) {
+                report(out, sid[l], at, own[l]);
+            }
+        }
+    }
+    for l in 0..LANES {
+        let rest = from[l] + common;
+        for (at, &byte) in hay.iter().enumerate().take(stop[l]).skip(rest) {
+            sid[l] = a.next_state(Anchored::No, sid[l], byte);
+            if a.is_special(sid[l]) {
+                report(out, sid[l], at, own[l]);
+            }
+        }
+    }
+}
+
 /// One searchable value of an article (the title, one author, ...).
 struct Seg<'a> {
     field: Field,
     text: &'a str,
-    norm: Normalized,
-    /// Global index of the segment's first token.
+    /// Global indexes of the segment's tokens.
     first_tok: u32,
+    end_tok: u32,
+    /// The normalised text with its offset map, for regexes (only when a topic has one).
+    norm: Option<Normalized>,
 }
 
-/// An article analysed once for all topics.
+/// An article analysed once for all topics. The buffers live in a per-thread [`Scratch`].
 struct Doc<'a> {
     segs: Vec<Seg<'a>>,
+    /// Every token of every segment; `start..end` are offsets in the word stream.
+    toks: Vec<Token>,
     /// Segment of each global token.
     tok_seg: Vec<u32>,
     /// `(pattern, global token index of its first word)` for every pattern occurrence, sorted.
     hits: Vec<(u32, u32)>,
+}
+
+/// Buffers reused from one article to the next (matching allocates little per article).
+#[derive(Default)]
+struct Scratch {
+    stream: String,
+    toks: Vec<Token>,
+    tok_seg: Vec<u32>,
+    hits: Vec<(u32, u32)>,
+    slots: Vec<u32>,
+    arena: Vec<HitRef>,
+    spans: Vec<Span>,
+}
+
+impl Scratch {
+    /// Buffers grown by an enormous article are not kept.
+    const KEEP_BYTES: usize = 1 << 20;
+
+    fn recycle(&mut self) {
+        if self.stream.capacity() > Self::KEEP_BYTES
+            || self.toks.capacity() * size_of::<Token>() > Self::KEEP_BYTES
+        {
+            *self = Scratch::default();
+            return;
+        }
+        self.stream.clear();
+        self.toks.clear();
+        self.tok_seg.clear();
+        self.hits.clear();
+        self.slots.clear();
+        self.arena.clear();
+        self.spans.clear();
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
 }
 
 /// Occurrence of a term, or a window of a NEAR chain, in token positions of one segment.
@@ -269,8 +393,10 @@ impl Engine {
         if self.topics.is_empty() {
             return Vec::new();
         }
-        let doc = self.analyze(article);
-        let mut slots: Vec<u32> = self.always.clone();
+        let mut scratch = SCRATCH.with(|c| c.take());
+        let mut doc = self.analyze(article, &mut scratch);
+        let mut slots = std::mem::take(&mut scratch.slots);
+        slots.extend_from_slice(&self.always);
         let mut last = None;
         for &(pat, _) in &doc.hits {
             if last != Some(pat) {
@@ -281,9 +407,9 @@ impl Engine {
         slots.sort_unstable();
         slots.dedup();
         let mut out = Vec::new();
-        let mut arena = Vec::new();
-        let mut spans = Vec::new();
-        for slot in slots {
+        let mut arena = std::mem::take(&mut scratch.arena);
+        let mut spans = std::mem::take(&mut scratch.spans);
+        for &slot in &slots {
             let topic = &self.topics[slot as usize];
             if !self.may_match(&topic.root, &doc) {
                 continue;
@@ -295,72 +421,68 @@ impl Engine {
             }
         }
         out.sort_by_key(|m| m.topic);
+        scratch.toks = std::mem::take(&mut doc.toks);
+        scratch.tok_seg = std::mem::take(&mut doc.tok_seg);
+        scratch.hits = std::mem::take(&mut doc.hits);
+        scratch.slots = slots;
+        scratch.arena = arena;
+        scratch.spans = spans;
+        scratch.recycle();
+        SCRATCH.with(|c| c.replace(scratch));
         out
     }
 
-    fn analyze<'a>(&self, a: &'a Article) -> Doc<'a> {
-        let want_map = !self.always.is_empty();
-        let mut values: Vec<(Field, &str)> = vec![
-            (Field::Title, &a.title),
-            (Field::Summary, &a.summary),
-            (Field::Content, &a.content),
-        ];
-        values.extend(a.authors.iter().map(|s| (Field::Author, s.as_str())));
-        values.extend(a.categories.iter().map(|s| (Field::Category, s.as_str())));
-        if let Some(link) = &a.link {
-            values.push((Field::Link, link));
-        }
-        values.push((Field::Feed, &a.source));
+    fn analyze<'a>(&self, a: &'a Article, scratch: &mut Scratch) -> Doc<'a> {
+        let with_regex = !self.always.is_empty();
+        let values = [
+            (Field::Title, a.title.as_str()),
+            (Field::Summary, a.summary.as_str()),
+            (Field::Content, a.content.as_str()),
+        ]
+        .into_iter()
+        .chain(a.authors.iter().map(|s| (Field::Author, s.as_str())))
+        .chain(a.categories.iter().map(|s| (Field::Category, s.as_str())))
+        .chain(a.link.iter().map(|s| (Field::Link, s.as_str())))
+        .chain(std::iter::once((Field::Feed, a.source.as_str())));
 
-        let mut segs = Vec::with_capacity(values.len());
-        let mut stream =
-            String::with_capacity(a.title.len() + a.summary.len() + a.content.len() + 64);
-        let mut tok_stream: Vec<u32> = Vec::new();
-        let mut tok_seg = Vec::new();
+        let mut segs = Vec::new();
+        let stream = &mut scratch.stream;
+        let mut toks = std::mem::take(&mut scratch.toks);
+        let mut tok_seg = std::mem::take(&mut scratch.tok_seg);
         for (field, text) in values {
             if text.is_empty() || self.fields & bit(field) == 0 {
                 continue;
             }
-            let norm = analyze(text, want_map);
-            let first_tok = tok_seg.len() as u32;
+            let first_tok = toks.len() as u32;
+            // A segment starts on a line of its own: no pattern spans two values.
             stream.push_str("\n ");
-            for t in &norm.tokens {
-                tok_stream.push(stream.len() as u32);
-                tok_seg.push(segs.len() as u32);
-                stream.push_str(&norm.text[t.start as usize..t.end as usize]);
-                stream.push(' ');
-            }
+            analyze_stream(text, stream, &mut toks);
+            tok_seg.resize(toks.len(), segs.len() as u32);
             segs.push(Seg {
                 field,
                 text,
-                norm,
                 first_tok,
+                end_tok: toks.len() as u32,
+                norm: with_regex.then(|| analyze(text, true)),
             });
         }
-        let mut hits: Vec<(u32, u32)> = Vec::new();
+        let mut hits = std::mem::take(&mut scratch.hits);
         if let Some(ac) = &self.ac {
-            // Token starts are increasing and matches come in order of their end: a cursor
-            // usually finds the token without a search.
-            let mut cursor = 0usize;
-            for m in ac.find_overlapping_iter(&stream) {
-                let at = m.start() as u32 + 1;
-                let g = if tok_stream.get(cursor) == Some(&at) {
-                    cursor
-                } else if tok_stream.get(cursor + 1) == Some(&at) {
-                    cursor + 1
-                } else {
-                    match tok_stream.binary_search(&at) {
-                        Ok(g) => g,
-                        Err(_) => continue,
-                    }
+            ac.scan(stream.as_bytes(), &mut hits);
+            // Starts of matches are the space before a token: the token is the next one.
+            for h in hits.iter_mut() {
+                let at = h.1 + 1;
+                h.1 = match toks.binary_search_by_key(&at, |t| t.start) {
+                    Ok(g) => g as u32,
+                    Err(_) => u32::MAX,
                 };
-                cursor = g;
-                hits.push((m.pattern().as_u32(), g as u32));
             }
+            hits.retain(|h| h.1 != u32::MAX);
             hits.sort_unstable();
         }
         Doc {
             segs,
+            toks,
             tok_seg,
             hits,
         }
@@ -475,14 +597,13 @@ impl Engine {
                         if leaf.scope & bit(seg.field) == 0 {
                             continue;
                         }
+                        if g + n > seg.end_tok {
+                            continue;
+                        }
                         let start = g - seg.first_tok;
                         let end = start + n;
-                        let (Some(first), Some(last)) = (
-                            seg.norm.tokens.get(start as usize),
-                            seg.norm.tokens.get(end as usize - 1),
-                        ) else {
-                            continue;
-                        };
+                        let (first, last) =
+                            (&doc.toks[g as usize], &doc.toks[(g + n - 1) as usize]);
                         let h = arena.len() as u32;
                         arena.push(HitRef {
                             rank: field_rank(seg.field),
@@ -505,17 +626,20 @@ impl Engine {
                     if leaf.scope & bit(seg.field) == 0 {
                         continue;
                     }
-                    let toks = &seg.norm.tokens;
+                    let Some(norm) = &seg.norm else {
+                        continue;
+                    };
+                    let toks = &norm.tokens;
                     for m in re
-                        .find_iter(&seg.norm.text)
+                        .find_iter(&norm.text)
                         .filter(|m| !m.is_empty())
                         .take(HIT_CAP)
                     {
                         let (s, e) = (m.start() as u32, m.end() as u32);
                         let start = toks.partition_point(|t| t.end <= s) as u32;
                         let end = (toks.partition_point(|t| t.start < e) as u32).max(start);
-                        let ostart = seg.norm.orig_start(m.start()) as u32;
-                        let oend = (seg.norm.orig_end(m.end()) as u32).max(ostart);
+                        let ostart = norm.orig_start(m.start()) as u32;
+                        let oend = (norm.orig_end(m.end()) as u32).max(ostart);
                         let h = arena.len() as u32;
                         arena.push(HitRef {
                             rank: field_rank(seg.field),
@@ -649,11 +773,14 @@ fn snippet(refs: &[HitRef], doc: &Doc) -> Snippet {
         let mut e = hs[i].oend as usize;
         for h in &hs[i..] {
             let he = h.oend as usize;
-            if he > e
-                && text
-                    .get(s..he)
-                    .is_none_or(|t| t.chars().count() > SNIPPET_CHARS)
-            {
+            // Characters from `s` to `he`, counted only when the byte length cannot decide.
+            let too_long = he > e
+                && (he - s > SNIPPET_CHARS)
+                && (he - s > 4 * SNIPPET_CHARS
+                    || text
+                        .get(s..he)
+                        .is_none_or(|t| t.chars().count() > SNIPPET_CHARS));
+            if too_long {
                 break;
             }
             e = e.max(he);
@@ -666,62 +793,72 @@ fn snippet(refs: &[HitRef], doc: &Doc) -> Snippet {
         }
     }
     let (start, end) = widen(text, ws, we);
-    let mut out = String::new();
-    if start > 0 {
-        out.push('…');
-    }
-    // Mark boundaries (original offsets inside start..end), sorted and unique.
-    let mut bounds: Vec<usize> = Vec::with_capacity(hs.len() * 2);
-    for h in hs {
-        let (s, e) = ((h.ostart as usize).max(start), (h.oend as usize).min(end));
-        if s < e {
-            bounds.push(s);
-            bounds.push(e);
-        }
-    }
-    bounds.sort_unstable();
-    bounds.dedup();
-    // Copy, collapsing whitespace runs to one space; note where each boundary went.
-    let mut out = String::with_capacity(end - start + 8);
-    if start > 0 {
-        out.push('…');
-    }
-    let mut moved = vec![0usize; bounds.len()];
-    let mut next = 0;
-    let mut prev_ws = false;
-    let bytes = text.as_bytes();
-    let mut k = start;
-    while k < end {
-        while next < bounds.len() && bounds[next] <= k {
-            moved[next] = out.len();
-            next += 1;
-        }
-        // ASCII bytes directly, other characters decoded (k stays on char boundaries).
-        let (c, len) = match bytes[k] {
-            b if b < 0x80 => (b as char, 1),
-            _ => match text[k..].chars().next() {
-                Some(c) => (c, c.len_utf8()),
-                None => break,
-            },
-        };
-        k += len;
-        if c.is_whitespace() || c.is_control() {
-            if !prev_ws {
-                out.push(' ');
+    let body = &text[start..end];
+    let lead = if start > 0 { "…" } else { "" };
+    let mut out = String::with_capacity(body.len() + 2 * '…'.len_utf8());
+    out.push_str(lead);
+    // Mark boundaries (original offsets inside start..end), sorted and unique, and where
+    // each one lands in `out`.
+    let mut bounds: Vec<usize> = Vec::new();
+    let mut moved: Vec<usize> = Vec::new();
+    // Printable ASCII with single spaces (most news text) is copied as it is.
+    let verbatim = body.bytes().all(|b| (0x20..0x7F).contains(&b)) && !body.contains("  ");
+    if verbatim {
+        out.push_str(body);
+    } else {
+        for h in hs {
+            let (s, e) = ((h.ostart as usize).max(start), (h.oend as usize).min(end));
+            if s < e {
+                bounds.push(s);
+                bounds.push(e);
             }
-            prev_ws = true;
-        } else {
-            out.push(c);
-            prev_ws = false;
         }
-    }
-    for m in &mut moved[next..] {
-        *m = out.len();
+        bounds.sort_unstable();
+        bounds.dedup();
+        // Copy, collapsing whitespace runs to one space; note where each boundary went.
+        moved = vec![0usize; bounds.len()];
+        let mut next = 0;
+        let mut prev_ws = false;
+        let bytes = text.as_bytes();
+        let mut k = start;
+        while k < end {
+            while next < bounds.len() && bounds[next] <= k {
+                moved[next] = out.len();
+                next += 1;
+            }
+            // ASCII bytes directly, other characters decoded (k stays on char boundaries).
+            let (c, len) = match bytes[k] {
+                b if b < 0x80 => (b as char, 1),
+                _ => match text[k..].chars().next() {
+                    Some(c) => (c, c.len_utf8()),
+                    None => break,
+                },
+            };
+            k += len;
+            if c.is_whitespace() || c.is_control() {
+                if !prev_ws {
+                    out.push(' ');
+                }
+                prev_ws = true;
+            } else {
+                out.push(c);
+                prev_ws = false;
+            }
+        }
+        for m in &mut moved[next..] {
+            *m = out.len();
+        }
     }
     if end < text.len() {
         out.push('…');
     }
-    let at = |o: usize| bounds.binary_search(&o).map_or(0, |k| moved[k]);
+    let at = |o: usize| {
+        if verbatim {
+            lead.len() + (o - start)
+        } else {
+            bounds.binary_search(&o).map_or(0, |k| moved[k])
+        }
+    };
     let mut marks: Vec<(usize, usize)> = Vec::new();
     for h in hs {
         let (s, e) = ((h.ostart as usize).max(start), (h.oend as usize).min(end));
@@ -747,33 +884,63 @@ fn snippet(refs: &[HitRef], doc: &Doc) -> Snippet {
 /// Widen the byte range `ws..we` of `text` to about [`SNIPPET_CHARS`] characters, cutting at
 /// whitespace where possible. Returns char-boundary offsets.
 fn widen(text: &str, ws: usize, we: usize) -> (usize, usize) {
-    let inner = text.get(ws..we).map_or(0, |t| t.chars().count());
+    // Around the hits, text that is ASCII (most news text) is counted in bytes, not walked
+    // character by character.
+    let near = text.as_bytes()
+        [ws.saturating_sub(4 * SNIPPET_CHARS)..(we + 4 * SNIPPET_CHARS).min(text.len())]
+        .is_ascii();
+    widen_counted(text, ws, we, near)
+}
+
+/// [`widen`], counting characters as bytes when `ascii` (the text around the hits is ASCII).
+fn widen_counted(text: &str, ws: usize, we: usize, near: bool) -> (usize, usize) {
+    let inner = if near {
+        we - ws
+    } else {
+        text.get(ws..we).map_or(0, |t| t.chars().count())
+    };
     if inner >= SNIPPET_CHARS {
         // A single long hit: keep its start and cut after the target length.
-        let end = text[ws..]
-            .char_indices()
-            .nth(SNIPPET_CHARS)
-            .map_or(text.len(), |(k, _)| ws + k);
+        let end = if near {
+            ws + SNIPPET_CHARS
+        } else {
+            text[ws..]
+                .char_indices()
+                .nth(SNIPPET_CHARS)
+                .map_or(text.len(), |(k, _)| ws + k)
+        };
         return (ws, end);
     }
     let room = SNIPPET_CHARS - inner;
-    let before_avail = text[..ws].chars().rev().take(room).count();
-    let after_avail = text[we..].chars().take(room).count();
+    let (before_avail, after_avail) = if near {
+        (ws.min(room), (text.len() - we).min(room))
+    } else {
+        (
+            text[..ws].chars().rev().take(room).count(),
+            text[we..].chars().take(room).count(),
+        )
+    };
     let mut left = (room / 2).min(before_avail);
     let right = (room - left).min(after_avail);
     left = (room - right).min(before_avail);
-    let mut start = text[..ws]
-        .char_indices()
-        .rev()
-        .nth(left.saturating_sub(1))
-        .map_or(ws, |(k, _)| k);
-    if left == 0 {
-        start = ws;
-    }
-    let mut end = text[we..]
-        .char_indices()
-        .nth(right)
-        .map_or(text.len(), |(k, _)| we + k);
+    let (mut start, mut end) = if near {
+        (ws - left, we + right)
+    } else {
+        let start = if left == 0 {
+            ws
+        } else {
+            text[..ws]
+                .char_indices()
+                .rev()
+                .nth(left - 1)
+                .map_or(ws, |(k, _)| k)
+        };
+        let end = text[we..]
+            .char_indices()
+            .nth(right)
+            .map_or(text.len(), |(k, _)| we + k);
+        (start, end)
+    };
     // Cut at whitespace: drop the partial word at each cut end.
     if start > 0
         && !text[..start].ends_with(char::is_whitespace)
@@ -793,4 +960,73 @@ fn widen(text: &str, ws: usize, we: usize) -> (usize, usize) {
     let trimmed = text[start..end].trim_end();
     end = start + trimmed.len();
     (start, end.max(start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aho_corasick::AhoCorasick;
+    use proptest::prelude::*;
+
+    /// The interleaved scan finds what the library's overlapping search finds.
+    fn assert_scan_agrees(patterns: &[String], hay: &str) {
+        let Ok(terms) = Terms::build(patterns) else {
+            return;
+        };
+        let mut got = Vec::new();
+        terms.scan(hay.as_bytes(), &mut got);
+        got.sort_unstable();
+        let reference = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(patterns)
+            .expect("automaton");
+        let mut want: Vec<(u32, u32)> = reference
+            .find_overlapping_iter(hay)
+            .map(|m| (m.pattern().as_u32(), m.start() as u32))
+            .collect();
+        want.sort_unstable();
+        assert_eq!(got, want, "{patterns:?} in {hay:?}");
+    }
+
+    #[test]
+    fn interleaved_scan_finds_every_occurrence_once() {
+        let pats: Vec<String> = [
+            " nato ",
+            " nato membership ",
+            " negotiat",
+            " a b c d e f g h ",
+        ]
+        .map(String::from)
+        .to_vec();
+        for hay in [
+            "",
+            " nato ",
+            "\n nato membership talks nato negotiations ",
+            " a b c d e f g h a b c d e f g h ",
+            " x nato membership nato nato membership negotiators ",
+        ] {
+            assert_scan_agrees(&pats, hay);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn snippet_window_same_counted_in_bytes_or_chars(
+            text in "[a-z ]{0,400}",
+            a in 0usize..400,
+            len in 0usize..200,
+        ) {
+            let ws = a.min(text.len());
+            let we = (ws + len).min(text.len());
+            prop_assert_eq!(widen_counted(&text, ws, we, true), widen_counted(&text, ws, we, false));
+        }
+
+        #[test]
+        fn interleaved_scan_agrees_with_aho_corasick(
+            pats in proptest::collection::vec("[ ab]{1,6}", 1..12),
+            hay in "[ abc]{0,200}",
+        ) {
+            assert_scan_agrees(&pats, &hay);
+        }
+    }
 }

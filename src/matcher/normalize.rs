@@ -106,82 +106,31 @@ pub fn words(text: &str) -> Vec<String> {
 /// normalised byte, the original offset it came from (needed to map regex hits back).
 pub(crate) fn analyze(orig: &str, want_map: bool) -> Normalized {
     let orig = truncate(orig, MAX_FIELD_BYTES);
-    let mut b = Builder {
-        out: Normalized {
-            text: String::with_capacity(orig.len() + 8),
-            tokens: Vec::new(),
-            map: None,
-            orig_len: orig.len() as u32,
-        },
+    let mut b = Builder::new(
+        String::with_capacity(orig.len() + 8),
+        Vec::new(),
         want_map,
-        in_token: false,
-        tok_start: 0,
-        tok_ostart: 0,
-        tok_oend: 0,
-    };
-    let bytes = orig.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let byte = bytes[i];
-        if byte < 0x80 {
-            i = b.ascii_run(orig, i);
-            continue;
-        }
-        let Some(c) = orig[i..].chars().next() else {
-            break;
-        };
-        // Fast path for the typographic punctuation common in news text, whose NFKC, case
-        // fold and decomposition are the character itself (or a plain space / dots).
-        let quick = match c {
-            '\u{A0}' => Some(' '),
-            '\u{2010}'
-            | '\u{2012}'..='\u{2015}'
-            | '\u{2018}'..='\u{2023}'
-            | '\u{AB}'
-            | '\u{BB}'
-            | '\u{B7}' => Some(c),
-            _ => None,
-        };
-        let next_is_mark = orig[i + c.len_utf8()..]
-            .chars()
-            .next()
-            .is_some_and(|d| (d as u32) >= 0x300 && canonical_combining_class(d) != 0);
-        if let (Some(q), false) = (quick, next_is_mark) {
-            b.start_map(i);
-            b.emit(q, i, i + c.len_utf8());
-            i += c.len_utf8();
-            continue;
-        }
-        // A cluster: this character and the combining characters after it.
-        let mut j = i + c.len_utf8();
-        while let Some(d) = orig[j..].chars().next() {
-            if (d as u32) < 0x300 || canonical_combining_class(d) == 0 {
-                break;
-            }
-            j += d.len_utf8();
-        }
-        b.start_map(i);
-        let before = b.out.text.len();
-        for k in orig[i..j].nfkc() {
-            fold(k, &mut |f| {
-                if ('\u{AC00}'..='\u{D7A3}').contains(&f) {
-                    b.emit(f, i, j);
-                } else {
-                    decompose_canonical(f, |d| b.emit(d, i, j));
-                }
-            });
-        }
-        if b.out.text.len() == before && b.in_token {
-            // Everything in the cluster was dropped: it still belongs to the word.
-            b.tok_oend = j as u32;
-        }
-        i = j;
+        false,
+    );
+    b.run(orig);
+    Normalized {
+        text: b.text,
+        tokens: b.tokens,
+        map: b.map,
+        orig_len: orig.len() as u32,
     }
-    b.end_token();
-    if let Some(map) = &mut b.out.map {
-        map.push(orig.len() as u32);
-    }
-    b.out
+}
+
+/// The word stream of `orig`, appended to `stream`: each normalised word followed by one
+/// space, nothing else (the same words, split the same way, as [`analyze`] finds). Tokens are
+/// appended to `tokens`, their `start..end` being offsets in `stream`. This is what the term
+/// automaton runs over: one pass over the text, no intermediate copy.
+pub(crate) fn analyze_stream(orig: &str, stream: &mut String, tokens: &mut Vec<Token>) {
+    let orig = truncate(orig, MAX_FIELD_BYTES);
+    let mut b = Builder::new(std::mem::take(stream), std::mem::take(tokens), false, true);
+    b.run(orig);
+    *stream = b.text;
+    *tokens = b.tokens;
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -196,8 +145,13 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 struct Builder {
-    out: Normalized,
+    /// Normalised text; in stream mode only the words, each followed by one space.
+    text: String,
+    tokens: Vec<Token>,
+    /// See [`Normalized`]; never kept in stream mode.
+    map: Option<Vec<u32>>,
     want_map: bool,
+    stream: bool,
     in_token: bool,
     tok_start: u32,
     tok_ostart: u32,
@@ -205,10 +159,93 @@ struct Builder {
 }
 
 impl Builder {
+    fn new(text: String, tokens: Vec<Token>, want_map: bool, stream: bool) -> Self {
+        Builder {
+            text,
+            tokens,
+            map: None,
+            want_map: want_map && !stream,
+            stream,
+            in_token: false,
+            tok_start: 0,
+            tok_ostart: 0,
+            tok_oend: 0,
+        }
+    }
+
+    fn run(&mut self, orig: &str) {
+        let bytes = orig.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let byte = bytes[i];
+            if byte < 0x80 {
+                i = if self.stream {
+                    self.ascii_words(orig, i)
+                } else {
+                    self.ascii_run(orig, i)
+                };
+                continue;
+            }
+            let Some(c) = orig[i..].chars().next() else {
+                break;
+            };
+            // Fast path for the typographic punctuation common in news text, whose NFKC, case
+            // fold and decomposition are the character itself (or a plain space / dots).
+            let quick = match c {
+                '\u{A0}' => Some(' '),
+                '\u{2010}'
+                | '\u{2012}'..='\u{2015}'
+                | '\u{2018}'..='\u{2023}'
+                | '\u{AB}'
+                | '\u{BB}'
+                | '\u{B7}' => Some(c),
+                _ => None,
+            };
+            let next_is_mark = orig[i + c.len_utf8()..]
+                .chars()
+                .next()
+                .is_some_and(|d| (d as u32) >= 0x300 && canonical_combining_class(d) != 0);
+            if let (Some(q), false) = (quick, next_is_mark) {
+                self.start_map(i);
+                self.emit(q, i, i + c.len_utf8());
+                i += c.len_utf8();
+                continue;
+            }
+            // A cluster: this character and the combining characters after it.
+            let mut j = i + c.len_utf8();
+            while let Some(d) = orig[j..].chars().next() {
+                if (d as u32) < 0x300 || canonical_combining_class(d) == 0 {
+                    break;
+                }
+                j += d.len_utf8();
+            }
+            self.start_map(i);
+            let before = self.text.len();
+            for k in orig[i..j].nfkc() {
+                fold(k, &mut |f| {
+                    if ('\u{AC00}'..='\u{D7A3}').contains(&f) {
+                        self.emit(f, i, j);
+                    } else {
+                        decompose_canonical(f, |d| self.emit(d, i, j));
+                    }
+                });
+            }
+            if self.text.len() == before && self.in_token {
+                // Everything in the cluster was dropped: it still belongs to the word.
+                self.tok_oend = j as u32;
+            }
+            i = j;
+        }
+        self.end_token();
+        if let Some(map) = &mut self.map {
+            map.push(orig.len() as u32);
+        }
+    }
+
     /// Switch to an explicit offset map at the first non-ASCII character.
     fn start_map(&mut self, _at: usize) {
-        if self.want_map && self.out.map.is_none() {
-            self.out.map = Some((0..self.out.text.len() as u32).collect());
+        if self.want_map && self.map.is_none() {
+            self.map = Some((0..self.text.len() as u32).collect());
         }
     }
 
@@ -220,17 +257,16 @@ impl Builder {
             .iter()
             .position(|&c| c >= 0x80)
             .map_or(bytes.len(), |k| i + k);
-        let base = self.out.text.len();
+        let base = self.text.len();
         let run = &orig[i..end];
         if run.contains('`') {
-            self.out
-                .text
+            self.text
                 .extend(run.chars().map(|c| if c == '`' { '\'' } else { c }));
         } else {
-            self.out.text.push_str(run);
+            self.text.push_str(run);
         }
-        self.out.text[base..].make_ascii_lowercase();
-        if let Some(map) = &mut self.out.map {
+        self.text[base..].make_ascii_lowercase();
+        if let Some(map) = &mut self.map {
             map.extend(i as u32..end as u32);
         }
         for (k, &c) in bytes[i..end].iter().enumerate() {
@@ -243,7 +279,7 @@ impl Builder {
                 self.tok_oend = (i + k + 1) as u32;
             } else if self.in_token {
                 self.in_token = false;
-                self.out.tokens.push(Token {
+                self.tokens.push(Token {
                     start: self.tok_start,
                     end: (base + k) as u32,
                     ostart: self.tok_ostart,
@@ -252,6 +288,39 @@ impl Builder {
             }
         }
         end
+    }
+
+    /// Stream mode's [`Self::ascii_run`]: append the lowercased words of the ASCII run at `i`,
+    /// each followed by a space; return where the run ends.
+    fn ascii_words(&mut self, orig: &str, i: usize) -> usize {
+        let bytes = orig.as_bytes();
+        let mut k = i;
+        while let Some(&c) = bytes.get(k) {
+            if c >= 0x80 {
+                break;
+            }
+            if !c.is_ascii_alphanumeric() {
+                self.end_token();
+                k += 1;
+                continue;
+            }
+            // A run of ASCII letters and digits, copied and lowercased at once.
+            let run = bytes[k..]
+                .iter()
+                .position(|b| !b.is_ascii_alphanumeric())
+                .map_or(bytes.len(), |n| k + n);
+            if !self.in_token {
+                self.in_token = true;
+                self.tok_start = self.text.len() as u32;
+                self.tok_ostart = k as u32;
+            }
+            let base = self.text.len();
+            self.text.push_str(&orig[k..run]);
+            self.text[base..].make_ascii_lowercase();
+            self.tok_oend = run as u32;
+            k = run;
+        }
+        k
     }
 
     /// Emit one normalised character that came from original bytes `ostart..oend`.
@@ -286,7 +355,7 @@ impl Builder {
             c if is_stripped_mark(c) => return,
             c => c,
         };
-        let at = self.out.text.len() as u32;
+        let at = self.text.len() as u32;
         if c.is_alphanumeric() || (self.in_token && is_mark(c)) {
             if !self.in_token {
                 self.in_token = true;
@@ -296,9 +365,12 @@ impl Builder {
             self.tok_oend = oend as u32;
         } else {
             self.end_token();
+            if self.stream {
+                return;
+            }
         }
-        self.out.text.push(c);
-        if let Some(map) = &mut self.out.map {
+        self.text.push(c);
+        if let Some(map) = &mut self.map {
             map.extend(std::iter::repeat_n(ostart as u32, c.len_utf8()));
         }
     }
@@ -306,12 +378,15 @@ impl Builder {
     fn end_token(&mut self) {
         if self.in_token {
             self.in_token = false;
-            self.out.tokens.push(Token {
+            self.tokens.push(Token {
                 start: self.tok_start,
-                end: self.out.text.len() as u32,
+                end: self.text.len() as u32,
                 ostart: self.tok_ostart,
                 oend: self.tok_oend,
             });
+            if self.stream {
+                self.text.push(' ');
+            }
         }
     }
 }
@@ -400,6 +475,62 @@ mod tests {
             assert_eq!(normalize(&s), full, "{c:?}");
         }
         assert_eq!(words("👩\u{200D}💻 ❤\u{FE0F} rock"), ["rock"]);
+    }
+
+    /// Stream mode (what the engine matches over) splits and maps words exactly as
+    /// `analyze` does, and writes nothing but the words.
+    fn assert_stream_agrees(s: &str) {
+        let n = analyze(s, true);
+        let mut stream = String::from("\n ");
+        let mut toks = vec![Token {
+            start: 0,
+            end: 0,
+            ostart: 0,
+            oend: 0,
+        }];
+        analyze_stream(s, &mut stream, &mut toks);
+        assert_eq!(toks.len() - 1, n.tokens.len(), "{s:?}");
+        let mut expect = String::from("\n ");
+        for (a, b) in toks[1..].iter().zip(&n.tokens) {
+            let word = &n.text[b.start as usize..b.end as usize];
+            assert_eq!(&stream[a.start as usize..a.end as usize], word, "{s:?}");
+            assert_eq!((a.ostart, a.oend), (b.ostart, b.oend), "{s:?}");
+            expect.push_str(word);
+            expect.push(' ');
+        }
+        assert_eq!(stream, expect, "{s:?}");
+    }
+
+    #[test]
+    fn stream_mode_agrees_with_analyze() {
+        for s in [
+            "",
+            "   ",
+            "Zelénskyy’s ＮＡＴＯ—talks, Straße 2022",
+            "Zele\u{301}nsky! naïve café",
+            "Зеленський\u{AD}Путін: «переговори»",
+            "a`b c’d e-f",
+            "x\u{301}\u{302}y z",
+            "👩\u{200D}💻 ❤\u{FE0F} rock",
+            "ends in é",
+            "é",
+            "ab\u{A0}cd\u{2013}ef",
+            "ﬁnance ＡＢＣ ½ ²",
+        ] {
+            assert_stream_agrees(s);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn stream_mode_agrees_on_any_text(s in "\\PC{0,40}") {
+            assert_stream_agrees(&s);
+        }
+
+        #[test]
+        fn stream_mode_agrees_on_mixed_scripts(s in "[a-zA-Z0-9 ,.'’éÉßçЗзїΣς\u{301}\u{AD}\u{2013}-]{0,40}") {
+            assert_stream_agrees(&s);
+        }
     }
 
     #[test]
