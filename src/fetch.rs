@@ -103,6 +103,17 @@ pub enum FetchError {
     Other(String),
 }
 
+/// A `reqwest` client builder with TLS ready: installs rustls's ring provider as the process
+/// default (once; a provider installed earlier is kept). Every HTTP client is built from here.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    static PROVIDER: std::sync::Once = std::sync::Once::new();
+    PROVIDER.call_once(|| {
+        // Err means a provider is already installed, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+}
+
 pub struct Fetcher {
     client: reqwest::Client,
     limits: Limits,
@@ -112,7 +123,7 @@ impl Fetcher {
     pub fn new(limits: Limits) -> Result<Fetcher, reqwest::Error> {
         // Redirects are followed by hand: to refuse non-http(s) targets, to count hops, and to
         // notice a chain of permanent redirects (the scheduler adopts the new URL).
-        let client = reqwest::Client::builder()
+        let client = client_builder()
             .user_agent(USER_AGENT)
             .connect_timeout(limits.connect_timeout)
             .timeout(limits.request_timeout)
@@ -362,6 +373,33 @@ fn http_date(s: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// TLS goes through the installed ring provider: an `https` URL whose server does not
+    /// speak TLS is a failed fetch with a reason, not a panic about a missing provider.
+    #[tokio::test]
+    async fn https_handshake_with_a_plain_server_fails_cleanly() {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let _ = sock
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        });
+        let fetcher = Fetcher::new(Limits::default()).unwrap();
+        let url = Url::parse(&format!("https://127.0.0.1:{port}/feed.xml")).unwrap();
+        let out = fetcher
+            .fetch(&url, &Validators::default(), Utc::now())
+            .await;
+        match out {
+            FetchOutcome::Failed { status: None, error, .. } => {
+                assert!(!error.to_string().is_empty());
+            }
+            other => panic!("expected a failed fetch, got {other:?}"),
+        }
+        server.await.unwrap();
+    }
 
     #[test]
     fn cache_hints_read_max_age_expires_and_retry_after() {

@@ -114,7 +114,7 @@ mod tests {
         let out = dir.path().join("got.json");
         let script = format!("cat > '{}'", out.display());
         let ok = SinkKind::Command(vec!["sh".into(), "-c".into(), script]);
-        let client = reqwest::Client::new();
+        let client = crate::fetch::client_builder().build().unwrap();
         deliver(&ok, &client, &alert()).await.unwrap();
         let got: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
         assert_eq!(got["topic"], "NATO membership");

@@ -900,7 +900,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         let client = match &self.sink_client {
             Some(c) => c.clone(),
             None => {
-                let c = reqwest::Client::builder()
+                let c = crate::fetch::client_builder()
                     .user_agent(crate::fetch::USER_AGENT)
                     .connect_timeout(crate::fetch::CONNECT_TIMEOUT)
                     .build()

@@ -102,7 +102,7 @@ async fn http_server_answers_conditional_requests_and_redirects() {
             location: "/f".into(),
         },
     );
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = tidings::fetch::client_builder().no_proxy().build().unwrap();
     let get = |path: &str, headers: &[(&str, &str)]| {
         let mut req = client.get(server.url(path));
         for (n, v) in headers {
@@ -171,7 +171,7 @@ async fn http_server_faults_reset_mid_body_and_closed_port() {
             after: 100,
         },
     );
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = tidings::fetch::client_builder().no_proxy().build().unwrap();
     let r = client.get(server.url("/reset")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(
