@@ -393,7 +393,11 @@ mod tests {
             .fetch(&url, &Validators::default(), Utc::now())
             .await;
         match out {
-            FetchOutcome::Failed { status: None, error, .. } => {
+            FetchOutcome::Failed {
+                status: None,
+                error,
+                ..
+            } => {
                 assert!(!error.to_string().is_empty());
             }
             other => panic!("expected a failed fetch, got {other:?}"),

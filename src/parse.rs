@@ -524,8 +524,10 @@ fn declared_encoding(bytes: &[u8]) -> Option<String> {
     let rest = head.strip_prefix(b"<?xml")?;
     let end = rest.windows(2).position(|w| w == b"?>")?;
     let decl = String::from_utf8_lossy(&rest[..end]);
-    let re = regex::Regex::new(r#"encoding\s*=\s*["']([^"']*)["']"#).expect("static regex");
-    re.captures(&decl).map(|c| c[1].trim().to_string())
+    static ENCODING: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"encoding\s*=\s*["']([^"']*)["']"#).expect("static regex")
+    });
+    ENCODING.captures(&decl).map(|c| c[1].trim().to_string())
 }
 
 /// Rewrites a leading XML declaration for text that is now UTF-8: its `encoding` is removed
@@ -535,8 +537,10 @@ fn rewrite_xml_encoding_decl(text: &str, _now: &str) -> String {
         && let Some(end) = rest.find("?>")
     {
         let decl = &rest[..end];
-        let re = regex::Regex::new(r#"\s*encoding\s*=\s*["'][^"']*["']"#).expect("static regex");
-        let decl = re.replace(decl, "");
+        static ENCODING: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r#"\s*encoding\s*=\s*["'][^"']*["']"#).expect("static regex")
+        });
+        let decl = ENCODING.replace(decl, "");
         return format!("<?xml{decl}{}", &rest[end..]);
     }
     text.to_string()

@@ -272,6 +272,9 @@ pub struct Engine<F, N, C> {
     global: Arc<Semaphore>,
     /// Feeds fetched but not yet recorded, at most 2 × `concurrency`: bounds memory at any N.
     unrecorded: Arc<Semaphore>,
+    /// Documents parsed and matched at once: one per CPU. The work is CPU-bound, so more at
+    /// once is no faster, and each holds a parsed document in memory.
+    parsing: Arc<Semaphore>,
     /// Per feed, the scheduling hints of its last parsed document.
     feed_hints: HashMap<FeedId, schedule::FeedHints>,
     /// Polls that could not be recorded (database locked), to run again then.
@@ -325,6 +328,8 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         ));
         let global = Arc::new(Semaphore::new(config.settings.concurrency.max(1)));
         let unrecorded = Arc::new(Semaphore::new(2 * config.settings.concurrency.max(1)));
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let parsing = Arc::new(Semaphore::new(cpus));
         Engine {
             config,
             store,
@@ -334,6 +339,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             hosts,
             global,
             unrecorded,
+            parsing,
             known: HashMap::new(),
             retry_soon: HashMap::new(),
             feed_hints: HashMap::new(),
@@ -443,6 +449,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         let hosts = self.hosts.clone();
         let global = self.global.clone();
         let unrecorded = self.unrecorded.clone();
+        let parsing = self.parsing.clone();
         let clock = self.clock.clone();
         let matcher = self.config.matcher.clone();
         let known = self.known.get(&state.id).cloned();
@@ -495,6 +502,10 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                 if !fetched.unchanged {
                     let base = final_url.clone();
                     let (feed, state) = (fetched.feed.clone(), fetched.state.clone());
+                    let _cpu = parsing
+                        .acquire_owned()
+                        .await
+                        .expect("semaphore never closed");
                     let prepared = tokio::task::spawn_blocking(move || {
                         prepare(&body, &base, &feed, &state, &matcher, known.as_deref())
                     })
