@@ -420,13 +420,39 @@ fn is_inline(name: &str) -> bool {
     )
 }
 
+/// Whitespace runs to one space, none at either end: the same as joining `split_whitespace()`
+/// with single spaces, but ASCII bytes are classified
+/// without decoding (this runs over every title, summary and body).
 fn collapse_ws(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for word in s.split_whitespace() {
+    let bytes = s.as_bytes();
+    let mut word = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let (ws, len) = match bytes[i] {
+            b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r' => (true, 1),
+            b if b < 0x80 => (false, 1),
+            _ => match s[i..].chars().next() {
+                Some(c) => (c.is_whitespace(), c.len_utf8()),
+                None => break,
+            },
+        };
+        if ws {
+            if word < i {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(&s[word..i]);
+            }
+            word = i + len;
+        }
+        i += len;
+    }
+    if word < s.len() {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(word);
+        out.push_str(&s[word..]);
     }
     out
 }
@@ -641,6 +667,14 @@ fn classify_error(doc: &[u8], e: feed_rs::parser::ParseFeedError) -> ParseError 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn collapse_ws_is_split_whitespace_joined(s in "[ a\t\n\r\u{0B}\u{0C}\u{85}\u{A0}\u{2003}\u{3000}é€𝄞]{0,40}") {
+            let want = s.split_whitespace().collect::<Vec<_>>().join(" ");
+            proptest::prop_assert_eq!(collapse_ws(&s), want);
+        }
+    }
 
     fn base() -> Url {
         Url::parse("https://example.com/feeds/world.xml").unwrap()

@@ -330,6 +330,8 @@ struct Doc<'a> {
     tok_seg: Vec<u32>,
     /// `(pattern, global token index of its first word)` for every pattern occurrence, sorted.
     hits: Vec<(u32, u32)>,
+    /// Per pattern, the fields (bit set) it occurs in; zero for the patterns not found.
+    pat_fields: Vec<u8>,
 }
 
 /// Buffers reused from one article to the next (matching allocates little per article).
@@ -339,6 +341,8 @@ struct Scratch {
     toks: Vec<Token>,
     tok_seg: Vec<u32>,
     hits: Vec<(u32, u32)>,
+    /// All zero between articles (the entries an article set are reset after it).
+    pat_fields: Vec<u8>,
     slots: Vec<u32>,
     arena: Vec<HitRef>,
     spans: Vec<Span>,
@@ -423,6 +427,10 @@ impl Engine {
         out.sort_by_key(|m| m.topic);
         scratch.toks = std::mem::take(&mut doc.toks);
         scratch.tok_seg = std::mem::take(&mut doc.tok_seg);
+        for &(pat, _) in &doc.hits {
+            doc.pat_fields[pat as usize] = 0;
+        }
+        scratch.pat_fields = std::mem::take(&mut doc.pat_fields);
         scratch.hits = std::mem::take(&mut doc.hits);
         scratch.slots = slots;
         scratch.arena = arena;
@@ -480,11 +488,20 @@ impl Engine {
             hits.retain(|h| h.1 != u32::MAX);
             hits.sort_unstable();
         }
+        let mut pat_fields = std::mem::take(&mut scratch.pat_fields);
+        if pat_fields.len() < self.pat_words.len() {
+            pat_fields.resize(self.pat_words.len(), 0);
+        }
+        for &(pat, g) in &hits {
+            let seg = tok_seg[g as usize] as usize;
+            pat_fields[pat as usize] |= bit(segs[seg].field);
+        }
         Doc {
             segs,
             toks,
             tok_seg,
             hits,
+            pat_fields,
         }
     }
 
@@ -564,13 +581,9 @@ impl Engine {
                 let leaf = &self.leaves[*id as usize];
                 match &leaf.kind {
                     LeafKind::Regex(_) => true,
-                    LeafKind::Patterns(pats) => pats.iter().any(|&pat| {
-                        let from = doc.hits.partition_point(|h| h.0 < pat);
-                        doc.hits[from..].iter().take_while(|h| h.0 == pat).any(|h| {
-                            let seg = doc.tok_seg[h.1 as usize];
-                            leaf.scope & bit(doc.segs[seg as usize].field) != 0
-                        })
-                    }),
+                    LeafKind::Patterns(pats) => pats
+                        .iter()
+                        .any(|&pat| doc.pat_fields[pat as usize] & leaf.scope != 0),
                 }
             }
             Node::Not(_) => true,
