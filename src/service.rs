@@ -60,6 +60,16 @@ pub enum ServiceError {
 /// syntax wants. [`install`] first rejects paths systemd cannot start (not UTF-8, control
 /// characters, quotes, backslashes); should one get here anyway, it is escaped so that the
 /// result is still exactly one `ExecStart=` line (which systemd then refuses to start).
+/// Returns the heap's free memory to the system (glibc keeps what a burst of polls freed
+/// until the next burst otherwise). Called by the daemon when it is about to idle.
+pub fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists, under its locks.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 pub fn unit_text(binary: &Path) -> String {
     let exec = format!("ExecStart={} run", systemd_quote(&binary.to_string_lossy()));
     UNIT_TEMPLATE.replacen(TEMPLATE_EXEC_START, &exec, 1)

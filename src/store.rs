@@ -617,6 +617,13 @@ impl Store {
     }
 
     /// Does the database answer? (For the watchdog.)
+    /// Gives the connection's page cache back to the allocator (the daemon calls this when a
+    /// burst of polls is over; the cache refills on the next one).
+    pub fn release_memory(&self) -> Result<()> {
+        self.conn.execute_batch("PRAGMA shrink_memory")?;
+        Ok(())
+    }
+
     pub fn ping(&self) -> Result<()> {
         self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())

@@ -327,7 +327,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             config.settings.host_spacing,
         ));
         let global = Arc::new(Semaphore::new(config.settings.concurrency.max(1)));
-        let unrecorded = Arc::new(Semaphore::new(2 * config.settings.concurrency.max(1)));
+        let unrecorded = Arc::new(Semaphore::new(config.settings.concurrency.max(1) + 2));
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let parsing = Arc::new(Semaphore::new(cpus));
         Engine {
@@ -573,6 +573,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         }
         let _ = self.sd.ready();
         self.report_status()?;
+        self.release_memory();
         let watchdog_every = self.sd.watchdog_interval();
         let mut ls = LoopState {
             watchdog_every,
@@ -618,6 +619,13 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             }
         }
         Ok(())
+    }
+
+    /// The daemon is about to idle (start-up done, or a burst of polls over): give back the
+    /// memory that work freed (SQLite's page cache, the allocator's free lists).
+    fn release_memory(&self) {
+        let _ = self.store.release_memory();
+        crate::service::trim_heap();
     }
 
     /// One turn of the loop: due work, then wait for one event and handle it. `Ok(true)` when
@@ -679,6 +687,9 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                     && matches!(report.result, PollResult::Fetched { alerts, backlog: false, .. } if alerts > 0)
                 {
                     self.deliver_pending().await?;
+                }
+                if self.tasks.is_empty() {
+                    self.release_memory();
                 }
             }
             Event::Feedback(fb) => self.on_feedback(fb)?,
@@ -869,7 +880,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                     let s = &self.config.settings;
                     self.hosts = Arc::new(HostGate::new(s.host_concurrency, s.host_spacing));
                     self.global = Arc::new(Semaphore::new(s.concurrency.max(1)));
-                    self.unrecorded = Arc::new(Semaphore::new(2 * s.concurrency.max(1)));
+                    self.unrecorded = Arc::new(Semaphore::new(s.concurrency.max(1) + 2));
                 }
                 self.sync_config(true)?;
                 self.store.set_state("config_error", None)?;
