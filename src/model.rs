@@ -131,7 +131,8 @@ pub type Aliases = BTreeMap<String, Vec<String>>;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hit {
     /// The term as written in the query: `nato`, `"peace talks"`, `negotiat*`, `@zelensky`, `/re/`.
-    pub term: String,
+    /// Shared with the compiled query (a match copies no term text).
+    pub term: std::sync::Arc<str>,
     /// The article text that matched, as it appears in the field.
     pub text: String,
     pub field: Field,
@@ -197,7 +198,7 @@ impl Match {
     pub fn terms(&self) -> Vec<&str> {
         let mut seen: Vec<&str> = Vec::new();
         for h in &self.hits {
-            if !seen.contains(&h.term.as_str()) {
+            if !seen.contains(&&*h.term) {
                 seen.push(&h.term);
             }
         }

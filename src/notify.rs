@@ -454,6 +454,34 @@ pub fn is_openable(link: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// The opener's own guard, whatever the parser let through: a feed that smuggles another
+    /// scheme into a link never gets it opened.
+    #[test]
+    fn only_http_and_https_links_are_openable() {
+        for ok in [
+            "https://example.com/a",
+            "http://example.com/a?b=1#c",
+            "HTTPS://EXAMPLE.COM/",
+        ] {
+            assert!(is_openable(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            " javascript:alert(1)",
+            "file:///etc/passwd",
+            "data:text/html,<script>alert(1)</script>",
+            "mailto:a@example.com",
+            "ftp://example.com/a",
+            "vbscript:msgbox",
+            "/relative/path",
+            "example.com/a",
+            "",
+        ] {
+            assert!(!is_openable(bad), "{bad}");
+        }
+    }
+
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }

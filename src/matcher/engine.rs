@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::{Anchored, MatchKind, dfa, nfa};
@@ -41,7 +42,7 @@ enum LeafKind {
 #[derive(Debug)]
 struct Leaf {
     /// The term as written in the query.
-    term: String,
+    term: Arc<str>,
     /// Fields searched (bit set of `Field`).
     scope: u8,
     kind: LeafKind,
@@ -160,7 +161,7 @@ impl EngineBuilder {
         };
         let id = self.leaves.len() as u32;
         self.leaves.push(Leaf {
-            term: e.to_string(),
+            term: e.to_string().into(),
             scope: scope.unwrap_or(DEFAULT_SCOPE),
             kind: leaf_kind,
         });
@@ -346,6 +347,7 @@ struct Scratch {
     slots: Vec<u32>,
     arena: Vec<HitRef>,
     spans: Vec<Span>,
+    refs: Vec<HitRef>,
 }
 
 impl Scratch {
@@ -366,6 +368,7 @@ impl Scratch {
         self.slots.clear();
         self.arena.clear();
         self.spans.clear();
+        self.refs.clear();
     }
 }
 
@@ -413,6 +416,7 @@ impl Engine {
         let mut out = Vec::new();
         let mut arena = std::mem::take(&mut scratch.arena);
         let mut spans = std::mem::take(&mut scratch.spans);
+        let mut refs = std::mem::take(&mut scratch.refs);
         for &slot in &slots {
             let topic = &self.topics[slot as usize];
             if !self.may_match(&topic.root, &doc) {
@@ -421,7 +425,7 @@ impl Engine {
             arena.clear();
             spans.clear();
             if self.eval(&topic.root, &doc, &mut arena, &mut spans) {
-                out.push(self.explain(topic.id, &spans, &arena, &doc));
+                out.push(self.explain(topic.id, &spans, &arena, &doc, &mut refs));
             }
         }
         out.sort_by_key(|m| m.topic);
@@ -435,6 +439,7 @@ impl Engine {
         scratch.slots = slots;
         scratch.arena = arena;
         scratch.spans = spans;
+        scratch.refs = refs;
         scratch.recycle();
         SCRATCH.with(|c| c.replace(scratch));
         out
@@ -673,18 +678,29 @@ impl Engine {
         }
     }
 
-    fn explain(&self, topic: TopicId, spans: &[Span], arena: &[HitRef], doc: &Doc) -> Match {
-        let mut refs: Vec<HitRef> = spans
-            .iter()
-            .flat_map(|s| &arena[s.hits.0 as usize..s.hits.1 as usize])
-            .copied()
-            .collect();
+    /// The `Match` of `topic` from the occurrences that made it true. `refs` is a scratch
+    /// buffer.
+    fn explain(
+        &self,
+        topic: TopicId,
+        spans: &[Span],
+        arena: &[HitRef],
+        doc: &Doc,
+        refs: &mut Vec<HitRef>,
+    ) -> Match {
+        refs.clear();
+        refs.extend(
+            spans
+                .iter()
+                .flat_map(|s| &arena[s.hits.0 as usize..s.hits.1 as usize])
+                .copied(),
+        );
         refs.sort_unstable();
         refs.dedup_by(|a, b| {
             (a.seg, a.ostart, a.oend) == (b.seg, b.ostart, b.oend)
                 && self.leaves[a.leaf as usize].term == self.leaves[b.leaf as usize].term
         });
-        let snippet = snippet(&refs, doc);
+        let snippet = snippet(refs, doc);
         refs.truncate(MAX_MATCH_HITS);
         let hits = refs
             .iter()

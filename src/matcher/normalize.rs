@@ -309,15 +309,31 @@ impl Builder {
                 .iter()
                 .position(|b| !b.is_ascii_alphanumeric())
                 .map_or(bytes.len(), |n| k + n);
-            if !self.in_token {
-                self.in_token = true;
-                self.tok_start = self.text.len() as u32;
-                self.tok_ostart = k as u32;
-            }
             let base = self.text.len();
             self.text.push_str(&orig[k..run]);
             self.text[base..].make_ascii_lowercase();
-            self.tok_oend = run as u32;
+            // Most words lie whole inside one ASCII run: push them straight from locals.
+            // (Going through the `tok_*` fields just written costs a store-forwarding
+            // stall per word.)
+            let may_continue = bytes.get(run).is_none_or(|&b| b >= 0x80);
+            if !self.in_token && !may_continue {
+                self.tokens.push(Token {
+                    start: base as u32,
+                    end: self.text.len() as u32,
+                    ostart: k as u32,
+                    oend: run as u32,
+                });
+                if self.stream {
+                    self.text.push(' ');
+                }
+            } else {
+                if !self.in_token {
+                    self.in_token = true;
+                    self.tok_start = base as u32;
+                    self.tok_ostart = k as u32;
+                }
+                self.tok_oend = run as u32;
+            }
             k = run;
         }
         k
