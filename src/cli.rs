@@ -283,25 +283,22 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Poll { once: _ } => {
             let config = load_config(&cli.global)?;
             let store = open_store(&cli.global)?;
-            runtime()?.block_on(poll_once(config, store))
+            // The pass runs on a worker thread, not on this one: a woken task then resumes on
+            // a thread that is already running instead of handing off to a parked one.
+            runtime()?.block_on(async move {
+                tokio::spawn(poll_once(config, store))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("the poll task failed: {e}"))?
+            })
         }
         Command::Run => {
             let config = load_config(&cli.global)?;
             let store = open_store(&cli.global)?;
+            // On a worker thread, as `poll` (fewer thread hand-offs per poll).
             runtime()?.block_on(async move {
-                let (notifier, feedback) = DesktopNotifier::new();
-                let mut engine = Engine::new(config, store, notifier)?;
-                engine.set_feedback(feedback);
-                engine.set_service_notify(crate::service::Notify::from_env());
-                info!(
-                    feeds = engine.config.feeds.len(),
-                    topics = engine.config.topics.len(),
-                    db = %engine.store.path().display(),
-                    "tidings started"
-                );
-                let (_sources, reloads) = crate::reload::start(&engine.config.path);
-                engine.run(shutdown_signal(), reloads).await?;
-                Ok(ExitCode::SUCCESS)
+                tokio::spawn(daemon(config, store))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("the daemon task failed: {e}"))?
             })
         }
         Command::Match(args) => match_command(&cli.global, args),
@@ -365,6 +362,23 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?)
+}
+
+/// `tidings run`: the daemon until a shutdown signal.
+async fn daemon(config: Config, store: Store) -> Result<ExitCode, Failure> {
+    let (notifier, feedback) = DesktopNotifier::new();
+    let mut engine = Engine::new(config, store, notifier)?;
+    engine.set_feedback(feedback);
+    engine.set_service_notify(crate::service::Notify::from_env());
+    info!(
+        feeds = engine.config.feeds.len(),
+        topics = engine.config.topics.len(),
+        db = %engine.store.path().display(),
+        "tidings started"
+    );
+    let (_sources, reloads) = crate::reload::start(&engine.config.path);
+    engine.run(shutdown_signal(), reloads).await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn poll_once(config: Config, store: Store) -> Result<ExitCode, Failure> {
