@@ -402,7 +402,7 @@ mod tests {
             }
             other => panic!("expected a failed fetch, got {other:?}"),
         }
-        server.await.unwrap();
+        server.abort();
     }
 
     #[test]

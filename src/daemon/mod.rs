@@ -270,7 +270,7 @@ pub struct Engine<F, N, C> {
     clock: Arc<C>,
     hosts: Arc<HostGate>,
     global: Arc<Semaphore>,
-    /// Feeds fetched but not yet recorded, at most 2 × `concurrency`: bounds memory at any N.
+    /// Feeds fetched but not yet recorded, at most [`unrecorded_limit`]: bounds memory at any N.
     unrecorded: Arc<Semaphore>,
     /// Documents parsed and matched at once: one per CPU. The work is CPU-bound, so more at
     /// once is no faster, and each holds a parsed document in memory.
@@ -327,7 +327,9 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             config.settings.host_spacing,
         ));
         let global = Arc::new(Semaphore::new(config.settings.concurrency.max(1)));
-        let unrecorded = Arc::new(Semaphore::new(config.settings.concurrency.max(1) + 2));
+        let unrecorded = Arc::new(Semaphore::new(unrecorded_limit(
+            config.settings.concurrency,
+        )));
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let parsing = Arc::new(Semaphore::new(cpus));
         Engine {
@@ -880,7 +882,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                     let s = &self.config.settings;
                     self.hosts = Arc::new(HostGate::new(s.host_concurrency, s.host_spacing));
                     self.global = Arc::new(Semaphore::new(s.concurrency.max(1)));
-                    self.unrecorded = Arc::new(Semaphore::new(s.concurrency.max(1) + 2));
+                    self.unrecorded = Arc::new(Semaphore::new(unrecorded_limit(s.concurrency)));
                 }
                 self.sync_config(true)?;
                 self.store.set_state("config_error", None)?;
@@ -1176,6 +1178,12 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
 }
 
 /// Sleeps until `at`, or forever when there is no `at`.
+/// Feeds fetched but not yet recorded, at most: every fetch slot, and two more so the
+/// recorder always has the next feed ready. Each one waiting holds its parsed articles.
+fn unrecorded_limit(concurrency: usize) -> usize {
+    concurrency.max(1) + 2
+}
+
 async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     match at {
         Some(t) => tokio::time::sleep_until(t).await,

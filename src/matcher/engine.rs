@@ -335,6 +335,19 @@ struct Doc<'a> {
     pat_fields: Vec<u8>,
 }
 
+impl Doc<'_> {
+    /// Returns the buffers to `scratch` (the field mask all zero again).
+    fn give_back(mut self, scratch: &mut Scratch) {
+        for &(pat, _) in &self.hits {
+            self.pat_fields[pat as usize] = 0;
+        }
+        scratch.toks = self.toks;
+        scratch.tok_seg = self.tok_seg;
+        scratch.hits = self.hits;
+        scratch.pat_fields = self.pat_fields;
+    }
+}
+
 /// Buffers reused from one article to the next (matching allocates little per article).
 #[derive(Default)]
 struct Scratch {
@@ -401,7 +414,7 @@ impl Engine {
             return Vec::new();
         }
         let mut scratch = SCRATCH.with(|c| c.take());
-        let mut doc = self.analyze(article, &mut scratch);
+        let doc = self.analyze(article, &mut scratch);
         let mut slots = std::mem::take(&mut scratch.slots);
         slots.extend_from_slice(&self.always);
         let mut last = None;
@@ -429,13 +442,7 @@ impl Engine {
             }
         }
         out.sort_by_key(|m| m.topic);
-        scratch.toks = std::mem::take(&mut doc.toks);
-        scratch.tok_seg = std::mem::take(&mut doc.tok_seg);
-        for &(pat, _) in &doc.hits {
-            doc.pat_fields[pat as usize] = 0;
-        }
-        scratch.pat_fields = std::mem::take(&mut doc.pat_fields);
-        scratch.hits = std::mem::take(&mut doc.hits);
+        doc.give_back(&mut scratch);
         scratch.slots = slots;
         scratch.arena = arena;
         scratch.spans = spans;
@@ -998,10 +1005,22 @@ mod tests {
     use proptest::prelude::*;
 
     /// The interleaved scan finds what the library's overlapping search finds.
+    /// (The DFA, and the NFA that stands in when the DFA cannot be built.)
     fn assert_scan_agrees(patterns: &[String], hay: &str) {
-        let Ok(terms) = Terms::build(patterns) else {
-            return;
+        let Ok(Terms::Dfa(dfa)) = Terms::build(patterns) else {
+            panic!("small pattern sets build a DFA: {patterns:?}");
         };
+        let nfa = nfa::contiguous::Builder::new()
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(patterns)
+            .expect("NFA");
+        for terms in [Terms::Dfa(dfa), Terms::Nfa(nfa)] {
+            assert_scan_finds_all(&terms, patterns, hay);
+        }
+    }
+
+    fn assert_scan_finds_all(terms: &Terms, patterns: &[String], hay: &str) {
         let mut got = Vec::new();
         terms.scan(hay.as_bytes(), &mut got);
         got.sort_unstable();
@@ -1014,7 +1033,7 @@ mod tests {
             .map(|m| (m.pattern().as_u32(), m.start() as u32))
             .collect();
         want.sort_unstable();
-        assert_eq!(got, want, "{patterns:?} in {hay:?}");
+        assert_eq!(got, want, "{patterns:?} in {hay:?} ({terms:?})");
     }
 
     #[test]

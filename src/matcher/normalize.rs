@@ -290,8 +290,8 @@ impl Builder {
         end
     }
 
-    /// Stream mode's [`Self::ascii_run`]: append the lowercased words of the ASCII run at `i`,
-    /// each followed by a space; return where the run ends.
+    /// Stream mode's [`Self::ascii_run`] (only used in stream mode): append the lowercased
+    /// words of the ASCII run at `i`, each followed by a space; return where the run ends.
     fn ascii_words(&mut self, orig: &str, i: usize) -> usize {
         let bytes = orig.as_bytes();
         let mut k = i;
@@ -323,9 +323,7 @@ impl Builder {
                     ostart: k as u32,
                     oend: run as u32,
                 });
-                if self.stream {
-                    self.text.push(' ');
-                }
+                self.text.push(' ');
             } else {
                 if !self.in_token {
                     self.in_token = true;
