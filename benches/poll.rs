@@ -927,6 +927,27 @@ fn startup(
 // ---------------------------------------------------------------------------------------------
 // A database of M articles: history, inserts, start-up
 
+/// The articles among `new` with a NATO headline, each with a fake match.
+fn nato_matches(new: &[tidings::store::NewArticle]) -> Vec<(i64, tidings::model::Match)> {
+    new.iter()
+        .filter(|a| a.article.title.starts_with("NATO"))
+        .map(|a| (a.id, fake_match(&a.article.title)))
+        .collect()
+}
+
+/// Silent "NATO membership" alerts for `matches`.
+fn nato_alerts(matches: &[(i64, tidings::model::Match)]) -> Vec<tidings::store::NewAlert<'_>> {
+    matches
+        .iter()
+        .map(|(id, m)| tidings::store::NewAlert {
+            article_id: *id,
+            topic: "NATO membership",
+            matched: m,
+            notify: false,
+        })
+        .collect()
+}
+
 fn fake_match(title: &str) -> tidings::model::Match {
     use tidings::model::{Field, Hit, Match, Snippet, TopicId};
     Match {
@@ -967,7 +988,7 @@ fn gen_article(r: &mut Rng, feed: usize, seq: usize, topical: bool) -> tidings::
 }
 
 fn big_database(server: &Server, m: usize, work: &Path, report: &mut Vec<String>) {
-    use tidings::store::{HistoryFilter, NewAlert, PollRecord, Store};
+    use tidings::store::{HistoryFilter, PollRecord, Store};
     const FEEDS: usize = 100;
     const PER_POLL: usize = 40;
     let db = work.join(format!("articles-{m}.db"));
@@ -1006,20 +1027,8 @@ fn big_database(server: &Server, m: usize, work: &Path, report: &mut Vec<String>
                 .collect();
             let mut tx = store.begin_poll(ids[f]).unwrap();
             let new = tx.insert_new(articles, now).unwrap();
-            let matches: Vec<_> = new
-                .iter()
-                .filter(|a| a.article.title.starts_with("NATO"))
-                .map(|a| (a.id, fake_match(&a.article.title)))
-                .collect();
-            let alerts: Vec<NewAlert<'_>> = matches
-                .iter()
-                .map(|(id, m)| NewAlert {
-                    article_id: *id,
-                    topic: "NATO membership",
-                    matched: m,
-                    notify: false,
-                })
-                .collect();
+            let matches = nato_matches(&new);
+            let alerts = nato_alerts(&matches);
             alerts_total += tx.record_alerts(&alerts, now).unwrap();
             tx.finish(
                 &PollRecord {
@@ -1135,20 +1144,8 @@ fn big_database(server: &Server, m: usize, work: &Path, report: &mut Vec<String>
             let mut tx = store.begin_poll(feed).unwrap();
             let new = tx.insert_new(articles.clone(), now).unwrap();
             assert_eq!(new.len(), if pass == 0 { PER_POLL } else { 0 });
-            let matches: Vec<_> = new
-                .iter()
-                .filter(|a| a.article.title.starts_with("NATO"))
-                .map(|a| (a.id, fake_match(&a.article.title)))
-                .collect();
-            let alerts: Vec<NewAlert<'_>> = matches
-                .iter()
-                .map(|(id, m)| NewAlert {
-                    article_id: *id,
-                    topic: "NATO membership",
-                    matched: m,
-                    notify: false,
-                })
-                .collect();
+            let matches = nato_matches(&new);
+            let alerts = nato_alerts(&matches);
             tx.record_alerts(&alerts, now).unwrap();
             tx.finish(
                 &PollRecord {

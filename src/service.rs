@@ -607,8 +607,8 @@ mod tests {
         assert!(!dir.path().join("u").exists());
     }
 
-    #[test]
-    fn uninstall_removes_unit_and_wants_links() {
+    /// A unit installed into a temporary directory: (the directory, its unit dir).
+    fn installed() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().expect("tempdir");
         let unit_dir = dir.path().join("user");
         install_to(
@@ -619,6 +619,12 @@ mod tests {
             None,
         )
         .expect("install");
+        (dir, unit_dir)
+    }
+
+    #[test]
+    fn uninstall_removes_unit_and_wants_links() {
+        let (_dir, unit_dir) = installed();
         let wants = unit_dir.join("graphical-session.target.wants");
         std::fs::create_dir_all(&wants).expect("wants");
         std::os::unix::fs::symlink(unit_dir.join(UNIT_NAME), wants.join(UNIT_NAME)).expect("link");
@@ -638,16 +644,7 @@ mod tests {
 
     #[test]
     fn uninstall_now_disables_first_then_reloads() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let unit_dir = dir.path().join("user");
-        install_to(
-            &unit_dir,
-            &dir.path().join("d"),
-            dir.path(),
-            Path::new("/b/t"),
-            None,
-        )
-        .expect("install");
+        let (_dir, unit_dir) = installed();
         let mut ran = Vec::new();
         let mut runner = |args: &[&str]| {
             ran.push(args.join(" "));
