@@ -287,6 +287,9 @@ pub struct Engine<F, N, C> {
     /// Whether `flood` was read from the store yet.
     flood_loaded: bool,
     delivery: DeliveryState,
+    /// Alerts shown but not yet marked delivered (the database was locked): `(ids, when, via)`.
+    /// Marked before anything else is shown, so a locked database never shows one twice.
+    shown_unmarked: Vec<(Vec<i64>, DateTime<Utc>, &'static str)>,
     /// Alerts wait for quiet hours to end: deliver again then.
     hold_until: Option<DateTime<Utc>>,
     feedback: Option<mpsc::UnboundedReceiver<Feedback>>,
@@ -350,6 +353,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             flood: FloodState::default(),
             flood_loaded: false,
             delivery: DeliveryState::default(),
+            shown_unmarked: Vec::new(),
             hold_until: None,
             feedback: None,
             next_prune: None,
@@ -970,8 +974,23 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
     }
 
     /// Desktop delivery, as flood control plans it.
+    /// Marks the alerts already shown as delivered. On failure (a locked database) they stay
+    /// listed, and delivery is retried shortly: they are marked then, never shown again.
+    fn mark_shown(&mut self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        while let Some((ids, at, via)) = self.shown_unmarked.first() {
+            if let Err(e) = self.store.mark_delivered(ids, *at, via) {
+                let pause = chrono::Duration::from_std(BUSY_PAUSE).unwrap_or_default();
+                self.delivery.retry_at = Some(now + pause);
+                return Err(e);
+            }
+            self.shown_unmarked.remove(0);
+        }
+        Ok(())
+    }
+
     async fn deliver_desktop(&mut self) -> Result<(), StoreError> {
         let now = self.clock.now();
+        self.mark_shown(now)?;
         if !self.flood_loaded {
             // Limits hold across restarts and separate `poll --once` runs.
             let hour_ago = now - chrono::Duration::hours(1);
@@ -1063,7 +1082,6 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             };
             match self.notifier.send(&note).await {
                 Ok(server_id) => {
-                    self.store.mark_delivered(&ids, self.clock.now(), via)?;
                     self.flood.record(now, topic);
                     self.remember(server_id, &note);
                     if self.delivery.failures > 0 {
@@ -1073,6 +1091,8 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                         );
                     }
                     self.delivery = DeliveryState::default();
+                    self.shown_unmarked.push((ids, self.clock.now(), via));
+                    self.mark_shown(now)?;
                 }
                 Err(e) => {
                     // The rest of this round is not attempted; it waits with the same reason.

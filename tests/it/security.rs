@@ -468,6 +468,16 @@ async fn outside_writer_holding_the_lock_delays_but_loses_nothing() {
     assert_eq!(daemon.stop().await, Some(0));
     let stored = crate::support::db::articles(&sb.db);
     assert_eq!(stored.len(), 2, "{stored:?}");
+    // An alert shown just before the lock is marked delivered after it, never shown again.
+    let all = bus.notifications();
+    let mut bodies: Vec<&str> = all.iter().map(|n| n.body.as_str()).collect();
+    bodies.sort_unstable();
+    bodies.dedup();
+    assert_eq!(
+        bodies.len(),
+        all.len(),
+        "an alert was shown twice: {all:#?}"
+    );
 }
 
 /// A database written by a newer tidings (higher `user_version`) and a database whose pages
