@@ -351,7 +351,7 @@ impl Doc<'_> {
 /// Buffers reused from one article to the next (matching allocates little per article).
 #[derive(Default)]
 struct Scratch {
-    stream: String,
+    stream: Vec<u8>,
     toks: Vec<Token>,
     tok_seg: Vec<u32>,
     hits: Vec<(u32, u32)>,
@@ -475,7 +475,7 @@ impl Engine {
             }
             let first_tok = toks.len() as u32;
             // A segment starts on a line of its own: no pattern spans two values.
-            stream.push_str("\n ");
+            stream.extend_from_slice(b"\n ");
             analyze_stream(text, stream, &mut toks);
             tok_seg.resize(toks.len(), segs.len() as u32);
             segs.push(Seg {
@@ -488,7 +488,7 @@ impl Engine {
         }
         let mut hits = std::mem::take(&mut scratch.hits);
         if let Some(ac) = &self.ac {
-            ac.scan(stream.as_bytes(), &mut hits);
+            ac.scan(stream, &mut hits);
             // Starts of matches are the space before a token: the token is the next one.
             for h in hits.iter_mut() {
                 let at = h.1 + 1;

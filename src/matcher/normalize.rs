@@ -107,14 +107,17 @@ pub fn words(text: &str) -> Vec<String> {
 pub(crate) fn analyze(orig: &str, want_map: bool) -> Normalized {
     let orig = truncate(orig, MAX_FIELD_BYTES);
     let mut b = Builder::new(
-        String::with_capacity(orig.len() + 8),
+        Vec::with_capacity(orig.len() + 8),
         Vec::new(),
         want_map,
         false,
     );
     b.run(orig);
     Normalized {
-        text: b.text,
+        // Only whole characters are ever written: the conversion cannot fail (and would
+        // not panic if it did).
+        text: String::from_utf8(b.text)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
         tokens: b.tokens,
         map: b.map,
         orig_len: orig.len() as u32,
@@ -125,7 +128,7 @@ pub(crate) fn analyze(orig: &str, want_map: bool) -> Normalized {
 /// space, nothing else (the same words, split the same way, as [`analyze`] finds). Tokens are
 /// appended to `tokens`, their `start..end` being offsets in `stream`. This is what the term
 /// automaton runs over: one pass over the text, no intermediate copy.
-pub(crate) fn analyze_stream(orig: &str, stream: &mut String, tokens: &mut Vec<Token>) {
+pub(crate) fn analyze_stream(orig: &str, stream: &mut Vec<u8>, tokens: &mut Vec<Token>) {
     let orig = truncate(orig, MAX_FIELD_BYTES);
     let mut b = Builder::new(std::mem::take(stream), std::mem::take(tokens), false, true);
     b.run(orig);
@@ -145,8 +148,9 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 struct Builder {
-    /// Normalised text; in stream mode only the words, each followed by one space.
-    text: String,
+    /// Normalised text (UTF-8: whole characters only); in stream mode only the words, each
+    /// followed by one space.
+    text: Vec<u8>,
     tokens: Vec<Token>,
     /// See [`Normalized`]; never kept in stream mode.
     map: Option<Vec<u32>>,
@@ -159,7 +163,7 @@ struct Builder {
 }
 
 impl Builder {
-    fn new(text: String, tokens: Vec<Token>, want_map: bool, stream: bool) -> Self {
+    fn new(text: Vec<u8>, tokens: Vec<Token>, want_map: bool, stream: bool) -> Self {
         Builder {
             text,
             tokens,
@@ -259,13 +263,13 @@ impl Builder {
             .map_or(bytes.len(), |k| i + k);
         let base = self.text.len();
         let run = &orig[i..end];
-        if run.contains('`') {
-            self.text
-                .extend(run.chars().map(|c| if c == '`' { '\'' } else { c }));
-        } else {
-            self.text.push_str(run);
+        self.text.extend_from_slice(run.as_bytes());
+        for b in &mut self.text[base..] {
+            *b = match *b {
+                b'`' => b'\'',
+                b => b.to_ascii_lowercase(),
+            };
         }
-        self.text[base..].make_ascii_lowercase();
         if let Some(map) = &mut self.map {
             map.extend(i as u32..end as u32);
         }
@@ -294,45 +298,48 @@ impl Builder {
     /// words of the ASCII run at `i`, each followed by a space; return where the run ends.
     fn ascii_words(&mut self, orig: &str, i: usize) -> usize {
         let bytes = orig.as_bytes();
+        // Words and their spaces are never longer than the run plus one space.
+        self.text.reserve(bytes.len() - i + 1);
         let mut k = i;
         while let Some(&c) = bytes.get(k) {
             if c >= 0x80 {
                 break;
             }
-            if !c.is_ascii_alphanumeric() {
+            if WORD_BYTE[c as usize] == 0 {
                 self.end_token();
                 k += 1;
                 continue;
             }
-            // A run of ASCII letters and digits, copied and lowercased at once.
-            let run = bytes[k..]
-                .iter()
-                .position(|b| !b.is_ascii_alphanumeric())
-                .map_or(bytes.len(), |n| k + n);
+            // A run of ASCII letters and digits, lowercased as it is copied.
             let base = self.text.len();
-            self.text.push_str(&orig[k..run]);
-            self.text[base..].make_ascii_lowercase();
+            let from = k;
+            while let Some(&low) = bytes.get(k).map(|&b| &WORD_BYTE[b as usize]) {
+                if low == 0 {
+                    break;
+                }
+                self.text.push(low);
+                k += 1;
+            }
             // Most words lie whole inside one ASCII run: push them straight from locals.
             // (Going through the `tok_*` fields just written costs a store-forwarding
             // stall per word.)
-            let may_continue = bytes.get(run).is_none_or(|&b| b >= 0x80);
+            let may_continue = bytes.get(k).is_none_or(|&b| b >= 0x80);
             if !self.in_token && !may_continue {
                 self.tokens.push(Token {
                     start: base as u32,
                     end: self.text.len() as u32,
-                    ostart: k as u32,
-                    oend: run as u32,
+                    ostart: from as u32,
+                    oend: k as u32,
                 });
-                self.text.push(' ');
+                self.text.push(b' ');
             } else {
                 if !self.in_token {
                     self.in_token = true;
                     self.tok_start = base as u32;
-                    self.tok_ostart = k as u32;
+                    self.tok_ostart = from as u32;
                 }
-                self.tok_oend = run as u32;
+                self.tok_oend = k as u32;
             }
-            k = run;
         }
         k
     }
@@ -383,7 +390,9 @@ impl Builder {
                 return;
             }
         }
-        self.text.push(c);
+        let mut utf8 = [0u8; 4];
+        self.text
+            .extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
         if let Some(map) = &mut self.map {
             map.extend(std::iter::repeat_n(ostart as u32, c.len_utf8()));
         }
@@ -399,11 +408,25 @@ impl Builder {
                 oend: self.tok_oend,
             });
             if self.stream {
-                self.text.push(' ');
+                self.text.push(b' ');
             }
         }
     }
 }
+
+/// ASCII letters and digits, lowercased; 0 for every other byte (ASCII punctuation, spaces
+/// and controls, and every byte of a non-ASCII character).
+static WORD_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        if (b as u8).is_ascii_alphanumeric() {
+            t[b] = (b as u8).to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    t
+};
 
 fn is_mark(c: char) -> bool {
     unicode_normalization::char::is_combining_mark(c)
@@ -495,7 +518,7 @@ mod tests {
     /// `analyze` does, and writes nothing but the words.
     fn assert_stream_agrees(s: &str) {
         let n = analyze(s, true);
-        let mut stream = String::from("\n ");
+        let mut stream = b"\n ".to_vec();
         let mut toks = vec![Token {
             start: 0,
             end: 0,
@@ -507,12 +530,16 @@ mod tests {
         let mut expect = String::from("\n ");
         for (a, b) in toks[1..].iter().zip(&n.tokens) {
             let word = &n.text[b.start as usize..b.end as usize];
-            assert_eq!(&stream[a.start as usize..a.end as usize], word, "{s:?}");
+            assert_eq!(
+                &stream[a.start as usize..a.end as usize],
+                word.as_bytes(),
+                "{s:?}"
+            );
             assert_eq!((a.ostart, a.oend), (b.ostart, b.oend), "{s:?}");
             expect.push_str(word);
             expect.push(' ');
         }
-        assert_eq!(stream, expect, "{s:?}");
+        assert_eq!(stream, expect.as_bytes(), "{s:?}");
     }
 
     #[test]
