@@ -258,9 +258,10 @@ impl Terms {
 /// With a thousand topics the DFA's transition table is megabytes: every step of one scan
 /// waits for a load from the L2 cache before it can take the next. The haystack is cut into
 /// pieces that are scanned in lockstep, so several independent loads are in flight at once.
-/// A piece reports the matches that start inside it, reading on past its end by the longest
-/// pattern; a match starting at `p` depends only on the bytes from `p`, so every occurrence
-/// is found exactly once.
+/// A piece reports the matches that start inside it, reading on past its end until no match
+/// that started inside it can still be under way (at most the longest pattern); a match
+/// starting at `p` depends only on the bytes from `p`, so every occurrence is found exactly
+/// once.
 fn scan<A: Automaton>(a: &A, hay: &[u8], out: &mut Vec<(u32, u32)>) {
     const LANES: usize = 4;
     let Ok(start) = a.start_state(Anchored::No) else {
@@ -289,23 +290,38 @@ fn scan<A: Automaton>(a: &A, hay: &[u8], out: &mut Vec<(u32, u32)>) {
             }
         }
     };
-    let mut sid = [start; LANES];
-    let common = (0..LANES).map(|l| stop[l] - from[l]).min().unwrap_or(0);
-    for step in 0..common {
-        for l in 0..LANES {
-            let at = from[l] + step;
-            sid[l] = a.next_state(Anchored::No, sid[l], hay[at]);
-            if a.is_special(sid[l]) {
-                report(out, sid[l], at, own[l]);
+    // Every pattern starts with a space: in the start state, or just after a space read in
+    // it, no match under way began before the current byte.
+    let fresh = a.next_state(Anchored::No, start, b' ');
+    let common = (0..LANES).map(|l| own[l] - from[l]).min().unwrap_or(0);
+    // Four named states (not an array indexed by lane) stay in registers; one branch per
+    // step tests all four for a match.
+    let lane = |l: usize| &hay[from[l]..from[l] + common];
+    let (mut s0, mut s1, mut s2, mut s3) = (start, start, start, start);
+    let steps = lane(0).iter().zip(lane(1)).zip(lane(2)).zip(lane(3));
+    for (step, (((&b0, &b1), &b2), &b3)) in steps.enumerate() {
+        s0 = a.next_state(Anchored::No, s0, b0);
+        s1 = a.next_state(Anchored::No, s1, b1);
+        s2 = a.next_state(Anchored::No, s2, b2);
+        s3 = a.next_state(Anchored::No, s3, b3);
+        if a.is_special(s0) | a.is_special(s1) | a.is_special(s2) | a.is_special(s3) {
+            for (l, sid) in [s0, s1, s2, s3].into_iter().enumerate() {
+                if a.is_special(sid) {
+                    report(out, sid, from[l] + step, own[l]);
+                }
             }
         }
     }
+    let mut sid = [s0, s1, s2, s3];
     for l in 0..LANES {
         let rest = from[l] + common;
         for (at, &byte) in hay.iter().enumerate().take(stop[l]).skip(rest) {
             sid[l] = a.next_state(Anchored::No, sid[l], byte);
             if a.is_special(sid[l]) {
                 report(out, sid[l], at, own[l]);
+            }
+            if at >= own[l] && (sid[l] == start || sid[l] == fresh) {
+                break;
             }
         }
     }
@@ -805,7 +821,9 @@ fn snippet(refs: &[HitRef], doc: &Doc) -> Snippet {
     let (mut ws, mut we, mut best) = (hs[0].ostart as usize, hs[0].oend as usize, 0usize);
     for i in 0..hs.len() {
         let s = hs[i].ostart as usize;
-        let mut terms: Vec<u32> = Vec::new();
+        // Distinct terms of the window (at most MAX_MATCH_HITS hits: no allocation).
+        let mut terms = [0u32; MAX_MATCH_HITS];
+        let mut n_terms = 0;
         let mut e = hs[i].oend as usize;
         for h in &hs[i..] {
             let he = h.oend as usize;
@@ -820,12 +838,13 @@ fn snippet(refs: &[HitRef], doc: &Doc) -> Snippet {
                 break;
             }
             e = e.max(he);
-            if !terms.contains(&h.leaf) {
-                terms.push(h.leaf);
+            if !terms[..n_terms].contains(&h.leaf) {
+                terms[n_terms] = h.leaf;
+                n_terms += 1;
             }
         }
-        if terms.len() > best {
-            (ws, we, best) = (s, e, terms.len());
+        if n_terms > best {
+            (ws, we, best) = (s, e, n_terms);
         }
     }
     let (start, end) = widen(text, ws, we);
@@ -834,67 +853,36 @@ fn snippet(refs: &[HitRef], doc: &Doc) -> Snippet {
     let mut out = String::with_capacity(body.len() + 2 * '…'.len_utf8());
     out.push_str(lead);
     // Mark boundaries (original offsets inside start..end), sorted and unique, and where
-    // each one lands in `out`.
-    let mut bounds: Vec<usize> = Vec::new();
-    let mut moved: Vec<usize> = Vec::new();
-    // Printable ASCII with single spaces (most news text) is copied as it is.
-    let verbatim = body.bytes().all(|b| (0x20..0x7F).contains(&b)) && !body.contains("  ");
-    if verbatim {
-        out.push_str(body);
-    } else {
-        for h in hs {
-            let (s, e) = ((h.ostart as usize).max(start), (h.oend as usize).min(end));
-            if s < e {
-                bounds.push(s);
-                bounds.push(e);
-            }
-        }
-        bounds.sort_unstable();
-        bounds.dedup();
-        // Copy, collapsing whitespace runs to one space; note where each boundary went.
-        moved = vec![0usize; bounds.len()];
-        let mut next = 0;
-        let mut prev_ws = false;
-        let bytes = text.as_bytes();
-        let mut k = start;
-        while k < end {
-            while next < bounds.len() && bounds[next] <= k {
-                moved[next] = out.len();
-                next += 1;
-            }
-            // ASCII bytes directly, other characters decoded (k stays on char boundaries).
-            let (c, len) = match bytes[k] {
-                b if b < 0x80 => (b as char, 1),
-                _ => match text[k..].chars().next() {
-                    Some(c) => (c, c.len_utf8()),
-                    None => break,
-                },
-            };
-            k += len;
-            if c.is_whitespace() || c.is_control() {
-                if !prev_ws {
-                    out.push(' ');
-                }
-                prev_ws = true;
-            } else {
-                out.push(c);
-                prev_ws = false;
-            }
-        }
-        for m in &mut moved[next..] {
-            *m = out.len();
+    // each one lands in `out` (at most two per hit: no allocation).
+    let mut bounds = [0usize; 2 * MAX_MATCH_HITS];
+    let mut n_bounds = 0;
+    for h in hs {
+        let (s, e) = ((h.ostart as usize).max(start), (h.oend as usize).min(end));
+        if s < e {
+            bounds[n_bounds] = s;
+            bounds[n_bounds + 1] = e;
+            n_bounds += 2;
         }
     }
+    let bounds = &mut bounds[..n_bounds];
+    bounds.sort_unstable();
+    let n_bounds = {
+        let mut n = 0;
+        for k in 0..bounds.len() {
+            if n == 0 || bounds[k] != bounds[n - 1] {
+                bounds[n] = bounds[k];
+                n += 1;
+            }
+        }
+        n
+    };
+    let bounds = &bounds[..n_bounds];
+    let mut moved = [0usize; 2 * MAX_MATCH_HITS];
+    collapse_ws_into(&mut out, text, start, end, bounds, &mut moved[..n_bounds]);
     if end < text.len() {
         out.push('…');
     }
-    let at = |o: usize| {
-        if verbatim {
-            lead.len() + (o - start)
-        } else {
-            bounds.binary_search(&o).map_or(0, |k| moved[k])
-        }
-    };
+    let at = |o: usize| bounds.binary_search(&o).map_or(0, |k| moved[k]);
     let mut marks: Vec<(usize, usize)> = Vec::new();
     for h in hs {
         let (s, e) = ((h.ostart as usize).max(start), (h.oend as usize).min(end));
@@ -914,6 +902,79 @@ fn snippet(refs: &[HitRef], doc: &Doc) -> Snippet {
         field: Some(seg.field),
         text: out,
         marks,
+    }
+}
+
+/// Append `text[start..end]` to `out` with every run of whitespace and control characters
+/// collapsed to one space. `bounds` (sorted offsets in `start..=end`) get, in `moved`, the
+/// offset in `out` where each lands. Stretches of plain text (single spaces between other
+/// characters) are copied whole.
+fn collapse_ws_into(
+    out: &mut String,
+    text: &str,
+    start: usize,
+    end: usize,
+    bounds: &[usize],
+    moved: &mut [usize],
+) {
+    let bytes = text.as_bytes();
+    let blank = |c: char| c.is_whitespace() || c.is_control();
+    let mut next = 0;
+    let mut prev_ws = false;
+    let mut k = start;
+    while k < end {
+        // A stretch copied as it is: printable characters and single ASCII spaces between
+        // them.
+        let from = k;
+        while k < end {
+            let b = bytes[k];
+            if b > b' ' && b < 0x7F {
+                k += 1;
+            } else if b == b' '
+                && k > from
+                && bytes.get(k + 1).is_some_and(|&n| n > b' ' && n < 0x7F)
+                && k + 1 < end
+            {
+                k += 2;
+            } else if b >= 0x80 {
+                match text[k..].chars().next() {
+                    Some(c) if !blank(c) => k += c.len_utf8(),
+                    _ => break,
+                }
+            } else {
+                break;
+            }
+        }
+        if k > from {
+            let base = out.len();
+            while next < bounds.len() && bounds[next] < k {
+                moved[next] = base + bounds[next].saturating_sub(from);
+                next += 1;
+            }
+            out.push_str(&text[from..k]);
+            prev_ws = false;
+        }
+        // Whitespace and control characters: one space for the run.
+        while k < end {
+            let Some(c) = text[k..].chars().next() else {
+                break;
+            };
+            if !blank(c) {
+                break;
+            }
+            while next < bounds.len() && bounds[next] <= k {
+                moved[next] = out.len();
+                next += 1;
+            }
+            if !prev_ws {
+                out.push(' ');
+            }
+            prev_ws = true;
+            k += c.len_utf8();
+        }
+    }
+    for m in &mut moved[next..] {
+        *m = out.len();
     }
 }
 
@@ -977,6 +1038,30 @@ fn widen_counted(text: &str, ws: usize, we: usize, near: bool) -> (usize, usize)
             .map_or(text.len(), |(k, _)| we + k);
         (start, end)
     };
+    if near {
+        // ASCII: the same cuts, byte by byte.
+        let bytes = text.as_bytes();
+        let space = |b: &u8| matches!(b, b' ' | b'\t'..=b'\r');
+        if start > 0
+            && !space(&bytes[start - 1])
+            && let Some(k) = bytes[start..ws].iter().position(space)
+        {
+            start += k;
+        }
+        if end < text.len()
+            && !space(&bytes[end])
+            && let Some(k) = bytes[we..end].iter().rposition(space)
+        {
+            end = we + k;
+        }
+        while start < end && space(&bytes[start]) {
+            start += 1;
+        }
+        while end > start && space(&bytes[end - 1]) {
+            end -= 1;
+        }
+        return (start, end);
+    }
     // Cut at whitespace: drop the partial word at each cut end.
     if start > 0
         && !text[..start].ends_with(char::is_whitespace)
@@ -1057,10 +1142,70 @@ mod tests {
         }
     }
 
+    /// What `collapse_ws_into` must do, character by character.
+    fn collapse_reference(
+        text: &str,
+        start: usize,
+        end: usize,
+        bounds: &[usize],
+    ) -> (String, Vec<usize>) {
+        let mut out = String::new();
+        let mut moved = vec![0; bounds.len()];
+        let (mut next, mut prev_ws) = (0, false);
+        for (k, c) in text[start..end].char_indices().map(|(k, c)| (start + k, c)) {
+            while next < bounds.len() && bounds[next] <= k {
+                moved[next] = out.len();
+                next += 1;
+            }
+            if c.is_whitespace() || c.is_control() {
+                if !prev_ws {
+                    out.push(' ');
+                }
+                prev_ws = true;
+            } else {
+                out.push(c);
+                prev_ws = false;
+            }
+        }
+        for m in &mut moved[next..] {
+            *m = out.len();
+        }
+        (out, moved)
+    }
+
     proptest! {
         #[test]
+        fn collapsing_copy_agrees_with_char_by_char(
+            text in "[a-z \t\n\u{7}\u{a0}\u{2003}é’.]{0,60}",
+            cuts in proptest::collection::vec(0usize..70, 0..8),
+        ) {
+            let on_char = |k: usize| {
+                let mut k = k.min(text.len());
+                while !text.is_char_boundary(k) {
+                    k -= 1;
+                }
+                k
+            };
+            let mut cuts: Vec<usize> = cuts.into_iter().map(on_char).collect();
+            cuts.sort_unstable();
+            cuts.dedup();
+            let (start, end) = match (cuts.first(), cuts.last()) {
+                (Some(&a), Some(&b)) if cuts.len() >= 2 => (a, b),
+                _ => (0, text.len()),
+            };
+            let bounds: Vec<usize> = cuts.iter().copied().filter(|&b| b >= start && b <= end).collect();
+            let mut out = String::from("…");
+            let mut moved = vec![0; bounds.len()];
+            collapse_ws_into(&mut out, &text, start, end, &bounds, &mut moved);
+            let (want, want_moved) = collapse_reference(&text, start, end, &bounds);
+            prop_assert_eq!(&out["…".len()..], want.as_str());
+            let shifted: Vec<usize> = want_moved.iter().map(|m| m + "…".len()).collect();
+            prop_assert_eq!(moved, shifted);
+        }
+
+        #[test]
         fn snippet_window_same_counted_in_bytes_or_chars(
-            text in "[a-z ]{0,400}",
+            text in "[a-z \t\n\r]{0,400}",
             a in 0usize..400,
             len in 0usize..200,
         ) {
