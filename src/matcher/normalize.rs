@@ -313,6 +313,22 @@ impl Builder {
             // A run of ASCII letters and digits, lowercased as it is copied.
             let base = self.text.len();
             let from = k;
+            // Eight bytes at a time: all eight looked up and written, the text then cut
+            // back to where the word ends (most words end inside the first eight).
+            while let Some(chunk) = bytes.get(k..k + 8) {
+                let low: [u8; 8] = std::array::from_fn(|j| WORD_BYTE[chunk[j] as usize]);
+                let v = u64::from_le_bytes(low);
+                // The lowest zero byte (a byte that ends the word), exactly.
+                let zero = v.wrapping_sub(0x0101_0101_0101_0101) & !v & 0x8080_8080_8080_8080;
+                let n = (zero.trailing_zeros() / 8) as usize;
+                let len = self.text.len();
+                self.text.extend_from_slice(&low);
+                self.text.truncate(len + n);
+                k += n;
+                if n < 8 {
+                    break;
+                }
+            }
             while let Some(&low) = bytes.get(k).map(|&b| &WORD_BYTE[b as usize]) {
                 if low == 0 {
                     break;
