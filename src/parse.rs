@@ -427,7 +427,7 @@ fn is_inline(name: &str) -> bool {
 /// lacks only the vertical tab: text holding one takes the general path.)
 fn collapse_ws(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    if !(s.is_ascii() && !s.contains('\x0B')) {
+    if !s.is_ascii() || s.contains('\x0B') {
         for word in s.split_whitespace() {
             if !out.is_empty() {
                 out.push(' ');
