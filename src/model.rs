@@ -133,8 +133,9 @@ pub struct Hit {
     /// The term as written in the query: `nato`, `"peace talks"`, `negotiat*`, `@zelensky`, `/re/`.
     /// Shared with the compiled query (a match copies no term text).
     pub term: std::sync::Arc<str>,
-    /// The article text that matched, as it appears in the field.
-    pub text: String,
+    /// The article text that matched, as it appears in the field (kept inline, without an
+    /// allocation, up to 24 bytes: most hits are a word or two).
+    pub text: compact_str::CompactString,
     pub field: Field,
     /// Byte offsets into the original (not normalised) field text.
     pub start: usize,

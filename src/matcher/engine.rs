@@ -735,7 +735,7 @@ impl Engine {
                         .text
                         .get(r.ostart as usize..r.oend as usize)
                         .unwrap_or_default()
-                        .to_owned(),
+                        .into(),
                     field: seg.field,
                     start: r.ostart as usize,
                     end: r.oend as usize,
