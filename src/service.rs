@@ -54,12 +54,6 @@ pub enum ServiceError {
     NotInstalled(PathBuf),
 }
 
-/// The user unit with `ExecStart=` starting `binary` (`binary run`).
-///
-/// `%` in the path is doubled and a path with white space is quoted, as systemd's command-line
-/// syntax wants. [`install`] first rejects paths systemd cannot start (not UTF-8, control
-/// characters, quotes, backslashes); should one get here anyway, it is escaped so that the
-/// result is still exactly one `ExecStart=` line (which systemd then refuses to start).
 /// Returns the heap's free memory to the system (glibc keeps what a burst of polls freed
 /// until the next burst otherwise). Called by the daemon when it is about to idle.
 pub fn trim_heap() {
@@ -70,6 +64,12 @@ pub fn trim_heap() {
     }
 }
 
+/// The user unit with `ExecStart=` starting `binary` (`binary run`).
+///
+/// `%` in the path is doubled and a path with white space is quoted, as systemd's command-line
+/// syntax wants. [`install`] first rejects paths systemd cannot start (not UTF-8, control
+/// characters, quotes, backslashes); should one get here anyway, it is escaped so that the
+/// result is still exactly one `ExecStart=` line (which systemd then refuses to start).
 pub fn unit_text(binary: &Path) -> String {
     let exec = format!("ExecStart={} run", systemd_quote(&binary.to_string_lossy()));
     UNIT_TEMPLATE.replacen(TEMPLATE_EXEC_START, &exec, 1)

@@ -616,7 +616,6 @@ impl Store {
         Ok(n.max(0) as usize)
     }
 
-    /// Does the database answer? (For the watchdog.)
     /// Gives the connection's page cache back to the allocator (the daemon calls this when a
     /// burst of polls is over; the cache refills on the next one).
     pub fn release_memory(&self) -> Result<()> {
@@ -624,6 +623,7 @@ impl Store {
         Ok(())
     }
 
+    /// Does the database answer? (For the watchdog.)
     pub fn ping(&self) -> Result<()> {
         self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())

@@ -973,7 +973,6 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         Ok(())
     }
 
-    /// Desktop delivery, as flood control plans it.
     /// Marks the alerts already shown as delivered. On failure (a locked database) they stay
     /// listed, and delivery is retried shortly: they are marked then, never shown again.
     fn mark_shown(&mut self, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -988,6 +987,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         Ok(())
     }
 
+    /// Desktop delivery, as flood control plans it.
     async fn deliver_desktop(&mut self) -> Result<(), StoreError> {
         let now = self.clock.now();
         self.mark_shown(now)?;
@@ -1197,13 +1197,13 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
     }
 }
 
-/// Sleeps until `at`, or forever when there is no `at`.
 /// Feeds fetched but not yet recorded, at most: every fetch slot, and two more so the
 /// recorder always has the next feed ready. Each one waiting holds its parsed articles.
 fn unrecorded_limit(concurrency: usize) -> usize {
     concurrency.max(1) + 2
 }
 
+/// Sleeps until `at`, or forever when there is no `at`.
 async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     match at {
         Some(t) => tokio::time::sleep_until(t).await,

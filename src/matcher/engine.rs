@@ -253,7 +253,7 @@ impl Terms {
     }
 }
 
-/// Overlapping search of `hay` with the automaton `a`, in [`LANES`] interleaved pieces.
+/// Overlapping search of `hay` with the automaton `a`, in four (`LANES`) interleaved pieces.
 ///
 /// With a thousand topics the DFA's transition table is megabytes: every step of one scan
 /// waits for a load from the L2 cache before it can take the next. The haystack is cut into
@@ -312,7 +312,8 @@ fn scan<A: Automaton>(a: &A, hay: &[u8], out: &mut Vec<(u32, u32)>) {
             }
         }
     }
-    let mut sid = [s0, s1, s2, s3];
+    // (Typed by `LANES`: changing the lane count without the named states does not compile.)
+    let mut sid: [_; LANES] = [s0, s1, s2, s3];
     for l in 0..LANES {
         let rest = from[l] + common;
         for (at, &byte) in hay.iter().enumerate().take(stop[l]).skip(rest) {

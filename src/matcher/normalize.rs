@@ -298,8 +298,9 @@ impl Builder {
     /// words of the ASCII run at `i`, each followed by a space; return where the run ends.
     fn ascii_words(&mut self, orig: &str, i: usize) -> usize {
         let bytes = orig.as_bytes();
-        // Words and their spaces are never longer than the run plus one space.
-        self.text.reserve(bytes.len() - i + 1);
+        // Words and their spaces are never longer than the run plus one space (the eight-byte
+        // copies below may write up to seven bytes past a word before cutting back).
+        self.text.reserve(bytes.len() - i + 8);
         let mut k = i;
         while let Some(&c) = bytes.get(k) {
             if c >= 0x80 {
