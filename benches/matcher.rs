@@ -292,9 +292,11 @@ fn bench(c: &mut Criterion) {
         let topics = topics(n, vocab, &aliases);
         let matcher = Matcher::new(&topics, &aliases).expect("generated topics compile");
         let matched: usize = articles.iter().map(|a| matcher.matches(a).len()).sum();
+        let (automaton, automaton_bytes) = matcher.automaton();
         eprintln!(
-            "matcher bench: {n}{suffix} topics, {} articles, {bytes} bytes, {matched} matches",
-            articles.len()
+            "matcher bench: {n}{suffix} topics, {} articles, {bytes} bytes, {matched} matches; term automaton: {automaton}, {:.0} KB",
+            articles.len(),
+            automaton_bytes as f64 / 1024.0
         );
         if std::env::var("TIDINGS_BENCH_CPU").is_ok_and(|v| v == "1" || v == format!("{n}{suffix}"))
         {

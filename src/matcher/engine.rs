@@ -219,28 +219,42 @@ impl EngineBuilder {
 /// The automaton of every term pattern.
 #[derive(Debug)]
 enum Terms {
+    /// Large pattern sets (a thousand topics): a scan step is one table load.
     Dfa(dfa::DFA),
-    /// When the DFA cannot be built (far more terms than a watch-list has).
+    /// Small pattern sets (a personal watch-list), and any set whose DFA cannot be built.
     Nfa(nfa::contiguous::NFA),
 }
+
+/// A small pattern set (its NFA up to this size) whose DFA would be larger than
+/// [`SMALL_SET_DFA_MAX`] keeps the contiguous NFA.
+const SMALL_SET_NFA_MAX: usize = 128 * 1024;
+/// The most memory a small pattern set's DFA may take.
+///
+/// The DFA scans 30-50 % faster than the NFA, but its size follows the number of byte classes:
+/// the example watch-list's 581 patterns (Latin and Cyrillic spellings) make a 51 KB NFA and a
+/// 1.4 MB DFA, resident for the daemon's whole life, for a matcher that is about a tenth of a
+/// cold pass. Large sets (a thousand topics: 179 KB NFA, 3.3 MB DFA) always get the DFA, where
+/// scan speed dominates. (BENCHMARKS.md, "The matcher's automaton".)
+const SMALL_SET_DFA_MAX: usize = 512 * 1024;
 
 impl Terms {
     fn build(patterns: &[String]) -> Result<Terms, String> {
         // Every pattern starts with a space, so a start-byte prefilter would stop at every
         // word: none is used.
-        dfa::Builder::new()
+        let nfa = nfa::contiguous::Builder::new()
             .match_kind(MatchKind::Standard)
             .prefilter(false)
             .build(patterns)
-            .map(Terms::Dfa)
-            .or_else(|_| {
-                nfa::contiguous::Builder::new()
-                    .match_kind(MatchKind::Standard)
-                    .prefilter(false)
-                    .build(patterns)
-                    .map(Terms::Nfa)
-            })
-            .map_err(|e| format!("cannot build the term automaton: {e}"))
+            .map_err(|e| format!("cannot build the term automaton: {e}"))?;
+        let small = nfa.memory_usage() <= SMALL_SET_NFA_MAX;
+        match dfa::Builder::new()
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(patterns)
+        {
+            Ok(dfa) if !small || dfa.memory_usage() <= SMALL_SET_DFA_MAX => Ok(Terms::Dfa(dfa)),
+            _ => Ok(Terms::Nfa(nfa)),
+        }
     }
 
     /// Every occurrence of every pattern in `hay`, appended to `out` as `(pattern, start)`,
@@ -426,6 +440,14 @@ struct HitRef {
 }
 
 impl Engine {
+    pub fn automaton(&self) -> (&'static str, usize) {
+        match &self.ac {
+            None => ("none", 0),
+            Some(Terms::Dfa(a)) => ("DFA", a.memory_usage()),
+            Some(Terms::Nfa(a)) => ("NFA", a.memory_usage()),
+        }
+    }
+
     pub fn matches(&self, article: &Article) -> Vec<Match> {
         if self.topics.is_empty() {
             return Vec::new();
@@ -1109,7 +1131,7 @@ mod tests {
     /// (The DFA, and the NFA that stands in when the DFA cannot be built.)
     fn assert_scan_agrees(patterns: &[String], hay: &str) {
         let Ok(Terms::Dfa(dfa)) = Terms::build(patterns) else {
-            panic!("small pattern sets build a DFA: {patterns:?}");
+            panic!("a few plain patterns build a DFA: {patterns:?}");
         };
         let nfa = nfa::contiguous::Builder::new()
             .match_kind(MatchKind::Standard)
@@ -1156,6 +1178,34 @@ mod tests {
         ] {
             assert_scan_agrees(&pats, hay);
         }
+    }
+
+    #[test]
+    fn automaton_choice_follows_size() {
+        // A few plain words: the DFA is small and fast.
+        let few: Vec<String> = (0..20).map(|i| format!(" term{i} ")).collect();
+        assert!(matches!(Terms::build(&few), Ok(Terms::Dfa(_))));
+        // A small set over many byte classes (Cyrillic spellings, as in the example
+        // watch-list): the DFA would be megabytes, the NFA stays.
+        let cyrillic: Vec<String> = (0..600u32)
+            .map(|i| {
+                let c = |k: u32| char::from_u32(0x0430 + (i / k) % 32).unwrap_or('а');
+                format!(" {}{}{}{}{} ", c(1), c(32), c(7), c(3), c(11))
+            })
+            .collect();
+        let Ok(Terms::Nfa(nfa)) = Terms::build(&cyrillic) else {
+            panic!("a small Cyrillic set keeps the NFA");
+        };
+        assert!(nfa.memory_usage() <= SMALL_SET_NFA_MAX);
+        // A large set: the DFA, whatever its size.
+        let large: Vec<String> = (0..20_000u32)
+            .map(|i| format!(" w{:x}x{} ", i.wrapping_mul(2_654_435_761), i))
+            .collect();
+        let Ok(Terms::Dfa(dfa)) = Terms::build(&large) else {
+            panic!("a large set builds the DFA");
+        };
+        let hay = format!("{} and{}", large[7], large[19_999]);
+        assert_scan_finds_all(&Terms::Dfa(dfa), &large, &hay);
     }
 
     /// What `collapse_ws_into` must do, character by character.

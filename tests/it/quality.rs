@@ -281,3 +281,15 @@ fn shipped_topics_ignore_an_unrelated_article() {
     ));
     assert!(matches.is_empty(), "{matches:?}");
 }
+
+/// The shipped watch-list is a small pattern set over many byte classes: its terms are scanned
+/// by the compact NFA (tens of KB), not a DFA of over a megabyte that the daemon would keep
+/// resident (BENCHMARKS.md, "The matcher's automaton").
+#[test]
+fn shipped_topics_use_the_compact_automaton() {
+    let (topics, aliases) = shipped_watchlist();
+    let matcher = Matcher::new(&topics, &aliases).expect("shipped topics compile");
+    let (kind, bytes) = matcher.automaton();
+    assert_eq!(kind, "NFA", "{bytes} bytes");
+    assert!(bytes < 128 * 1024, "{bytes} bytes");
+}
