@@ -437,3 +437,24 @@ async fn one_request_in_flight_per_host_and_spacing_between_them() {
         "another host is not held up: {other_start} s"
     );
 }
+
+#[test]
+fn a_documents_key_set_finds_exactly_its_keys() {
+    let keys: Vec<u64> = ["b", "a", "c", "a", "z"]
+        .iter()
+        .map(|k| key_hash(k))
+        .collect();
+    let set = key_set(keys);
+    assert_eq!(set.len(), 4, "duplicates kept once");
+    assert!(
+        set.windows(2).all(|w| w[0] < w[1]),
+        "sorted for binary search"
+    );
+    for k in ["a", "b", "c", "z"] {
+        assert!(key_seen(&set, key_hash(k)), "{k}");
+    }
+    for k in ["", "d", "A", "aa"] {
+        assert!(!key_seen(&set, key_hash(k)), "{k}");
+    }
+    assert!(!key_seen(&key_set(Vec::new()), key_hash("a")));
+}
