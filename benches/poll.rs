@@ -13,6 +13,8 @@
 //! `--articles M` (`TIDINGS_BENCH_ARTICLES`, default 1,000,000), `--skip-idle`, `--skip-db`,
 //! `--keep DIR` (keep the databases and watch-lists there), `--serve DIR` (only serve the feeds
 //! and write `DIR/watchlist-N.toml`, for profiling by hand; `TIDINGS_BENCH_304=1` honours validators).
+//! `TIDINGS_BENCH_BIN=PATH` measures another build of `tidings` instead of this package's
+//! (to compare two builds on the same generated feeds).
 //!
 //! Feeds are generated deterministically (seeded by feed number; dates relative to today, so
 //! that articles are inside the retention horizon and can alert).
@@ -28,7 +30,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tidings");
+const BIN_BUILT: &str = env!("CARGO_BIN_EXE_tidings");
+/// The binary measured: `TIDINGS_BENCH_BIN` (another build, to compare), else this package's.
+static BIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    std::env::var("TIDINGS_BENCH_BIN").unwrap_or_else(|_| BIN_BUILT.to_string())
+});
 const LAST_MODIFIED: &str = "Wed, 25 Nov 2026 10:00:00 GMT";
 
 // ---------------------------------------------------------------------------------------------
@@ -496,7 +502,7 @@ fn tv(t: libc::timeval) -> f64 {
 const BUS: &str = "unix:path=/nonexistent/tidings-bench-bus";
 
 fn base_command(config: &Path, db: &Path) -> Command {
-    let mut c = Command::new(BIN);
+    let mut c = Command::new(&*BIN);
     c.arg("--config")
         .arg(config)
         .arg("--db")
@@ -552,7 +558,7 @@ fn launcher_main() {
         let mut parts = line.split('\t');
         let out = parts.next().unwrap_or("/dev/null").to_string();
         let args: Vec<&str> = parts.collect();
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(&*BIN);
         cmd.args(&args).stdin(Stdio::null());
         let (u, code) = wait_measured(cmd, Path::new(&out));
         let _ = writeln!(
@@ -866,6 +872,70 @@ fn idle_daemon(server: &Server, work: &Path, report: &mut Vec<String>) {
         sw1 - sw0,
         ticks1 - ticks0,
         watch.as_secs()
+    ));
+}
+
+/// The daemon between polls after real work. On an empty database, every feed with
+/// `interval = "60s"`, it
+/// spreads the first polls of the 1,000 feeds over a minute (a poll every 60 ms, every article
+/// new: fetch, parse, match, store), then goes on polling them (304s). VmRSS is sampled every
+/// second through the minute after the first round: between polls, after a whole round of
+/// real work.
+fn working_daemon(server: &Server, work: &Path, report: &mut Vec<String>) {
+    let n = 1000;
+    let urls: Vec<String> = (0..n).map(|i| server.url(i)).collect();
+    let config = work.join("watchlist-working.toml");
+    write_watchlist(&config, &urls);
+    // A feed's own interval may be below the 5-minute floor of the default one.
+    let mut t: toml::Table = std::fs::read_to_string(&config)
+        .expect("read watch-list")
+        .parse()
+        .expect("watch-list is TOML");
+    for f in t["feed"].as_array_mut().expect("[[feed]]s") {
+        f.as_table_mut()
+            .expect("a [[feed]] is a table")
+            .insert("interval".into(), "60s".into());
+    }
+    std::fs::write(&config, toml::to_string(&t).expect("serialise watch-list"))
+        .expect("write watch-list");
+    let db = work.join("working.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    server.honour_validators.store(true, Ordering::SeqCst);
+    server.reset_counters();
+    let d = Daemon::spawn(&config, &db, None);
+    let pid = d.child.id();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while server.requests.load(Ordering::SeqCst) < n && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let first_round = d.started.elapsed();
+    let rss_after_first = proc_status(pid, "VmRSS:").unwrap_or(0);
+    let mut samples = Vec::new();
+    let window = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < window {
+        std::thread::sleep(Duration::from_secs(1));
+        samples.extend(proc_status(pid, "VmRSS:"));
+    }
+    let hwm = proc_status(pid, "VmHWM:").unwrap_or(0);
+    let (_, ticks, threads) = proc_activity(pid);
+    let requests = server.requests.load(Ordering::SeqCst);
+    let not_modified = server.not_modified.load(Ordering::SeqCst);
+    d.stop();
+    samples.sort_unstable();
+    let mb = |kb: u64| kb as f64 / 1024.0;
+    let median = samples.get(samples.len() / 2).copied().unwrap_or(0);
+    let max = samples.last().copied().unwrap_or(0);
+    report.push(format!(
+        "| working daemon, {n} feeds, each with interval 60s (first round every article new, done after {:.0} s; then 304s) | VmRSS {:.1} MB after the first round; through the next minute: median {:.1} MB, max {:.1} MB ({} samples; peak VmHWM {:.1} MB) | {} CPU ticks in all, {threads} threads, {requests} requests ({not_modified} 304s) |",
+        first_round.as_secs_f64(),
+        mb(rss_after_first),
+        mb(median),
+        mb(max),
+        samples.len(),
+        mb(hwm),
+        ticks,
     ));
 }
 
@@ -1292,7 +1362,10 @@ fn main() {
         }
     }
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("tidings poll benchmark: {BIN}, {cpus} CPUs, binary measured from outside (wait4)");
+    println!(
+        "tidings poll benchmark: {}, {cpus} CPUs, binary measured from outside (wait4)",
+        *BIN
+    );
     let mut rows = Vec::new();
     for &n in &ns {
         let r = if n > 1000 { 1 } else { reps };
@@ -1307,6 +1380,8 @@ fn main() {
     if !skip_idle {
         eprintln!("idle daemon with 1000 feeds...");
         idle_daemon(&server, &work, &mut report);
+        eprintln!("the daemon at work on 1000 feeds (about 2 minutes)...");
+        working_daemon(&server, &work, &mut report);
     }
     if !skip_db {
         eprintln!("generating a database of {articles} articles...");
