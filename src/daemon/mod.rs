@@ -580,7 +580,6 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         }
         let _ = self.sd.ready();
         self.report_status()?;
-        self.release_memory();
         let watchdog_every = self.sd.watchdog_interval();
         let mut ls = LoopState {
             watchdog_every,
@@ -628,8 +627,8 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         Ok(())
     }
 
-    /// The daemon is about to idle (start-up done, or a burst of polls over): give back the
-    /// memory that work freed (SQLite's page cache, the allocator's free lists).
+    /// The daemon is about to idle (nothing in flight, waiting for the next event): give back
+    /// the memory that work freed (SQLite's page cache, the allocator's free lists).
     fn release_memory(&self) {
         let _ = self.store.release_memory();
         crate::service::trim_heap();
@@ -673,6 +672,11 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         let wait = next
             .and_then(|t| (t - now).to_std().ok())
             .unwrap_or(Duration::from_secs(24 * 3600));
+        if self.tasks.is_empty() {
+            // About to idle: what this turn read (every feed's state, status counts) is not
+            // needed until the next wake-up, which is rare when idle.
+            self.release_memory();
+        }
         let event = tokio::select! {
             biased;
             () = shutdown => Event::Shutdown,
@@ -694,9 +698,6 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                     && matches!(report.result, PollResult::Fetched { alerts, backlog: false, .. } if alerts > 0)
                 {
                     self.deliver_pending().await?;
-                }
-                if self.tasks.is_empty() {
-                    self.release_memory();
                 }
             }
             Event::Feedback(fb) => self.on_feedback(fb)?,
