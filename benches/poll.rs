@@ -455,6 +455,12 @@ fn example_watchlist() -> toml::Table {
 
 /// The example's `[aliases]` and `[[topic]]`s, the benchmark's settings, and `urls` as feeds.
 fn write_watchlist(path: &Path, urls: &[String]) {
+    write_watchlist_with(path, urls, None);
+}
+
+/// [`write_watchlist`], every feed with its own `interval` when one is given (a feed's own
+/// interval may be below the 5-minute floor of the default one).
+fn write_watchlist_with(path: &Path, urls: &[String], feed_interval: Option<&str>) {
     let mut t = example_watchlist();
     t.remove("feed");
     let mut settings = toml::Table::new();
@@ -470,6 +476,9 @@ fn write_watchlist(path: &Path, urls: &[String]) {
             let mut f = toml::Table::new();
             f.insert("url".into(), u.clone().into());
             f.insert("name".into(), format!("Feed {i}").into());
+            if let Some(every) = feed_interval {
+                f.insert("interval".into(), every.into());
+            }
             f.into()
         })
         .collect();
@@ -885,19 +894,7 @@ fn working_daemon(server: &Server, work: &Path, report: &mut Vec<String>) {
     let n = 1000;
     let urls: Vec<String> = (0..n).map(|i| server.url(i)).collect();
     let config = work.join("watchlist-working.toml");
-    write_watchlist(&config, &urls);
-    // A feed's own interval may be below the 5-minute floor of the default one.
-    let mut t: toml::Table = std::fs::read_to_string(&config)
-        .expect("read watch-list")
-        .parse()
-        .expect("watch-list is TOML");
-    for f in t["feed"].as_array_mut().expect("[[feed]]s") {
-        f.as_table_mut()
-            .expect("a [[feed]] is a table")
-            .insert("interval".into(), "60s".into());
-    }
-    std::fs::write(&config, toml::to_string(&t).expect("serialise watch-list"))
-        .expect("write watch-list");
+    write_watchlist_with(&config, &urls, Some("60s"));
     let db = work.join("working.db");
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
