@@ -27,7 +27,7 @@ fn main() -> ExitCode {
 
 /// glibc's allocator, tuned for a daemon that idles most of its life (measured in
 /// BENCHMARKS.md). An explicit setting in the environment (`MALLOC_ARENA_MAX`,
-/// `MALLOC_TRIM_THRESHOLD_`, `GLIBC_TUNABLES`) wins.
+/// `MALLOC_TRIM_THRESHOLD_`, or the same tunable in `GLIBC_TUNABLES`) wins.
 ///
 /// - Arenas: glibc gives every thread that allocates its own heap arena (up to 8 per core),
 ///   and each keeps the memory it freed: with the parser running on several blocking threads
@@ -40,16 +40,18 @@ fn main() -> ExitCode {
 fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        let set = |var: &str| std::env::var_os(var).is_some();
-        if set("GLIBC_TUNABLES") {
-            return;
-        }
+        // GLIBC_TUNABLES may carry unrelated tunables (CPU features, ...): only the named
+        // one counts as the user's choice.
+        let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+        let chosen = |var: &str, tunable: &str| {
+            std::env::var_os(var).is_some() || tunables.contains(tunable)
+        };
         // SAFETY: called first thing in main, before any other thread exists.
         unsafe {
-            if !set("MALLOC_ARENA_MAX") {
+            if !chosen("MALLOC_ARENA_MAX", "glibc.malloc.arena_max") {
                 libc::mallopt(libc::M_ARENA_MAX, 2);
             }
-            if !set("MALLOC_TRIM_THRESHOLD_") {
+            if !chosen("MALLOC_TRIM_THRESHOLD_", "glibc.malloc.trim_threshold") {
                 libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
             }
         }
