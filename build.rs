@@ -25,7 +25,8 @@ fn main() {
     }
 }
 
-/// The running glibc's version, from `getconf GNU_LIBC_VERSION` ("glibc 2.36").
+/// Whether the build machine's glibc is at least `major.minor`, from
+/// `getconf GNU_LIBC_VERSION` ("glibc 2.36"); false when that cannot be told.
 fn glibc_at_least(major: u32, minor: u32) -> bool {
     let Ok(out) = Command::new("getconf").arg("GNU_LIBC_VERSION").output() else {
         return false;

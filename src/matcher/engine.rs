@@ -219,9 +219,11 @@ impl EngineBuilder {
 /// The automaton of every term pattern.
 #[derive(Debug)]
 enum Terms {
-    /// Large pattern sets (a thousand topics): a scan step is one table load.
+    /// Large pattern sets (a thousand topics), and small ones whose DFA is small: a scan step
+    /// is one table load.
     Dfa(dfa::DFA),
-    /// Small pattern sets (a personal watch-list), and any set whose DFA cannot be built.
+    /// Small pattern sets whose DFA would be large (the example watch-list), and any set
+    /// whose DFA cannot be built.
     Nfa(nfa::contiguous::NFA),
 }
 
@@ -1128,7 +1130,7 @@ mod tests {
     use proptest::prelude::*;
 
     /// The interleaved scan finds what the library's overlapping search finds.
-    /// (The DFA, and the NFA that stands in when the DFA cannot be built.)
+    /// (Both automata `Terms::build` may choose.)
     fn assert_scan_agrees(patterns: &[String], hay: &str) {
         let Ok(Terms::Dfa(dfa)) = Terms::build(patterns) else {
             panic!("a few plain patterns build a DFA: {patterns:?}");

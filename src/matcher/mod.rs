@@ -198,7 +198,7 @@ impl Matcher {
     }
 
     /// Which automaton scans for the topics' terms and its heap size in bytes: `("NFA", 52_000)`,
-    /// `("DFA", 9_800_000)`, or `("none", 0)` when no topic has a term (for benchmarks and logs).
+    /// `("DFA", 9_800_000)`, or `("none", 0)` when no topic has a term (for benchmarks and tests).
     pub fn automaton(&self) -> (&'static str, usize) {
         self.engine.automaton()
     }
