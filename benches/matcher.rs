@@ -219,6 +219,7 @@ fn topics(n: usize, vocab: &[String], aliases: &Aliases) -> Vec<Topic> {
                 query,
                 urgency: Urgency::Normal,
                 enabled: true,
+                learn: None,
             }
         })
         .collect()

@@ -1018,6 +1018,7 @@ fn nato_alerts(matches: &[(i64, tidings::model::Match)]) -> Vec<tidings::store::
 fn fake_match(title: &str) -> tidings::model::Match {
     use tidings::model::{Field, Hit, Match, Snippet, TopicId};
     Match {
+        learned: None,
         topic: TopicId(0),
         hits: vec![Hit {
             term: "nato".into(),

@@ -105,6 +105,7 @@ fn bench(c: &mut Criterion) {
             .unwrap()
             .id;
         let m = |title: &str| Match {
+            learned: None,
             topic: TopicId(0),
             hits: vec![Hit {
                 term: "nato".into(),

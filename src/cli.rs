@@ -59,6 +59,8 @@ pub enum Command {
     /// Test topics on a feed document (file, URL or -) or on the stored articles: which
     /// entries match, and why.
     Match(MatchArgs),
+    /// Measure topics on labelled items: precision, recall, F1, and what they got wrong.
+    Eval(crate::eval_command::EvalArgs),
     /// Show every feed's health: last poll, status, next poll, failures, errors.
     Status {
         /// One JSON object with every feed.
@@ -70,6 +72,15 @@ pub enum Command {
     Feeds(FeedsCommand),
     /// Show the latest alerts, newest first.
     History(HistoryArgs),
+    /// Mark an alert right or wrong for its topic: it becomes an example for the topic's
+    /// classifier (marking again replaces the earlier mark).
+    Mark {
+        /// The alert's id, as `tidings history` shows it (#ID).
+        id: i64,
+        /// right: relevant to the topic; wrong: not relevant.
+        #[arg(value_enum)]
+        label: MarkLabel,
+    },
     /// Install or remove the systemd user service.
     #[command(subcommand)]
     Service(ServiceCommand),
@@ -86,6 +97,15 @@ pub enum Command {
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3660))]
         days: u32,
     },
+}
+
+/// What the user says about an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MarkLabel {
+    /// Relevant to the topic.
+    Right,
+    /// Not relevant to the topic.
+    Wrong,
 }
 
 #[derive(Debug, Args)]
@@ -291,6 +311,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
             on_a_worker(daemon(config, store))
         }
         Command::Match(args) => match_command(&cli.global, args),
+        Command::Eval(args) => crate::eval_command::eval(&load_config(&cli.global)?, &args),
         Command::Status { json } => {
             let store = open_store(&cli.global)?;
             // The watch-list, when readable, tells feeds switched off from feeds removed.
@@ -342,7 +363,28 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let store = open_store(&cli.global)?;
             stats(&store, days)
         }
+        Command::Mark { id, label } => {
+            let mut store = open_store(&cli.global)?;
+            mark(&mut store, id, label == MarkLabel::Right)
+        }
     }
+}
+
+/// `tidings mark ID right|wrong`: one line saying what was marked. Works while the daemon runs
+/// (WAL; a write waits for the daemon's transaction like any other).
+fn mark(store: &mut Store, id: i64, label: bool) -> Result<ExitCode, Failure> {
+    let m = store.mark_alert(id, label, "cli", chrono::Utc::now())?;
+    let word = crate::store::label_word(m.label);
+    let was = match m.previous {
+        Some(p) if p != m.label => format!(" (was {})", crate::store::label_word(p)),
+        Some(_) => " (again)".to_string(),
+        None => String::new(),
+    };
+    println!(
+        "alert {} ({}): marked {word}{was} — it joins the topic's examples at the next reload",
+        m.alert_id, m.topic
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `task` to completion on a runtime worker, not on this (the `block_on`) thread: a
@@ -696,6 +738,7 @@ fn match_command(global: &Global, args: MatchArgs) -> Result<ExitCode, Failure> 
             query: q.clone(),
             urgency: Urgency::Normal,
             enabled: true,
+            learn: None,
         }];
         let m = Matcher::new(&topics, &aliases).map_err(usage)?;
         (topics, std::sync::Arc::new(m))
@@ -1058,6 +1101,8 @@ fn history(store: &Store, args: &HistoryArgs) -> Result<ExitCode, Failure> {
             "also_reported_by",
             "terms",
             "snippet",
+            "id",
+            "mark",
         ])
         .map_err(anyhow::Error::from)?;
         for r in &rows {
@@ -1071,6 +1116,8 @@ fn history(store: &Store, args: &HistoryArgs) -> Result<ExitCode, Failure> {
                 r.also_reported_by.join("; "),
                 r.terms.join("; "),
                 r.snippet.clone(),
+                r.id.to_string(),
+                r.mark.clone().unwrap_or_default(),
             ])
             .map_err(anyhow::Error::from)?;
         }
@@ -1086,12 +1133,18 @@ fn history(store: &Store, args: &HistoryArgs) -> Result<ExitCode, Failure> {
             .with_timezone(&chrono::Local)
             .format("%Y-%m-%d %H:%M");
         let mut text = format!(
-            "{when}  {}  {}  {}  [{}]",
+            "{when}  {}  {}  {}  [{}]  #{}",
             r.topic,
             r.source,
             r.title,
-            state(&r)
+            state(&r),
+            r.id
         );
+        match r.mark.as_deref() {
+            Some("right") => text.push_str("  ✓ right"),
+            Some("wrong") => text.push_str("  ✗ wrong"),
+            _ => {}
+        }
         if let Some(link) = &r.link {
             text.push_str(&format!("\n    {link}"));
         }

@@ -16,6 +16,8 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
+use crate::learn::{self, LearnSpec};
+use crate::matcher::{LearnError, MatcherError};
 use crate::matcher::{Matcher, QueryError};
 use crate::model::{Aliases, Topic, Urgency};
 
@@ -186,6 +188,18 @@ pub struct RawTopic {
     pub query: Spanned<String>,
     pub urgency: Option<Urgency>,
     pub enabled: Option<bool>,
+    /// Labelled example files (relative to the watch-list's folder).
+    pub examples: Option<Spanned<Vec<Spanned<RawExamples>>>>,
+    /// The score (0–1) an article needs when the topic learns.
+    pub threshold: Option<Spanned<f64>>,
+}
+
+/// One example file: a path (label column `label`), or `{ file = "…", label = "column" }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawExamples {
+    Path(String),
+    Table { file: String, label: Option<String> },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -539,11 +553,13 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
                 format!("duplicate topic {name:?}"),
             ));
         }
+        let learn = learn_spec(ctx, path, i, t)?;
         topics.push(Topic {
             name,
             query: t.query.get_ref().clone(),
             urgency: t.urgency.unwrap_or_default(),
             enabled: t.enabled.unwrap_or(true),
+            learn,
         });
     }
 
@@ -593,7 +609,10 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
         sinks.push(SinkConfig { name, kind });
     }
 
-    let matcher = Matcher::new(&topics, &aliases).map_err(|e| query_error(ctx, &raw, e))?;
+    let matcher = Matcher::learned(&topics, &aliases).map_err(|e| match e {
+        MatcherError::Query(e) => query_error(ctx, &raw, e),
+        MatcherError::Learn(e) => learn_error(ctx, &raw, e),
+    })?;
     Ok(Config {
         path: path.to_path_buf(),
         settings,
@@ -604,6 +623,81 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
         sinks,
         matcher: Arc::new(matcher),
     })
+}
+
+/// A topic's `examples` and `threshold`, with every example file read and checked.
+fn learn_spec(
+    ctx: &Ctx<'_>,
+    path: &Path,
+    i: usize,
+    t: &RawTopic,
+) -> Result<Option<Arc<LearnSpec>>, ConfigError> {
+    let key = |k: &str| format!("topic[{}].{k}", i + 1);
+    let threshold = match &t.threshold {
+        None => learn::DEFAULT_THRESHOLD,
+        Some(v) if (0.0..=1.0).contains(v.get_ref()) && t.examples.is_some() => *v.get_ref(),
+        Some(v) if t.examples.is_none() => {
+            return Err(ctx.at(
+                v.span(),
+                key("threshold"),
+                "a threshold needs `examples` to learn from",
+            ));
+        }
+        Some(v) => {
+            return Err(ctx.at(
+                v.span(),
+                key("threshold"),
+                "expected a score between 0 and 1",
+            ));
+        }
+    };
+    let Some(files) = &t.examples else {
+        return Ok(None);
+    };
+    if files.get_ref().is_empty() {
+        return Err(ctx.at(
+            files.span(),
+            key("examples"),
+            "empty list: name at least one example file, or leave `examples` out",
+        ));
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut examples = Vec::new();
+    for (k, f) in files.get_ref().iter().enumerate() {
+        let key = key(&format!("examples[{}]", k + 1));
+        let (file, column) = match f.get_ref() {
+            RawExamples::Path(p) => (p.as_str(), "label"),
+            RawExamples::Table { file, label } => {
+                (file.as_str(), label.as_deref().unwrap_or("label"))
+            }
+        };
+        let full = dir.join(file);
+        let text = std::fs::read_to_string(&full).map_err(|e| {
+            ctx.at(
+                f.span(),
+                key.clone(),
+                format!("cannot read {}: {e}", full.display()),
+            )
+        })?;
+        let got = learn::read_examples(&text, column, file)
+            .map_err(|e| ctx.at(f.span(), key.clone(), format!("{file}:{e}")))?;
+        examples.extend(got);
+    }
+    Ok(Some(Arc::new(LearnSpec {
+        examples,
+        threshold,
+    })))
+}
+
+/// Places a learning error (no positive or no negative example) at the topic's `examples`.
+fn learn_error(ctx: &Ctx<'_>, raw: &RawConfig, e: LearnError) -> ConfigError {
+    let t = &raw.topics[e.topic_index];
+    let span = t.examples.as_ref().map_or(t.name.span(), |x| x.span());
+    ctx.at(
+        span,
+        format!("topic[{}].examples", e.topic_index + 1),
+        e.message,
+    )
 }
 
 /// Places a query error at its topic's `query` value, keeping the matcher's own position and caret.

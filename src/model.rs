@@ -122,6 +122,8 @@ pub struct Topic {
     pub query: String,
     pub urgency: Urgency,
     pub enabled: bool,
+    /// Labelled examples to learn from; `None`: the query alone decides.
+    pub learn: Option<std::sync::Arc<crate::learn::LearnSpec>>,
 }
 
 /// Alias groups: `@name` in a query stands for any of the listed spellings.
@@ -192,7 +194,23 @@ pub struct Match {
     /// The hits that made the expression true, strongest first.
     pub hits: Vec<Hit>,
     pub snippet: Snippet,
+    /// For a topic that learns: what its model said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learned: Option<Learned>,
 }
+
+/// A learned topic's verdict on an article, kept with the match as its explanation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Learned {
+    /// Probability (0–1) that the article belongs to the topic.
+    pub score: f64,
+    /// The score an alert needs.
+    pub threshold: f64,
+    /// The features that pushed the score up most, with their contribution.
+    pub reasons: Vec<(String, f64)>,
+}
+
+impl Eq for Learned {}
 
 impl Match {
     /// The distinct query terms that fired, in order of first appearance.

@@ -35,6 +35,10 @@ const IFACE: &str = "org.freedesktop.Notifications";
 pub const ACTION_DEFAULT: &str = "default";
 pub const ACTION_OPEN: &str = "open";
 pub const ACTION_MUTE: &str = "mute";
+/// Marks the alert wrong (not relevant) for its topic.
+pub const ACTION_WRONG: &str = "wrong";
+/// Marks the alert right (relevant) for its topic.
+pub const ACTION_RIGHT: &str = "right";
 
 /// What to show, before it is fitted to the server's capabilities.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +54,10 @@ pub struct Notification {
     pub link: Option<String>,
     /// Offer "Mute topic for 1 h" for this topic.
     pub mute_topic: Option<String>,
+    /// The alert this notification shows on its own: offer "Not relevant" and "Relevant",
+    /// which mark it. `None` for a summary (and for [`render`]'s result until the caller,
+    /// which knows the alert's id, sets it).
+    pub mark_alert: Option<i64>,
     /// How long the server should show it; `None` = the server's default.
     pub expire: Option<Duration>,
 }
@@ -292,6 +300,10 @@ pub fn build(n: &Notification, caps: &[String]) -> notify_rust::Notification {
         if n.mute_topic.is_some() {
             note.action(ACTION_MUTE, "Mute topic for 1 h");
         }
+        if n.mark_alert.is_some() {
+            note.action(ACTION_WRONG, "Not relevant")
+                .action(ACTION_RIGHT, "Relevant");
+        }
     }
     note
 }
@@ -369,6 +381,7 @@ pub fn render(
         urgency,
         link: a.link.filter(|l| is_openable(l)).map(str::to_string),
         mute_topic: Some(a.topic.to_string()),
+        mark_alert: None,
         expire,
     }
 }
@@ -419,6 +432,7 @@ pub fn render_summary(
             .find_map(|(_, _, l)| l.filter(|l| is_openable(l)))
             .map(str::to_string),
         mute_topic: None,
+        mark_alert: None,
         expire,
     }
 }
@@ -556,6 +570,73 @@ mod tests {
         let bare = build(&n, &caps(&["body"]));
         assert_eq!(bare.body, "A & B\nS");
         assert!(bare.actions.is_empty());
+    }
+
+    #[test]
+    fn a_single_alert_offers_marks_after_the_other_actions_a_summary_does_not() {
+        let snippet = Snippet::default();
+        let content = AlertContent {
+            topic: "T",
+            headline: "A",
+            source: "S",
+            published: None,
+            snippet: &snippet,
+            link: Some("https://example.com/a"),
+        };
+        let mut n = render(&content, Urgency::Normal, t("2026-11-27T12:00:00Z"), None);
+        assert_eq!(n.mark_alert, None, "render does not know the alert's id");
+        n.mark_alert = Some(42);
+        let caps = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            build(&n, &caps(&["body", "actions"])).actions,
+            [
+                "default",
+                "Open article",
+                "open",
+                "Open",
+                "mute",
+                "Mute topic for 1 h",
+                "wrong",
+                "Not relevant",
+                "right",
+                "Relevant"
+            ]
+        );
+        assert!(
+            build(&n, &caps(&["body"])).actions.is_empty(),
+            "no actions without the `actions` capability"
+        );
+        // No link: no open actions, the marks still.
+        let content = AlertContent {
+            link: None,
+            ..content
+        };
+        let mut n = render(&content, Urgency::Normal, t("2026-11-27T12:00:00Z"), None);
+        n.mark_alert = Some(42);
+        assert_eq!(
+            build(&n, &caps(&["actions"])).actions,
+            [
+                "mute",
+                "Mute topic for 1 h",
+                "wrong",
+                "Not relevant",
+                "right",
+                "Relevant"
+            ]
+        );
+
+        let summary = render_summary(
+            &[("T", "a", Some("https://x.example/1")), ("T", "b", None)],
+            Urgency::Normal,
+            None,
+        );
+        assert_eq!(summary.mark_alert, None);
+        let keys: Vec<String> = build(&summary, &caps(&["actions"]))
+            .actions
+            .into_iter()
+            .step_by(2)
+            .collect();
+        assert_eq!(keys, ["default", "open"], "a summary gets no mark actions");
     }
 
     #[test]

@@ -132,6 +132,50 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX alerts_pending ON alerts(notify, delivered_at);
     CREATE INDEX alerts_topic_created ON alerts(topic, created_at);
     "#,
+    // 2: the user's marks on alerts (right/wrong for the topic), the training examples of the
+    // topic's classifier; `alert_history` shows each alert's mark.
+    r#"
+    CREATE TABLE marks (
+        id         INTEGER PRIMARY KEY,
+        topic      TEXT NOT NULL,
+        label      INTEGER NOT NULL CHECK (label IN (0, 1)),  -- 1 right/relevant, 0 wrong/not relevant
+        title      TEXT NOT NULL,  -- copied from the article, so that retention never loses an example
+        summary    TEXT NOT NULL,
+        article_id INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+        alert_id   INTEGER REFERENCES alerts(id) ON DELETE SET NULL,
+        via        TEXT NOT NULL,  -- 'cli', 'notification', 'match'
+        marked_at  TEXT NOT NULL,
+        UNIQUE (topic, article_id)
+    );
+    -- Retention deletes articles and alerts: their marks are found (and set NULL) by index.
+    CREATE INDEX marks_article ON marks(article_id);
+    CREATE INDEX marks_alert ON marks(alert_id);
+    DROP VIEW alert_history;
+    CREATE VIEW alert_history AS
+    SELECT al.id            AS alert_id,
+           al.created_at    AS created_at,
+           al.topic         AS topic,
+           COALESCE(f.name, f.title, f.url) AS source,
+           f.url            AS feed_url,
+           ar.title         AS title,
+           ar.link          AS link,
+           ar.published_at  AS published_at,
+           al.terms         AS terms,
+           al.snippet       AS snippet,
+           al.notify        AS notify,
+           al.delivered_at  AS delivered_at,
+           al.delivered_via AS delivered_via,
+           al.delivery_error AS delivery_error,
+           (SELECT group_concat(src, ', ') FROM (
+                SELECT DISTINCT COALESCE(f2.name, f2.title, f2.url) AS src
+                FROM alert_sources s JOIN articles a2 ON a2.id = s.article_id JOIN feeds f2 ON f2.id = a2.feed_id
+                WHERE s.alert_id = al.id)) AS also_reported_by,
+           (SELECT CASE m.label WHEN 1 THEN 'right' ELSE 'wrong' END FROM marks m
+            WHERE m.topic = al.topic AND m.article_id = al.article_id) AS mark
+    FROM alerts al
+    JOIN articles ar ON ar.id = al.article_id
+    JOIN feeds f ON f.id = ar.feed_id;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -154,6 +198,10 @@ pub enum StoreError {
         found: i64,
         supported: i64,
     },
+    #[error("no alert with id {0} (`tidings history` shows the ids)")]
+    NoSuchAlert(i64),
+    #[error("no article with id {0}")]
+    NoSuchArticle(i64),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }
@@ -290,6 +338,37 @@ pub struct HistoryRow {
     pub delivery_error: Option<String>,
     /// Other feeds that carried the same story.
     pub also_reported_by: Vec<String>,
+    /// The user's mark on the alert: `right`, `wrong`, or none.
+    pub mark: Option<String>,
+}
+
+/// A mark as the user gave it: the article was right (relevant) or wrong for the topic.
+/// Title and summary are copied, so a mark outlives its article and alert.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Mark {
+    pub topic: String,
+    /// True: right (relevant); false: wrong (not relevant).
+    pub label: bool,
+    pub title: String,
+    pub summary: String,
+    pub marked_at: DateTime<Utc>,
+}
+
+/// What [`Store::mark_alert`] recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarkedAlert {
+    pub alert_id: i64,
+    pub article_id: i64,
+    pub topic: String,
+    pub title: String,
+    pub label: bool,
+    /// The label of the mark this one replaced, if the alert was marked before.
+    pub previous: Option<bool>,
+}
+
+/// The word for a label: `right` or `wrong`.
+pub fn label_word(label: bool) -> &'static str {
+    if label { "right" } else { "wrong" }
 }
 
 /// Which alerts `history` shows.
@@ -798,7 +877,7 @@ impl Store {
     pub fn history(&self, filter: &HistoryFilter) -> Result<Vec<HistoryRow>> {
         let mut sql = String::from(
             "SELECT h.alert_id, h.created_at, h.topic, h.source, h.title, h.link, h.terms, h.snippet, h.notify,
-                    h.delivered_at, h.delivered_via, h.delivery_error, h.also_reported_by
+                    h.delivered_at, h.delivered_via, h.delivery_error, h.also_reported_by, h.mark
              FROM alert_history h WHERE 1",
         );
         let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
@@ -857,6 +936,74 @@ impl Store {
                 also_reported_by: also
                     .map(|a| a.split(", ").map(str::to_string).collect())
                     .unwrap_or_default(),
+                mark: r.get(13)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Marks alert `alert_id` right (`label` true) or wrong for its topic: the mark is on the
+    /// alert's article and replaces an earlier mark of the same article and topic. `via` says
+    /// where it came from (`cli`, `notification`). An unknown id is [`StoreError::NoSuchAlert`].
+    pub fn mark_alert(
+        &mut self,
+        alert_id: i64,
+        label: bool,
+        via: &str,
+        now: DateTime<Utc>,
+    ) -> Result<MarkedAlert> {
+        let tx = self.conn.transaction()?;
+        let (article_id, topic, title): (i64, String, String) = tx
+            .query_row(
+                "SELECT al.article_id, al.topic, ar.title
+                 FROM alerts al JOIN articles ar ON ar.id = al.article_id WHERE al.id = ?1",
+                [alert_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?
+            .ok_or(StoreError::NoSuchAlert(alert_id))?;
+        let previous = upsert_mark(&tx, article_id, &topic, label, via, now)?;
+        tx.commit()?;
+        Ok(MarkedAlert {
+            alert_id,
+            article_id,
+            topic,
+            title,
+            label,
+            previous,
+        })
+    }
+
+    /// Marks article `article_id` right (`label` true) or wrong for `topic`, whether or not it
+    /// alerted (e.g. from `tidings match --history`); replaces an earlier mark of the same
+    /// article and topic. Returns the label it replaced. An unknown id is
+    /// [`StoreError::NoSuchArticle`].
+    pub fn mark_article(
+        &mut self,
+        article_id: i64,
+        topic: &str,
+        label: bool,
+        via: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<bool>> {
+        let tx = self.conn.transaction()?;
+        let previous = upsert_mark(&tx, article_id, topic, label, via, now)?;
+        tx.commit()?;
+        Ok(previous)
+    }
+
+    /// Every mark, oldest first (by id): the training examples of all topics.
+    pub fn marks(&self) -> Result<Vec<Mark>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT topic, label, title, summary, marked_at FROM marks ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Mark {
+                topic: r.get(0)?,
+                label: r.get(1)?,
+                title: r.get(2)?,
+                summary: r.get(3)?,
+                marked_at: parse_ts(r.get(4)?).unwrap_or_default(),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -949,6 +1096,40 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Inserts or replaces the mark of (`topic`, `article_id`), copying the article's title and
+/// summary and linking the topic's alert of the article if there is one. Returns the label it
+/// replaced.
+fn upsert_mark(
+    tx: &rusqlite::Transaction<'_>,
+    article_id: i64,
+    topic: &str,
+    label: bool,
+    via: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<bool>> {
+    let previous: Option<bool> = tx
+        .prepare_cached("SELECT label FROM marks WHERE topic = ?1 AND article_id = ?2")?
+        .query_row(params![topic, article_id], |r| r.get(0))
+        .optional()?;
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO marks (topic, label, title, summary, article_id, alert_id, via, marked_at)
+             SELECT ?1, ?2, ar.title, ar.summary, ar.id,
+                    (SELECT al.id FROM alerts al WHERE al.article_id = ar.id AND al.topic = ?1),
+                    ?3, ?4
+             FROM articles ar WHERE ar.id = ?5
+             ON CONFLICT(topic, article_id) DO UPDATE SET
+                label = excluded.label, title = excluded.title, summary = excluded.summary,
+                alert_id = COALESCE(excluded.alert_id, alert_id), via = excluded.via,
+                marked_at = excluded.marked_at",
+        )?
+        .execute(params![topic, label, via, ts(now), article_id])?;
+    if n == 0 {
+        return Err(StoreError::NoSuchArticle(article_id));
+    }
+    Ok(previous)
 }
 
 /// What is stored in `alerts.explanation`: the hits and the snippet, as JSON.
@@ -1295,6 +1476,7 @@ mod tests {
 
     fn matched(snippet: &str) -> Match {
         Match {
+            learned: None,
             topic: crate::model::TopicId(0),
             hits: vec![],
             snippet: crate::model::Snippet {
@@ -1551,6 +1733,153 @@ mod tests {
             (1, 1)
         );
         assert!(store.articles_since(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn marking_again_replaces_the_mark_and_marks_outlive_retention() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        poll_with(
+            &mut store,
+            "https://a.example/rss",
+            &[("a1", "Finland applies to join NATO", "https://a.example/1")],
+            "NATO",
+            now(),
+        );
+        let feed = store
+            .sync_feed("https://a.example/rss", None, now())
+            .unwrap();
+        let mut tx = store.begin_poll(feed.id).unwrap();
+        let quiet = tx
+            .insert_new(
+                vec![Article {
+                    summary: "Rain all week.".into(),
+                    ..article("quiet", "Weather in Brussels")
+                }],
+                now(),
+            )
+            .unwrap()[0]
+            .id;
+        tx.finish(&PollRecord::default(), now()).unwrap();
+        let alert = store
+            .history(&HistoryFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap()[0]
+            .id;
+
+        let first = store.mark_alert(alert, false, "cli", now()).unwrap();
+        assert_eq!(
+            (first.topic.as_str(), first.label, first.previous),
+            ("NATO", false, None)
+        );
+        let later = now() + chrono::Duration::minutes(5);
+        let again = store
+            .mark_alert(alert, true, "notification", later)
+            .unwrap();
+        assert_eq!(again.previous, Some(false), "the earlier mark is replaced");
+        assert_eq!(
+            store
+                .mark_article(quiet, "NATO", true, "match", now())
+                .unwrap(),
+            None
+        );
+        let marks = store.marks().unwrap();
+        assert_eq!(
+            marks,
+            [
+                Mark {
+                    topic: "NATO".into(),
+                    label: true,
+                    title: "Finland applies to join NATO".into(),
+                    summary: String::new(),
+                    marked_at: later,
+                },
+                Mark {
+                    topic: "NATO".into(),
+                    label: true,
+                    title: "Weather in Brussels".into(),
+                    summary: "Rain all week.".into(),
+                    marked_at: now(),
+                },
+            ],
+            "one mark per (topic, article), the latest, in id order"
+        );
+        let via: String = store
+            .conn
+            .query_row("SELECT via FROM marks WHERE alert_id = ?1", [alert], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(via, "notification");
+        let history = store
+            .history(&HistoryFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(history[0].mark.as_deref(), Some("right"));
+
+        // Unknown ids are errors naming them.
+        let err = store.mark_alert(999_999, false, "cli", now()).unwrap_err();
+        assert!(matches!(err, StoreError::NoSuchAlert(999_999)), "{err}");
+        assert!(err.to_string().contains("999999"), "{err}");
+        let err = store
+            .mark_article(999_999, "NATO", false, "cli", now())
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NoSuchArticle(999_999)), "{err}");
+
+        // Retention forgets the alert and both articles (foreign keys on): the marks stay.
+        let day = Duration::from_secs(86_400);
+        let gone = now() + chrono::Duration::days(100);
+        assert_eq!(
+            store.prune(gone, 90 * day, Some(30 * day), 1000).unwrap(),
+            (2, 1)
+        );
+        assert!(store.articles_since(None).unwrap().is_empty());
+        assert_eq!(store.marks().unwrap(), marks, "marks outlive retention");
+        let links: Vec<(Option<i64>, Option<i64>)> = store
+            .conn
+            .prepare("SELECT article_id, alert_id FROM marks ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(links, [(None, None), (None, None)]);
+    }
+
+    #[test]
+    fn version_1_databases_migrate_and_keep_their_alerts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        poll_with(
+            &mut store,
+            "https://a.example/rss",
+            &[("a1", "Finland applies to join NATO", "https://a.example/1")],
+            "NATO",
+            now(),
+        );
+        let rows = store
+            .history(&HistoryFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].mark, None);
     }
 
     #[test]

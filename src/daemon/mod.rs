@@ -237,6 +237,8 @@ pub const MUTE_FOR: Duration = Duration::from_secs(3600);
 struct Shown {
     link: Option<String>,
     topic: Option<String>,
+    /// The alert it shows on its own (not a summary): what "Not relevant"/"Relevant" mark.
+    alert: Option<i64>,
 }
 
 /// A fetched (and parsed) feed, on its way to the store.
@@ -1057,12 +1059,9 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                         snippet: &a.snippet,
                         link: a.link.as_deref(),
                     };
-                    (
-                        render(&content, urgency(&a.topic), now, expire),
-                        vec![id],
-                        "desktop",
-                        a.topic.as_str(),
-                    )
+                    let mut note = render(&content, urgency(&a.topic), now, expire);
+                    note.mark_alert = Some(id);
+                    (note, vec![id], "desktop", a.topic.as_str())
                 }
                 Delivery::Summary(ids) => {
                     let mut items: Vec<&crate::store::PendingAlert> =
@@ -1157,11 +1156,13 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             Shown {
                 link: note.link.clone(),
                 topic: note.mute_topic.clone(),
+                alert: note.mark_alert,
             },
         );
     }
 
-    /// Acts on a click: open the article (http/https only) or mute the topic for an hour.
+    /// Acts on a click: open the article (http/https only), mute the topic for an hour, or
+    /// mark the alert right or wrong for its topic.
     fn on_feedback(&mut self, fb: Feedback) -> Result<(), StoreError> {
         match fb {
             Feedback::Closed { id } => {
@@ -1191,11 +1192,43 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                             self.store.mute_topic(&topic, until)?;
                         }
                     }
+                    notify_mod::ACTION_WRONG | notify_mod::ACTION_RIGHT => {
+                        if let Some(alert) = target.alert {
+                            let label = key == notify_mod::ACTION_RIGHT;
+                            self.mark_from_notification(alert, label)?;
+                        }
+                    }
                     _ => {}
                 }
             }
         }
         Ok(())
+    }
+
+    /// Records the user's mark on `alert` from its notification. An alert gone meanwhile
+    /// (retention) is logged, not fatal.
+    fn mark_from_notification(&mut self, alert: i64, label: bool) -> Result<(), StoreError> {
+        match self
+            .store
+            .mark_alert(alert, label, "notification", self.clock.now())
+        {
+            Ok(m) => {
+                info!(
+                    alert = m.alert_id,
+                    topic = %m.topic,
+                    title = %m.title,
+                    mark = crate::store::label_word(m.label),
+                    previous = m.previous.map(crate::store::label_word),
+                    "alert marked from its notification; it joins the topic's examples at the next reload"
+                );
+                Ok(())
+            }
+            Err(e @ StoreError::NoSuchAlert(_)) => {
+                warn!(error = %e, "cannot mark the alert from its notification");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

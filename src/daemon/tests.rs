@@ -458,3 +458,104 @@ fn a_documents_key_set_finds_exactly_its_keys() {
     }
     assert!(!key_seen(&key_set(Vec::new()), key_hash("a")));
 }
+
+/// "Not relevant" / "Relevant" on a notification the engine showed record the mark of its
+/// alert (via `notification`, the later one replacing the earlier); an unknown notification
+/// is ignored, and an alert gone meanwhile is not fatal.
+#[tokio::test(start_paused = true)]
+async fn mark_actions_mark_the_shown_alert() {
+    let mut h = harness(&feeds_toml(&["https://a.example/rss"], "15m"));
+    let store = &mut h.engine.store;
+    let feed = store
+        .sync_feed("https://a.example/rss", None, t0())
+        .unwrap();
+    let mut tx = store.begin_poll(feed.id).unwrap();
+    let new = tx
+        .insert_new(
+            vec![crate::model::Article {
+                key: crate::model::ArticleKey("k1".into()),
+                title: "Finland applies to join NATO".into(),
+                summary: "Helsinki applies.".into(),
+                ..Default::default()
+            }],
+            t0(),
+        )
+        .unwrap();
+    let matched = crate::model::Match {
+        learned: None,
+        topic: crate::model::TopicId(0),
+        hits: vec![],
+        snippet: crate::model::Snippet::default(),
+    };
+    tx.record_alerts(
+        &[NewAlert {
+            article_id: new[0].id,
+            topic: "NATO",
+            matched: &matched,
+            notify: true,
+        }],
+        t0(),
+    )
+    .unwrap();
+    tx.finish(&PollRecord::default(), t0()).unwrap();
+    h.engine.deliver_pending().await.unwrap();
+    assert_eq!(
+        h.engine.shown.get(&1).and_then(|s| s.alert),
+        Some(1),
+        "the notification (server id 1) shows alert 1"
+    );
+
+    let action = |id: u32, key: &str| Feedback::Action {
+        id,
+        key: key.to_string(),
+    };
+    h.engine.on_feedback(action(7, "wrong")).unwrap();
+    assert!(
+        h.engine.store.marks().unwrap().is_empty(),
+        "not our notification"
+    );
+    h.engine.on_feedback(action(1, "wrong")).unwrap();
+    let marks = h.engine.store.marks().unwrap();
+    assert_eq!(
+        marks
+            .iter()
+            .map(|m| (
+                m.topic.as_str(),
+                m.label,
+                m.title.as_str(),
+                m.summary.as_str()
+            ))
+            .collect::<Vec<_>>(),
+        [(
+            "NATO",
+            false,
+            "Finland applies to join NATO",
+            "Helsinki applies."
+        )]
+    );
+    h.engine.on_feedback(action(1, "right")).unwrap();
+    let marks = h.engine.store.marks().unwrap();
+    assert_eq!(
+        marks.iter().map(|m| m.label).collect::<Vec<_>>(),
+        [true],
+        "replaced"
+    );
+
+    // Retention forgets the alert while its notification is still on screen.
+    let later = t0() + chrono::Duration::days(2);
+    h.engine
+        .store
+        .prune(
+            later,
+            Duration::from_secs(3600),
+            Some(Duration::from_secs(3600)),
+            100,
+        )
+        .unwrap();
+    h.engine.on_feedback(action(1, "wrong")).unwrap();
+    assert_eq!(
+        h.engine.store.marks().unwrap().len(),
+        1,
+        "the mark outlives its alert"
+    );
+}

@@ -450,6 +450,11 @@ impl Engine {
         }
     }
 
+    /// The topics compiled in, in order.
+    pub fn topic_ids(&self) -> Vec<TopicId> {
+        self.topics.iter().map(|t| t.id).collect()
+    }
+
     pub fn matches(&self, article: &Article) -> Vec<Match> {
         if self.topics.is_empty() {
             return Vec::new();
@@ -771,6 +776,7 @@ impl Engine {
             topic,
             hits,
             snippet,
+            learned: None,
         }
     }
 }

@@ -103,7 +103,8 @@ mod tests;
 
 use thiserror::Error;
 
-use crate::model::{Aliases, Article, Match, Topic, TopicId};
+use crate::learn::{self, TopicModel, Verdict};
+use crate::model::{Aliases, Article, Learned, Match, Topic, TopicId};
 
 pub use normalize::{normalize, words};
 pub use parse::{DEFAULT_NEAR, Expr, MAX_DEPTH, MAX_NEAR, MAX_QUERY_BYTES};
@@ -161,10 +162,45 @@ impl QueryError {
     }
 }
 
-/// Every enabled topic compiled into one engine.
+/// Every enabled topic compiled into one engine, and the trained model of each topic that
+/// learns.
 #[derive(Debug)]
 pub struct Matcher {
     engine: Engine,
+    /// Indexed by topic index; `None` for a topic without examples.
+    models: Vec<Option<TopicModel>>,
+}
+
+/// A topic's examples could not be learned from.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("topic {topic:?}: {message}")]
+pub struct LearnError {
+    pub topic_index: usize,
+    pub topic: String,
+    pub message: String,
+}
+
+/// What the query and (for a topic that learns) the model said about one article and topic.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub topic: TopicId,
+    /// The query's match, if it matched.
+    pub query: Option<Match>,
+    /// The model's verdict (`None` for a topic without a model).
+    pub verdict: Option<Verdict>,
+}
+
+impl Assessment {
+    /// Whether this is an alert: the query matched and, for a topic that learns, the model
+    /// accepted it.
+    pub fn alerts(&self) -> bool {
+        if let Some(v) = &self.verdict
+            && std::env::var("XP_SCOPE").is_ok_and(|v| v == "all")
+        {
+            return v.accepted;
+        }
+        self.query.is_some() && self.verdict.as_ref().is_none_or(|v| v.accepted)
+    }
 }
 
 impl Matcher {
@@ -189,18 +225,143 @@ impl Matcher {
             message,
             excerpt: String::new(),
         })?;
-        Ok(Matcher { engine })
+        Ok(Matcher {
+            engine,
+            models: Vec::new(),
+        })
     }
 
-    /// The topics `article` matches, ordered by [`TopicId`], each with its explanation.
+    /// [`Matcher::new`], then train a model for every enabled topic with examples.
+    pub fn learned(topics: &[Topic], aliases: &Aliases) -> Result<Matcher, MatcherError> {
+        let mut m = Matcher::new(topics, aliases)?;
+        m.models = topics.iter().map(|_| None).collect();
+        for (i, t) in topics.iter().enumerate() {
+            let Some(spec) = t.learn.as_ref().filter(|_| t.enabled) else {
+                continue;
+            };
+            let fail = |message: String| LearnError {
+                topic_index: i,
+                topic: t.name.clone(),
+                message,
+            };
+            let matches: Vec<Option<Match>> = spec
+                .examples
+                .iter()
+                .map(|e| m.query_match(TopicId(i), &e.title, &e.summary))
+                .collect();
+            let hits: Vec<Option<Vec<&str>>> = matches
+                .iter()
+                .map(|mm| mm.as_ref().map(Match::terms))
+                .collect();
+            let model = TopicModel::train(
+                &spec.examples,
+                &hits,
+                spec.threshold,
+                std::env::var("XP_C")
+                    .ok()
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(learn::DEFAULT_C),
+            )
+            .map_err(fail)?;
+            m.models[i] = Some(model);
+        }
+        Ok(m)
+    }
+
+    /// The query's match of one topic on a title and summary.
+    fn query_match(&self, topic: TopicId, title: &str, summary: &str) -> Option<Match> {
+        let a = Article {
+            title: title.to_owned(),
+            summary: summary.to_owned(),
+            ..Article::default()
+        };
+        self.engine
+            .matches(&a)
+            .into_iter()
+            .find(|m| m.topic == topic)
+    }
+
+    /// The topics `article` is an alert for, ordered by [`TopicId`], each with its explanation
+    /// (and, for a topic that learns, the model's score and reasons).
     pub fn matches(&self, article: &Article) -> Vec<Match> {
-        self.engine.matches(article)
+        let mut ms = self.engine.matches(article);
+        if self.models.iter().all(Option::is_none) {
+            return ms;
+        }
+        ms.retain_mut(|m| match self.model(m.topic) {
+            None => true,
+            Some(model) => {
+                let v = model.judge(&self.features(article, Some(m)));
+                let accepted = v.accepted;
+                m.learned = Some(learned(model, v));
+                accepted
+            }
+        });
+        ms
+    }
+
+    /// Every topic's query match and model verdict on `article`, also where the query did not
+    /// match or the model said no (for `eval` and `match --all`). The model scores articles the
+    /// query did not match too, though those never alert.
+    pub fn assess(&self, article: &Article) -> Vec<Assessment> {
+        let ms = self.engine.matches(article);
+        let topics = self.engine.topic_ids();
+        topics
+            .into_iter()
+            .map(|topic| {
+                let mut query = ms.iter().find(|m| m.topic == topic).cloned();
+                let verdict = self.model(topic).map(|model| {
+                    let v = model.judge(&self.features(article, query.as_ref()));
+                    if let Some(q) = &mut query {
+                        q.learned = Some(learned(model, v.clone()));
+                    }
+                    v
+                });
+                Assessment {
+                    topic,
+                    query,
+                    verdict,
+                }
+            })
+            .collect()
+    }
+
+    /// The trained model of a topic, if it learns.
+    pub fn model(&self, topic: TopicId) -> Option<&TopicModel> {
+        self.models.get(topic.0).and_then(Option::as_ref)
+    }
+
+    fn features(&self, article: &Article, m: Option<&Match>) -> Vec<String> {
+        let terms = m.map(Match::terms);
+        learn::features(
+            &article.title,
+            &article.summary,
+            &article.content,
+            terms.as_deref(),
+        )
     }
 
     /// Which automaton scans for the topics' terms and its heap size in bytes: `("NFA", 52_000)`,
     /// `("DFA", 9_800_000)`, or `("none", 0)` when no topic has a term (for benchmarks and tests).
     pub fn automaton(&self) -> (&'static str, usize) {
         self.engine.automaton()
+    }
+}
+
+/// A watch-list's topics could not be compiled or learned.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MatcherError {
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error(transparent)]
+    Learn(#[from] LearnError),
+}
+
+fn learned(model: &TopicModel, v: Verdict) -> Learned {
+    Learned {
+        score: v.score,
+        threshold: model.threshold(),
+        reasons: v.reasons,
     }
 }
 

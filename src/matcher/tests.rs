@@ -427,6 +427,7 @@ fn disabled_topics_and_ids() {
         query: query.to_owned(),
         urgency: Urgency::Normal,
         enabled,
+        learn: None,
     };
     let topics = [
         topic("a", "nato", true),
@@ -453,12 +454,14 @@ fn topic_errors_name_the_topic() {
             query: "nato".to_owned(),
             urgency: Urgency::Normal,
             enabled: true,
+            learn: None,
         },
         Topic {
             name: "NATO membership".to_owned(),
             query: "NATO NEAR/8 (join* OR membership".to_owned(),
             urgency: Urgency::Normal,
             enabled: true,
+            learn: None,
         },
     ];
     let e = Matcher::new(&topics, &aliases()).err();

@@ -368,8 +368,8 @@ async fn notification_content_is_escaped_for_markup_and_plain_without_it() {
         );
         assert_eq!(
             keys_of(n),
-            ["default", "open", "mute"],
-            "with `actions`: default, open, mute: {n:#?}"
+            ["default", "open", "mute", "wrong", "right"],
+            "with `actions`: default, open, mute, wrong, right: {n:#?}"
         );
         let lines = n.body_lines();
         if lines[0].contains("Stockholm") {
@@ -488,7 +488,7 @@ async fn actions_open_the_article_and_mute_the_topic() {
     assert_eq!(n_a.summary, NATO_T, "{n_a:#?}");
     assert_eq!(
         keys_of(&n_a),
-        ["default", "open", "mute"],
+        ["default", "open", "mute", "wrong", "right"],
         "actions of an alert with an http(s) link: {n_a:#?}"
     );
 

@@ -11,6 +11,7 @@ mod crash;
 mod daemon_child;
 mod e2e;
 mod faults;
+mod marks;
 mod politeness;
 mod quality;
 mod regressions;

@@ -92,6 +92,7 @@ fn shipped_watchlist() -> (Vec<Topic>, Aliases) {
                 })
                 .unwrap_or_default(),
             enabled: t.get("enabled").and_then(|e| e.as_bool()).unwrap_or(true),
+            learn: None,
         })
         .collect();
     (topics, aliases)

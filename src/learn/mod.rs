@@ -1,0 +1,183 @@
+//! Topics that learn: a classifier per topic, trained on labelled examples (PURE: no I/O).
+//!
+//! A topic with examples gets a [`TopicModel`]: logistic regression over the article's words,
+//! word pairs and the query's hits (see [`features`]), weighted by TF-IDF, trained with
+//! [`solver::fit`]. The matcher asks it about the articles the query matched: the query proposes,
+//! the model decides (the measurements behind that choice are in ARCHITECTURE.md).
+
+pub mod eval;
+pub mod examples;
+mod features;
+mod solver;
+
+use std::collections::BTreeMap;
+
+pub use examples::{Example, ExampleError, read_examples};
+pub use features::features;
+
+/// Inverse regularisation strength of the solver (scikit-learn's `C`), chosen by
+/// cross-validation on the shipped examples (ARCHITECTURE.md).
+pub const DEFAULT_C: f64 = 10.0;
+/// The score an article needs unless the topic sets `threshold`.
+pub const DEFAULT_THRESHOLD: f64 = 0.5;
+/// A feature must occur in this many training examples to be kept (rarer ones are noise and
+/// cost memory). Query features (`q`, `q:…`) are always kept.
+const MIN_DF: u32 = 2;
+/// How many features an explanation lists.
+pub const EXPLAIN_TOP: usize = 5;
+
+/// How a topic learns: its examples and the score an article needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LearnSpec {
+    pub examples: Vec<Example>,
+    /// An article whose score (0–1) reaches this is an alert.
+    pub threshold: f64,
+}
+
+impl Eq for LearnSpec {}
+
+/// What the model said about one article.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// Probability (0–1) that the article belongs to the topic.
+    pub score: f64,
+    /// Whether `score` reached the topic's threshold.
+    pub accepted: bool,
+    /// The features that pushed the score up most, with their contribution (weight × value).
+    pub reasons: Vec<(String, f64)>,
+}
+
+/// One topic's trained classifier.
+#[derive(Debug, Clone)]
+pub struct TopicModel {
+    /// Feature names, sorted, with their IDF and learned weight.
+    names: Vec<Box<str>>,
+    idf: Vec<f32>,
+    weights: Vec<f32>,
+    bias: f64,
+    threshold: f64,
+    /// Examples it was trained on (positives, negatives).
+    pub trained_on: (usize, usize),
+}
+
+impl TopicModel {
+    /// Train on `examples`; `hits[i]` are the query terms that fired on example `i` (`None`
+    /// when the query did not match it). Errors when the examples hold no positive or no
+    /// negative.
+    pub fn train(
+        examples: &[Example],
+        hits: &[Option<Vec<&str>>],
+        threshold: f64,
+        c: f64,
+    ) -> Result<TopicModel, String> {
+        let pos = examples.iter().filter(|e| e.label).count();
+        let neg = examples.len() - pos;
+        if pos == 0 || neg == 0 {
+            return Err(format!(
+                "the examples hold {pos} positive and {neg} negative items: a topic learns from both"
+            ));
+        }
+        let feats: Vec<Vec<String>> = examples
+            .iter()
+            .zip(hits)
+            .map(|(e, h)| features(&e.title, &e.summary, "", h.as_deref()))
+            .collect();
+        let mut df: BTreeMap<&str, u32> = BTreeMap::new();
+        for f in &feats {
+            for name in f {
+                *df.entry(name.as_str()).or_default() += 1;
+            }
+        }
+        let n = examples.len() as f64;
+        let mut names = Vec::new();
+        let mut idf = Vec::new();
+        for (name, &d) in &df {
+            if d >= MIN_DF || name.starts_with('q') {
+                names.push(Box::<str>::from(*name));
+                idf.push(((1.0 + n) / (1.0 + d as f64)).ln() as f32 + 1.0);
+            }
+        }
+        let mut model = TopicModel {
+            weights: vec![0.0; names.len()],
+            names,
+            idf,
+            bias: 0.0,
+            threshold,
+            trained_on: (pos, neg),
+        };
+        // Classes balanced by weight, each example also counting its own weight.
+        let wpos: f64 = examples.iter().filter(|e| e.label).map(|e| e.weight).sum();
+        let wneg: f64 = examples.iter().filter(|e| !e.label).map(|e| e.weight).sum();
+        let total = wpos + wneg;
+        let rows: Vec<solver::Row> = examples
+            .iter()
+            .zip(&feats)
+            .map(|(e, f)| solver::Row {
+                x: model.vector(f),
+                y: e.label,
+                s: e.weight * total / (2.0 * if e.label { wpos } else { wneg }),
+            })
+            .collect();
+        let fit = solver::fit(&rows, model.names.len(), c)?;
+        model.weights = fit.w.iter().map(|&w| w as f32).collect();
+        model.bias = fit.b;
+        Ok(model)
+    }
+
+    /// The sparse TF-IDF vector (L2-normalised) of a feature list.
+    fn vector(&self, feats: &[String]) -> Vec<(u32, f64)> {
+        let mut x: Vec<(u32, f64)> = feats
+            .iter()
+            .filter_map(|f| {
+                let i = self
+                    .names
+                    .binary_search_by(|n| (**n).cmp(f.as_str()))
+                    .ok()?;
+                Some((i as u32, self.idf[i] as f64))
+            })
+            .collect();
+        let norm = x.iter().map(|(_, v)| v * v).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            for (_, v) in &mut x {
+                *v /= norm;
+            }
+        }
+        x
+    }
+
+    /// Score an article from its features (see [`features`]).
+    pub fn judge(&self, feats: &[String]) -> Verdict {
+        let x = self.vector(feats);
+        let mut z = self.bias;
+        let mut parts: Vec<(usize, f64)> = Vec::with_capacity(x.len());
+        for &(i, v) in &x {
+            let c = self.weights[i as usize] as f64 * v;
+            z += c;
+            parts.push((i as usize, c));
+        }
+        parts.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let reasons = parts
+            .iter()
+            .filter(|p| p.1 > 0.0)
+            .take(EXPLAIN_TOP)
+            .map(|&(i, c)| (self.names[i].to_string(), c))
+            .collect();
+        let score = 1.0 / (1.0 + (-z).exp());
+        Verdict {
+            score,
+            accepted: score >= self.threshold,
+            reasons,
+        }
+    }
+
+    /// The score an article needs.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    /// Features kept, and the heap the model holds (bytes, approximate).
+    pub fn size(&self) -> (usize, usize) {
+        let names: usize = self.names.iter().map(|n| n.len() + 16).sum();
+        (self.names.len(), names + self.names.len() * 8)
+    }
+}
