@@ -253,6 +253,63 @@ impl std::error::Error for ConfigError {
     }
 }
 
+impl Config {
+    /// This configuration with the user's marks joined to their topics' examples, retrained.
+    ///
+    /// A mark for a topic that has no examples makes it learn from the marks alone once they
+    /// hold both a right and a wrong one; until then the topic keeps to its query. A mark for a
+    /// topic that is not in the watch-list is ignored. A later mark of the same article
+    /// replaces an example with the same text from the files (the user has the last word).
+    pub fn with_marks(&self, marks: &[crate::store::Mark]) -> Result<Config, MatcherError> {
+        if marks.is_empty() {
+            return Ok(self.clone());
+        }
+        let mut topics = self.topics.clone();
+        let mut changed = false;
+        for t in &mut topics {
+            let mine: Vec<learn::Example> = marks
+                .iter()
+                .filter(|m| m.topic == t.name)
+                .map(|m| learn::Example {
+                    title: m.title.clone(),
+                    summary: m.summary.clone(),
+                    label: m.label,
+                    weight: 1.0,
+                    origin: format!("mark of {}", m.marked_at.format("%Y-%m-%d %H:%M")),
+                })
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let mut spec = t.learn.as_deref().cloned().unwrap_or(LearnSpec {
+                examples: Vec::new(),
+                threshold: learn::DEFAULT_THRESHOLD,
+            });
+            spec.examples.retain(|e| {
+                !mine
+                    .iter()
+                    .any(|m| m.title == e.title && m.summary == e.summary)
+            });
+            spec.examples.extend(mine);
+            let pos = spec.examples.iter().filter(|e| e.label).count();
+            if t.learn.is_none() && (pos == 0 || pos == spec.examples.len()) {
+                continue;
+            }
+            t.learn = Some(Arc::new(spec));
+            changed = true;
+        }
+        if !changed {
+            return Ok(self.clone());
+        }
+        let matcher = Matcher::learned(&topics, &self.aliases)?;
+        Ok(Config {
+            topics,
+            matcher: Arc::new(matcher),
+            ..self.clone()
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Loading
 

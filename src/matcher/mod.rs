@@ -194,11 +194,6 @@ impl Assessment {
     /// Whether this is an alert: the query matched and, for a topic that learns, the model
     /// accepted it.
     pub fn alerts(&self) -> bool {
-        if let Some(v) = &self.verdict
-            && std::env::var("XP_SCOPE").is_ok_and(|v| v == "all")
-        {
-            return v.accepted;
-        }
         self.query.is_some() && self.verdict.as_ref().is_none_or(|v| v.accepted)
     }
 }
@@ -253,16 +248,8 @@ impl Matcher {
                 .iter()
                 .map(|mm| mm.as_ref().map(Match::terms))
                 .collect();
-            let model = TopicModel::train(
-                &spec.examples,
-                &hits,
-                spec.threshold,
-                std::env::var("XP_C")
-                    .ok()
-                    .and_then(|c| c.parse().ok())
-                    .unwrap_or(learn::DEFAULT_C),
-            )
-            .map_err(fail)?;
+            let model = TopicModel::train(&spec.examples, &hits, spec.threshold, learn::DEFAULT_C)
+                .map_err(fail)?;
             m.models[i] = Some(model);
         }
         Ok(m)
