@@ -73,13 +73,24 @@ pub enum Command {
     /// Show the latest alerts, newest first.
     History(HistoryArgs),
     /// Mark an alert right or wrong for its topic: it becomes an example for the topic's
-    /// classifier (marking again replaces the earlier mark).
+    /// classifier (marking again replaces the earlier mark). With --article and --topic, mark
+    /// a stored article that did not alert (its id from `tidings match --history --json`).
+    #[command(override_usage = "tidings mark ID right|wrong\n       \
+                                tidings mark --article ID --topic NAME right|wrong")]
     Mark {
-        /// The alert's id, as `tidings history` shows it (#ID).
-        id: i64,
+        /// The alert's id, as `tidings history` shows it (#ID); with --article, the label.
+        #[arg(value_name = "ID")]
+        id: String,
         /// right: relevant to the topic; wrong: not relevant.
-        #[arg(value_enum)]
-        label: MarkLabel,
+        #[arg(value_enum, value_name = "right|wrong")]
+        label: Option<MarkLabel>,
+        /// Mark this stored article (`article_id` in `tidings match --history --json`) instead
+        /// of an alert.
+        #[arg(long, value_name = "ID", requires = "topic")]
+        article: Option<i64>,
+        /// With --article: the topic the article is right or wrong for.
+        #[arg(long, value_name = "NAME", requires = "article")]
+        topic: Option<String>,
     },
     /// Install or remove the systemd user service.
     #[command(subcommand)]
@@ -277,13 +288,17 @@ fn load_config(global: &Global) -> Result<Config, Failure> {
     })
 }
 
-fn open_store(global: &Global) -> Result<Store, Failure> {
-    let path = match &global.db {
-        Some(p) => p.clone(),
+/// The database path in force (`--db` or the default).
+fn db_path(global: &Global) -> Result<PathBuf, Failure> {
+    match &global.db {
+        Some(p) => Ok(p.clone()),
         None => default_db_path()
-            .ok_or_else(|| usage(anyhow::anyhow!("cannot find the home directory; pass --db")))?,
-    };
-    Ok(Store::open(&path)?)
+            .ok_or_else(|| usage(anyhow::anyhow!("cannot find the home directory; pass --db"))),
+    }
+}
+
+fn open_store(global: &Global) -> Result<Store, Failure> {
+    Ok(Store::open(&db_path(global)?)?)
 }
 
 /// Runs a parsed command line; returns the exit code.
@@ -303,11 +318,14 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Poll { once: _ } => {
             let config = load_config(&cli.global)?;
             let store = open_store(&cli.global)?;
+            let config = learn_from_store(config, &store);
             on_a_worker(poll_once(config, store))
         }
         Command::Run => {
             let config = load_config(&cli.global)?;
             let store = open_store(&cli.global)?;
+            // Trained here, before the runtime starts (reloads train on its blocking pool).
+            let config = learn_from_store(config, &store);
             on_a_worker(daemon(config, store))
         }
         Command::Match(args) => match_command(&cli.global, args),
@@ -363,26 +381,122 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let store = open_store(&cli.global)?;
             stats(&store, days)
         }
-        Command::Mark { id, label } => {
+        Command::Mark {
+            id,
+            label,
+            article,
+            topic,
+        } => {
+            let target = mark_target(id, label, article, topic)?;
+            if let MarkTarget::Article { topic, .. } = &target {
+                check_topic(&load_config(&cli.global)?, topic)?;
+            }
             let mut store = open_store(&cli.global)?;
-            mark(&mut store, id, label == MarkLabel::Right)
+            mark(&mut store, target)
         }
     }
 }
 
-/// `tidings mark ID right|wrong`: one line saying what was marked. Works while the daemon runs
-/// (WAL; a write waits for the daemon's transaction like any other).
-fn mark(store: &mut Store, id: i64, label: bool) -> Result<ExitCode, Failure> {
-    let m = store.mark_alert(id, label, "cli", chrono::Utc::now())?;
-    let word = crate::store::label_word(m.label);
-    let was = match m.previous {
-        Some(p) if p != m.label => format!(" (was {})", crate::store::label_word(p)),
+/// `config` with the marks in `store` joined to its topics' examples (see
+/// [`crate::daemon::learn_from_marks`]).
+fn learn_from_store(config: Config, store: &Store) -> Config {
+    crate::daemon::learn_from_marks(config, &crate::daemon::read_marks(store))
+}
+
+/// What `tidings mark` marks, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum MarkTarget {
+    Alert { id: i64, label: bool },
+    Article { id: i64, topic: String, label: bool },
+}
+
+/// The two forms of `tidings mark`: `ID right|wrong` and `--article ID --topic NAME right|wrong`
+/// (clap fills the first positional with the label in the second form).
+fn mark_target(
+    first: String,
+    second: Option<MarkLabel>,
+    article: Option<i64>,
+    topic: Option<String>,
+) -> Result<MarkTarget, Failure> {
+    let word = |l: MarkLabel| l == MarkLabel::Right;
+    match (article, topic) {
+        (Some(id), Some(topic)) => {
+            if second.is_some() {
+                return Err(usage(anyhow::anyhow!(
+                    "with --article, give only the label: tidings mark --article ID --topic NAME right|wrong"
+                )));
+            }
+            let label = <MarkLabel as clap::ValueEnum>::from_str(&first, false)
+                .map_err(|_| usage(anyhow::anyhow!("expected right or wrong, found {first:?}")))?;
+            Ok(MarkTarget::Article {
+                id,
+                topic,
+                label: word(label),
+            })
+        }
+        _ => {
+            let id = first.parse::<i64>().map_err(|_| {
+                usage(anyhow::anyhow!(
+                    "expected an alert id (a number, #ID in `tidings history`), found {first:?}"
+                ))
+            })?;
+            let label = second.ok_or_else(|| {
+                usage(anyhow::anyhow!(
+                    "missing the label: tidings mark {id} right|wrong"
+                ))
+            })?;
+            Ok(MarkTarget::Alert {
+                id,
+                label: word(label),
+            })
+        }
+    }
+}
+
+/// A usage error unless the watch-list has a topic `name` (a mark for another name would
+/// never reach a model).
+fn check_topic(config: &Config, name: &str) -> Result<(), Failure> {
+    if config.topics.iter().any(|t| t.name == name) {
+        return Ok(());
+    }
+    let names: Vec<_> = config
+        .topics
+        .iter()
+        .map(|t| format!("{:?}", t.name))
+        .collect();
+    Err(usage(anyhow::anyhow!(
+        "no topic named {name:?} (topics: {})",
+        names.join(", ")
+    )))
+}
+
+/// `tidings mark`: one line saying what was marked. Works while the daemon runs (WAL; a write
+/// waits for the daemon's transaction like any other).
+fn mark(store: &mut Store, target: MarkTarget) -> Result<ExitCode, Failure> {
+    let now = chrono::Utc::now();
+    let (what, topic, label, previous) = match target {
+        MarkTarget::Alert { id, label } => {
+            let m = store.mark_alert(id, label, "cli", now)?;
+            (
+                format!("alert {}", m.alert_id),
+                m.topic,
+                m.label,
+                m.previous,
+            )
+        }
+        MarkTarget::Article { id, topic, label } => {
+            let previous = store.mark_article(id, &topic, label, "cli", now)?;
+            (format!("article {id}"), topic, label, previous)
+        }
+    };
+    let word = crate::store::label_word(label);
+    let was = match previous {
+        Some(p) if p != label => format!(" (was {})", crate::store::label_word(p)),
         Some(_) => " (again)".to_string(),
         None => String::new(),
     };
     println!(
-        "alert {} ({}): marked {word}{was} — it joins the topic's examples at the next reload",
-        m.alert_id, m.topic
+        "{what} ({topic}): marked {word}{was} — it joins the topic's examples at the next reload"
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -728,6 +842,23 @@ fn match_command(global: &Global, args: MatchArgs) -> Result<ExitCode, Failure> 
         }
         Err(e) => return Err(e),
     };
+    // The database, if there is one (never created here): its marks join the topics'
+    // examples, as in the daemon, and --history reads its articles.
+    let db = db_path(global)?;
+    let store = if args.history {
+        Some(Store::open(&db)?)
+    } else if db.exists() {
+        // Only for its marks: a database that cannot be opened does not stop the match.
+        Store::open(&db)
+            .map_err(|e| tracing::warn!("{:#}; matching without the marks", anyhow::Error::new(e)))
+            .ok()
+    } else {
+        None
+    };
+    let config = match (config, &store) {
+        (Some(c), Some(store)) => Some(learn_from_store(c, store)),
+        (c, _) => c,
+    };
     let aliases = config
         .as_ref()
         .map(|c| c.aliases.clone())
@@ -767,29 +898,40 @@ fn match_command(global: &Global, args: MatchArgs) -> Result<ExitCode, Failure> 
                     enabled: true,
                     ..topic.clone()
                 }];
-                let m = Matcher::new(&topics, &aliases).map_err(usage)?;
+                // Learned like the whole watch-list (it trained on the same examples).
+                let m = Matcher::learned(&topics, &aliases).map_err(usage)?;
                 (topics, std::sync::Arc::new(m))
             }
             None => (config.topics.clone(), config.matcher.clone()),
         }
     };
 
-    let articles = if args.history {
-        let store = open_store(global)?;
-        let since = args
-            .since
-            .as_deref()
-            .map(|s| parse_since(s, chrono::Utc::now()).map_err(usage))
-            .transpose()?;
-        store.articles_since(since)?
-    } else {
-        let source = args.source.as_deref().unwrap_or("-");
-        read_document(source)?
+    // Stored articles carry their id: what `tidings mark --article ID` takes.
+    let articles: Vec<(Option<i64>, crate::model::Article)> = match (&store, args.history) {
+        (Some(store), true) => {
+            let since = args
+                .since
+                .as_deref()
+                .map(|s| parse_since(s, chrono::Utc::now()).map_err(usage))
+                .transpose()?;
+            store
+                .articles_since_with_ids(since)?
+                .into_iter()
+                .map(|(id, a)| (Some(id), a))
+                .collect()
+        }
+        _ => {
+            let source = args.source.as_deref().unwrap_or("-");
+            read_document(source)?
+                .into_iter()
+                .map(|a| (None, a))
+                .collect()
+        }
     };
 
     let mut matched_entries = 0;
     let mut out = std::io::stdout().lock();
-    for article in &articles {
+    for (id, article) in &articles {
         let matches = matcher.matches(article);
         if !matches.is_empty() {
             matched_entries += 1;
@@ -799,9 +941,9 @@ fn match_command(global: &Global, args: MatchArgs) -> Result<ExitCode, Failure> 
             continue;
         }
         let line = if args.json {
-            match_json(article, &matches, &topics)
+            match_json(*id, article, &matches, &topics)
         } else {
-            match_human(article, &matches, &topics)
+            match_human(*id, article, &matches, &topics)
         };
         if writeln!(out, "{line}").is_err() {
             break; // stdout closed (e.g. piped into head)
@@ -841,7 +983,11 @@ fn read_document(source: &str) -> Result<Vec<crate::model::Article>, Failure> {
     Ok(parsed.articles)
 }
 
+/// One entry of `tidings match --json`. `article_id` is the stored article's id (with
+/// `--history`; absent for a document); each topic has `score` and `reasons` (null when the
+/// topic does not learn).
 fn match_json(
+    id: Option<i64>,
     article: &crate::model::Article,
     matches: &[crate::model::Match],
     topics: &[crate::model::Topic],
@@ -854,19 +1000,25 @@ fn match_json(
                 "terms": m.terms(),
                 "snippet": m.snippet.text,
                 "hits": m.hits,
+                "score": m.learned.as_ref().map(|l| l.score),
+                "reasons": m.learned.as_ref().map(|l| &l.reasons),
             })
         })
         .collect();
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "guid": article.guid.as_deref().or(article.link.as_deref()),
         "title": article.title,
         "link": article.link,
         "topics": topics,
-    })
-    .to_string()
+    });
+    if let Some(id) = id {
+        v["article_id"] = id.into();
+    }
+    v.to_string()
 }
 
 fn match_human(
+    id: Option<i64>,
     article: &crate::model::Article,
     matches: &[crate::model::Match],
     topics: &[crate::model::Topic],
@@ -879,6 +1031,9 @@ fn match_human(
     } else {
         &article.title
     });
+    if let Some(id) = id {
+        s.push_str(&format!("  (article {id})"));
+    }
     if let Some(link) = &article.link {
         s.push_str("\n    ");
         s.push_str(link);
@@ -889,6 +1044,9 @@ fn match_human(
             topics[m.topic.0].name,
             m.terms().join(", ")
         ));
+        if let Some(l) = &m.learned {
+            s.push_str(&format!("\n        {}", model_line(l)));
+        }
         if !m.snippet.text.is_empty() {
             let field = m
                 .snippet
@@ -1103,6 +1261,7 @@ fn history(store: &Store, args: &HistoryArgs) -> Result<ExitCode, Failure> {
             "snippet",
             "id",
             "mark",
+            "score",
         ])
         .map_err(anyhow::Error::from)?;
         for r in &rows {
@@ -1118,6 +1277,7 @@ fn history(store: &Store, args: &HistoryArgs) -> Result<ExitCode, Failure> {
                 r.snippet.clone(),
                 r.id.to_string(),
                 r.mark.clone().unwrap_or_default(),
+                r.score.map(|s| format!("{s:.4}")).unwrap_or_default(),
             ])
             .map_err(anyhow::Error::from)?;
         }
@@ -1156,6 +1316,18 @@ fn history(store: &Store, args: &HistoryArgs) -> Result<ExitCode, Failure> {
         }
         if args.explain {
             text.push_str(&format!("\n    terms: {}", r.terms.join(", ")));
+            if let (Some(score), Some(threshold), Some(reasons)) =
+                (r.score, r.threshold, &r.reasons)
+            {
+                text.push_str(&format!(
+                    "\n    {}",
+                    model_line(&crate::model::Learned {
+                        score,
+                        threshold,
+                        reasons: reasons.clone(),
+                    })
+                ));
+            }
             if !r.snippet.is_empty() {
                 text.push_str(&format!("\n    {}", r.snippet));
             }
@@ -1165,6 +1337,23 @@ fn history(store: &Store, args: &HistoryArgs) -> Result<ExitCode, Failure> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `model: score 0.93 ≥ 0.50 — t:talks +0.81, q:@side +0.62`: a learned topic's verdict on one
+/// line (the reasons are the features that pushed the score up most).
+pub fn model_line(l: &crate::model::Learned) -> String {
+    let cmp = if l.score >= l.threshold { '≥' } else { '<' };
+    let mut s = format!("model: score {:.2} {cmp} {:.2}", l.score, l.threshold);
+    if !l.reasons.is_empty() {
+        let reasons: Vec<String> = l
+            .reasons
+            .iter()
+            .map(|(f, c)| format!("{f} {c:+.2}"))
+            .collect();
+        s.push_str(" — ");
+        s.push_str(&reasons.join(", "));
+    }
+    s
 }
 
 /// `tidings stats`: one line per topic, a bar per day (▁ to █ scaled to the busiest day).
@@ -1266,6 +1455,73 @@ mod tests {
              (· none, █ = 8 a day)\n"
         );
         assert!(render_stats(&[], d(25), d(27)).contains("no alerts"));
+    }
+
+    #[test]
+    fn model_line_shows_score_threshold_and_reasons() {
+        let l = crate::model::Learned {
+            score: 0.9349,
+            threshold: 0.5,
+            reasons: vec![("t:talks".into(), 0.814), ("q:@side".into(), 0.6161)],
+        };
+        assert_eq!(
+            model_line(&l),
+            "model: score 0.93 ≥ 0.50 — t:talks +0.81, q:@side +0.62"
+        );
+        let l = crate::model::Learned {
+            score: 0.2,
+            threshold: 0.35,
+            reasons: vec![],
+        };
+        assert_eq!(model_line(&l), "model: score 0.20 < 0.35");
+    }
+
+    #[test]
+    fn mark_takes_an_alert_or_an_article_with_its_topic() {
+        let parse = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["tidings", "mark"], args].concat())
+                .map_err(|e| e.to_string())?;
+            let Command::Mark {
+                id,
+                label,
+                article,
+                topic,
+            } = cli.command
+            else {
+                unreachable!()
+            };
+            mark_target(id, label, article, topic).map_err(|f| f.error.to_string())
+        };
+        assert_eq!(
+            parse(&["12", "wrong"]),
+            Ok(MarkTarget::Alert {
+                id: 12,
+                label: false
+            })
+        );
+        assert_eq!(
+            parse(&["--article", "7", "--topic", "Talks", "right"]),
+            Ok(MarkTarget::Article {
+                id: 7,
+                topic: "Talks".into(),
+                label: true
+            })
+        );
+        assert_eq!(
+            parse(&["right", "--topic", "Talks", "--article", "7"]),
+            parse(&["--article", "7", "--topic", "Talks", "right"])
+        );
+        for bad in [
+            &["12"][..],
+            &["twelve", "wrong"],
+            &["12", "maybe"],
+            &["--article", "7", "right"],
+            &["--topic", "Talks", "12", "right"],
+            &["--article", "7", "--topic", "Talks", "maybe"],
+            &["--article", "7", "--topic", "Talks", "12", "right"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} should be refused");
+        }
     }
 
     #[test]

@@ -336,10 +336,12 @@ pub struct AlertContent<'a> {
     pub published: Option<DateTime<Utc>>,
     pub snippet: &'a Snippet,
     pub link: Option<&'a str>,
+    /// For a topic that learns: the model's score (0–1), shown after the source.
+    pub score: Option<f64>,
 }
 
-/// Summary = the topic; body = the headline, "Source · 4 min ago", and the snippet with the
-/// hits marked (in `<b>` for markup servers).
+/// Summary = the topic; body = the headline, "Source · 4 min ago" (" · score 0.93" for a topic
+/// that learns), and the snippet with the hits marked (in `<b>` for markup servers).
 pub fn render(
     a: &AlertContent<'_>,
     urgency: Urgency,
@@ -351,6 +353,9 @@ pub fn render(
     if let Some(age) = a.published.and_then(|p| age(now, p)) {
         source_line.push_str(" · ");
         source_line.push_str(&age);
+    }
+    if let Some(score) = a.score.filter(|s| s.is_finite()) {
+        source_line.push_str(&format!(" · score {score:.2}"));
     }
     let mut markup = format!(
         "{}\n{}",
@@ -514,6 +519,7 @@ mod tests {
             published: Some(t("2026-11-27T11:56:00Z")),
             snippet: &snippet,
             link: Some("javascript:alert(1)"),
+            score: None,
         };
         let n = render(&content, Urgency::Critical, t("2026-11-27T12:00:00Z"), None);
         assert_eq!(
@@ -535,6 +541,56 @@ mod tests {
         assert_eq!(n.link, None, "only http(s) links are opened");
     }
 
+    /// A learned topic's alert says its score after the source (two decimals), in both bodies;
+    /// without a score (a topic that does not learn) nothing is added.
+    #[test]
+    fn a_learned_alert_shows_its_score_after_the_source() {
+        let snippet = Snippet {
+            field: None,
+            text: "Kremlin says talks with Kyiv resume".into(),
+            marks: vec![(13, 18)],
+        };
+        let content = AlertContent {
+            topic: "Talks",
+            headline: "Talks resume",
+            source: "Wire",
+            published: Some(t("2026-11-27T11:56:00Z")),
+            snippet: &snippet,
+            link: None,
+            score: Some(0.9349),
+        };
+        let now = t("2026-11-27T12:00:00Z");
+        let n = render(&content, Urgency::Normal, now, None);
+        assert_eq!(
+            n.body_plain,
+            "Talks resume\nWire · 4 min ago · score 0.93\nKremlin says talks with Kyiv resume"
+        );
+        assert_eq!(
+            n.body_markup,
+            "Talks resume\nWire · 4 min ago · score 0.93\nKremlin says <b>talks</b> with Kyiv resume"
+        );
+        let n = render(
+            &AlertContent {
+                published: None,
+                ..content.clone()
+            },
+            Urgency::Normal,
+            now,
+            None,
+        );
+        assert_eq!(n.body_plain.lines().nth(1), Some("Wire · score 0.93"));
+        let n = render(
+            &AlertContent {
+                score: None,
+                ..content
+            },
+            Urgency::Normal,
+            now,
+            None,
+        );
+        assert_eq!(n.body_plain.lines().nth(1), Some("Wire · 4 min ago"));
+    }
+
     #[test]
     fn capabilities_choose_body_and_actions() {
         let snippet = Snippet::default();
@@ -545,6 +601,7 @@ mod tests {
             published: None,
             snippet: &snippet,
             link: Some("https://example.com/a"),
+            score: None,
         };
         let n = render(
             &content,
@@ -582,6 +639,7 @@ mod tests {
             published: None,
             snippet: &snippet,
             link: Some("https://example.com/a"),
+            score: None,
         };
         let mut n = render(&content, Urgency::Normal, t("2026-11-27T12:00:00Z"), None);
         assert_eq!(n.mark_alert, None, "render does not know the alert's id");

@@ -105,6 +105,7 @@ mod tests {
             published_at: None,
             created_at: Default::default(),
             attempts: 0,
+            learned: None,
         }
     }
 

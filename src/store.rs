@@ -319,6 +319,8 @@ pub struct PendingAlert {
     pub published_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub attempts: u32,
+    /// For a topic that learns: the model's score, threshold and reasons.
+    pub learned: Option<crate::model::Learned>,
 }
 
 /// One line of `tidings history`.
@@ -340,6 +342,13 @@ pub struct HistoryRow {
     pub also_reported_by: Vec<String>,
     /// The user's mark on the alert: `right`, `wrong`, or none.
     pub mark: Option<String>,
+    /// For a topic that learns: the model's score (0–1); `None` otherwise.
+    pub score: Option<f64>,
+    /// The score the topic's alerts need; `None` when the topic does not learn.
+    pub threshold: Option<f64>,
+    /// The features that pushed the score up most, `[feature, contribution]`; `None` when the
+    /// topic does not learn.
+    pub reasons: Option<Vec<(String, f64)>>,
 }
 
 /// A mark as the user gave it: the article was right (relevant) or wrong for the topic.
@@ -757,9 +766,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(args, |r| {
             let explanation: String = r.get(5)?;
-            let snippet = serde_json::from_str::<Explanation>(&explanation)
-                .map(|e| e.snippet)
-                .unwrap_or_default();
+            let explanation = serde_json::from_str::<Explanation>(&explanation).unwrap_or_default();
             let terms: String = r.get(9)?;
             Ok(PendingAlert {
                 id: r.get(0)?,
@@ -768,10 +775,11 @@ impl Store {
                 title: r.get(2)?,
                 link: r.get(3)?,
                 source: r.get(4)?,
-                snippet,
+                snippet: explanation.snippet,
                 published_at: parse_ts(r.get(6)?),
                 created_at: parse_ts(r.get(7)?).unwrap_or_default(),
                 attempts: r.get(8)?,
+                learned: explanation.learned,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -877,7 +885,8 @@ impl Store {
     pub fn history(&self, filter: &HistoryFilter) -> Result<Vec<HistoryRow>> {
         let mut sql = String::from(
             "SELECT h.alert_id, h.created_at, h.topic, h.source, h.title, h.link, h.terms, h.snippet, h.notify,
-                    h.delivered_at, h.delivered_via, h.delivery_error, h.also_reported_by, h.mark
+                    h.delivered_at, h.delivered_via, h.delivery_error, h.also_reported_by, h.mark,
+                    (SELECT al.explanation FROM alerts al WHERE al.id = h.alert_id)
              FROM alert_history h WHERE 1",
         );
         let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
@@ -920,6 +929,10 @@ impl Store {
         let rows = stmt.query_map(params.as_slice(), |r| {
             let terms: String = r.get(6)?;
             let also: Option<String> = r.get(12)?;
+            let explanation: Option<String> = r.get(14)?;
+            let learned = explanation
+                .and_then(|e| serde_json::from_str::<Explanation>(&e).ok())
+                .and_then(|e| e.learned);
             Ok(HistoryRow {
                 id: r.get(0)?,
                 created_at: parse_ts(r.get(1)?).unwrap_or_default(),
@@ -937,6 +950,9 @@ impl Store {
                     .map(|a| a.split(", ").map(str::to_string).collect())
                     .unwrap_or_default(),
                 mark: r.get(13)?,
+                score: learned.as_ref().map(|l| l.score),
+                threshold: learned.as_ref().map(|l| l.threshold),
+                reasons: learned.map(|l| l.reasons),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -1070,29 +1086,42 @@ impl Store {
     /// Stored articles first seen at or after `since` (all when `None`), oldest first, as
     /// articles (content is not stored: only title, summary, authors, categories, link).
     pub fn articles_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<Article>> {
+        Ok(self
+            .articles_since_with_ids(since)?
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect())
+    }
+
+    /// [`Store::articles_since`], each with its row id (what `tidings mark --article` takes).
+    pub fn articles_since_with_ids(
+        &self,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<(i64, Article)>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT ar.key, ar.guid, ar.link, ar.title, ar.summary, ar.authors, ar.categories,
+            "SELECT ar.id, ar.key, ar.guid, ar.link, ar.title, ar.summary, ar.authors, ar.categories,
                     ar.published_at, COALESCE(f.name, f.title, f.url)
              FROM articles ar JOIN feeds f ON f.id = ar.feed_id
              WHERE ?1 IS NULL OR ar.first_seen_at >= ?1
              ORDER BY ar.id",
         )?;
         let rows = stmt.query_map([since.map(ts)], |r| {
-            let authors: String = r.get(5)?;
-            let categories: String = r.get(6)?;
-            Ok(Article {
-                key: crate::model::ArticleKey(r.get(0)?),
-                guid: r.get(1)?,
-                link: r.get(2)?,
-                title: r.get(3)?,
-                summary: r.get(4)?,
+            let authors: String = r.get(6)?;
+            let categories: String = r.get(7)?;
+            let article = Article {
+                key: crate::model::ArticleKey(r.get(1)?),
+                guid: r.get(2)?,
+                link: r.get(3)?,
+                title: r.get(4)?,
+                summary: r.get(5)?,
                 content: String::new(),
                 authors: serde_json::from_str(&authors).unwrap_or_default(),
                 categories: serde_json::from_str(&categories).unwrap_or_default(),
-                published: parse_ts(r.get(7)?),
+                published: parse_ts(r.get(8)?),
                 updated: None,
-                source: r.get(8)?,
-            })
+                source: r.get(9)?,
+            };
+            Ok((r.get(0)?, article))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -1132,11 +1161,14 @@ fn upsert_mark(
     Ok(previous)
 }
 
-/// What is stored in `alerts.explanation`: the hits and the snippet, as JSON.
+/// What is stored in `alerts.explanation`: the hits, the snippet and, for a topic that learns,
+/// the model's verdict, as JSON. Rows written before models existed have no `learned`.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Explanation {
     hits: Vec<crate::model::Hit>,
     snippet: crate::model::Snippet,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    learned: Option<crate::model::Learned>,
 }
 
 /// One poll of one feed, committed as a whole or not at all.
@@ -1220,6 +1252,7 @@ impl PollTx<'_> {
             let explanation = serde_json::to_string(&Explanation {
                 hits: a.matched.hits.clone(),
                 snippet: a.matched.snippet.clone(),
+                learned: a.matched.learned.clone(),
             })
             .unwrap_or_else(|_| "{}".into());
             created += self.tx.prepare_cached(
@@ -1695,6 +1728,91 @@ mod tests {
         );
         let per_day = store.alerts_per_day(day(-1)).unwrap();
         assert_eq!(per_day.iter().map(|r| r.2).sum::<u64>(), 3);
+    }
+
+    /// The model's verdict is kept in `alerts.explanation` and read back by `pending_alerts` and
+    /// `history`; an explanation written before models existed (no `learned`) still reads.
+    #[test]
+    fn explanations_keep_the_models_score() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let state = store
+            .sync_feed("https://a.example/rss", None, now())
+            .unwrap();
+        let mut tx = store.begin_poll(state.id).unwrap();
+        let new = tx
+            .insert_new(vec![article("1", "Talks"), article("2", "Old")], now())
+            .unwrap();
+        let learned = crate::model::Learned {
+            score: 0.93,
+            threshold: 0.5,
+            reasons: vec![("t:talks".into(), 0.81), ("q:@side".into(), 0.62)],
+        };
+        let with = Match {
+            learned: Some(learned.clone()),
+            ..matched("s")
+        };
+        let without = matched("s");
+        let alerts = [
+            NewAlert {
+                article_id: new[0].id,
+                topic: "Talks",
+                matched: &with,
+                notify: true,
+            },
+            NewAlert {
+                article_id: new[1].id,
+                topic: "Plain",
+                matched: &without,
+                notify: true,
+            },
+        ];
+        assert_eq!(tx.record_alerts(&alerts, now()).unwrap(), 2);
+        tx.finish(&PollRecord::default(), now()).unwrap();
+        // An old row: the explanation as it was written before `learned` existed.
+        store
+            .conn
+            .execute(
+                r#"UPDATE alerts SET explanation = '{"hits":[],"snippet":{"field":null,"text":"s","marks":[]}}'
+                   WHERE topic = 'Plain'"#,
+                [],
+            )
+            .unwrap();
+
+        let pending = store.pending_alerts(10).unwrap();
+        let by_topic = |t: &str| pending.iter().find(|a| a.topic == t).unwrap();
+        assert_eq!(by_topic("Talks").learned.as_ref(), Some(&learned));
+        assert_eq!(by_topic("Plain").learned, None);
+        assert_eq!(by_topic("Plain").snippet.text, "s", "old rows still read");
+
+        let rows = store
+            .history(&HistoryFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        let row = |t: &str| rows.iter().find(|r| r.topic == t).unwrap();
+        let talks = row("Talks");
+        assert_eq!(
+            (talks.score, talks.threshold, talks.reasons.as_ref()),
+            (Some(0.93), Some(0.5), Some(&learned.reasons))
+        );
+        let plain = row("Plain");
+        assert_eq!(
+            (plain.score, plain.threshold, &plain.reasons),
+            (None, None, &None)
+        );
+        let json = serde_json::to_value(plain).unwrap();
+        assert!(
+            json["score"].is_null() && json["reasons"].is_null(),
+            "{json}"
+        );
+        let json = serde_json::to_value(talks).unwrap();
+        assert_eq!(
+            json["reasons"][0],
+            serde_json::json!(["t:talks", 0.81]),
+            "{json}"
+        );
     }
 
     #[test]

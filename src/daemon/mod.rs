@@ -23,7 +23,7 @@ use crate::model::{FeedId, Urgency};
 use crate::notify::{self as notify_mod, AlertContent, Feedback, Notifier, render, render_summary};
 use crate::parse::{ParseError, ParsedFeed, parse};
 use crate::schedule::{self, Outcome, Policy};
-use crate::store::{FeedState, NewAlert, PollRecord, Store, StoreError};
+use crate::store::{FeedState, Mark, NewAlert, PollRecord, Store, StoreError};
 
 /// How long in-flight polls may run on after a shutdown request.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -691,7 +691,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         };
         match event {
             Event::Shutdown => return Ok(true),
-            Event::Reload(cause) => self.reload(cause)?,
+            Event::Reload(cause) => self.reload(cause).await?,
             Event::PollDone(done) => {
                 self.last_poll_at = Some(self.clock.now());
                 let recorded = self.on_done(done)?;
@@ -867,16 +867,27 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
     /// Reads the watch-list again. A valid one replaces the running config (feeds and topics
     /// added, removed or changed; removed feeds keep their history); an invalid one changes
     /// nothing and is reported in the log and in `status`.
-    fn reload(&mut self, cause: ReloadCause) -> Result<(), StoreError> {
+    /// The user's marks join the topics' examples ([`learn_from_marks`]); loading and training
+    /// run on the blocking pool, not on a runtime worker.
+    async fn reload(&mut self, cause: ReloadCause) -> Result<(), StoreError> {
         let _ = self.sd.reloading();
-        let result = self.reload_inner(cause);
+        let result = self.reload_inner(cause).await;
         let _ = self.sd.ready();
         self.report_status()?;
         result
     }
 
-    fn reload_inner(&mut self, cause: ReloadCause) -> Result<(), StoreError> {
-        match config::load(&self.config.path) {
+    async fn reload_inner(&mut self, cause: ReloadCause) -> Result<(), StoreError> {
+        let marks = read_marks(&self.store);
+        let path = self.config.path.clone();
+        let loaded = tokio::task::spawn_blocking(move || {
+            config::load(&path)
+                .map(|c| learn_from_marks(c, &marks))
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("loading the watch-list failed: {e}")));
+        match loaded {
             Ok(new) => {
                 let settings_changed = new.settings != self.config.settings;
                 info!(
@@ -1058,6 +1069,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                         published: a.published_at,
                         snippet: &a.snippet,
                         link: a.link.as_deref(),
+                        score: a.learned.as_ref().map(|l| l.score),
                     };
                     let mut note = render(&content, urgency(&a.topic), now, expire);
                     note.mark_alert = Some(id);
@@ -1230,6 +1242,62 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             Err(e) => Err(e),
         }
     }
+}
+
+/// The user's marks in `store`, to join to the topics' examples. Marks that cannot be read
+/// are logged and left out: the topics still learn from their example files.
+pub fn read_marks(store: &Store) -> Vec<Mark> {
+    store.marks().unwrap_or_else(|e| {
+        warn!(error = %e, "cannot read the marks; topics learn from their example files only");
+        Vec::new()
+    })
+}
+
+/// `config` with `marks` joined to its topics' examples and retrained
+/// ([`Config::with_marks`]); if that fails, `config` as it was (logged). Logs, once, what each
+/// topic that learns learns from. Trains models (a fraction of a second for thousands of
+/// examples): call it off the runtime's workers.
+pub fn learn_from_marks(config: Config, marks: &[Mark]) -> Config {
+    let config = if marks.is_empty() {
+        config
+    } else {
+        match config.with_marks(marks) {
+            Ok(c) => c,
+            Err(e) => {
+                warn!(error = %e, "cannot learn from the marks; topics learn from their example files only");
+                config
+            }
+        }
+    };
+    for line in learning_lines(&config) {
+        info!("{line}");
+    }
+    config
+}
+
+/// `topic "NAME" learns from N examples (R right, W wrong), M of them marks`, for each enabled
+/// topic that learns.
+pub fn learning_lines(config: &Config) -> Vec<String> {
+    config
+        .topics
+        .iter()
+        .filter(|t| t.enabled)
+        .filter_map(|t| {
+            let spec = t.learn.as_ref()?;
+            let n = spec.examples.len();
+            let right = spec.examples.iter().filter(|e| e.label).count();
+            let marks = spec
+                .examples
+                .iter()
+                .filter(|e| e.origin.starts_with("mark of"))
+                .count();
+            Some(format!(
+                "topic {:?} learns from {n} examples ({right} right, {} wrong), {marks} of them marks",
+                t.name,
+                n - right
+            ))
+        })
+        .collect()
 }
 
 /// Feeds fetched but not yet recorded, at most: every fetch slot, and two more so the

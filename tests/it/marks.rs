@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use crate::support::TIMEOUT;
-use crate::support::cli::{Daemon, Output, POLL_EVERY, Sandbox};
+use crate::support::cli::{Daemon, Output, POLL_EVERY, Sandbox, wait_until};
 use crate::support::db;
 use crate::support::dbus::TestBus;
 use crate::support::feeds::{self, Item};
@@ -289,4 +289,292 @@ async fn the_wrong_action_marks_the_alert_from_its_notification() {
 #[track_caller]
 fn assert_running(d: &mut Daemon) {
     assert!(d.is_running(), "the daemon exited:\n{}", d.stderr());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Marks reach the model.
+
+/// Examples for [`TOPIC`] under the query `NATO`: 4 right (joining), 4 wrong (the headquarters'
+/// daily life). [`finland`] is not among them and scores high; [`canteen`] scores low.
+const EXAMPLES: &str = "label\ttitle\tsummary\n\
+    1\tSweden applies to join NATO\tStockholm sends its membership application.\n\
+    1\tUkraine asks to join NATO\tKyiv sends a membership application to the alliance.\n\
+    1\tGeorgia hopes to join NATO soon\tTbilisi wants membership of the alliance.\n\
+    1\tMoldova debates whether to join NATO\tChisinau weighs a membership application.\n\
+    0\tNATO summit dinner menu revealed\tChefs prepare the meal for the summit.\n\
+    0\tNATO headquarters car park closes\tStaff at the headquarters are told to take the bus.\n\
+    0\tNATO staff football team loses again\tThe headquarters team lost the match.\n\
+    0\tNATO building gets new windows\tRenovation of the headquarters continues.\n";
+
+/// A topic that does not learn, with the same query.
+const PLAIN: &str = "Alliance";
+
+/// Matched by the query, refused by the model.
+fn canteen() -> Item {
+    Item::new(
+        "marks-canteen",
+        "NATO canteen menu changes",
+        "The headquarters staff get a new meal.",
+    )
+}
+
+/// Matched by no query: a false negative the user can still mark.
+fn helsinki() -> Item {
+    Item::new(
+        "marks-helsinki",
+        "Helsinki votes on alliance bid",
+        "Parliament backs the application.",
+    )
+}
+
+/// Writes `examples.tsv` beside the watch-list, and the watch-list: `feed_url`, [`TOPIC`]
+/// learning from the examples, and (if `plain`) [`PLAIN`].
+fn learning_config(sb: &Sandbox, feed_url: &str, plain: bool) {
+    std::fs::write(sb.path().join("examples.tsv"), EXAMPLES).expect("write examples");
+    let mut w = WatchList::empty()
+        .setting("batch_after", 100)
+        .feed(feed_url, Some("Wire"))
+        .topic_learning(TOPIC, "NATO", &["examples.tsv"]);
+    if plain {
+        w = w.topic(PLAIN, "NATO");
+    }
+    sb.write_config(&w.to_toml());
+}
+
+/// The log line of a load of the watch-list for [`TOPIC`].
+fn learns(examples: usize, right: usize, wrong: usize, marks: usize) -> String {
+    format!(
+        "topic \"{TOPIC}\" learns from {examples} examples ({right} right, {wrong} wrong), \
+         {marks} of them marks"
+    )
+}
+
+/// A learned topic's alert keeps the model's verdict: `history --json` has its score (at least
+/// the threshold) and reasons, null for a topic that does not learn; `history --explain` prints
+/// the `model:` line. `match --history --json` gives every stored article's id, and
+/// `tidings mark --article ID --topic NAME` marks one that never alerted (via 'cli', no alert),
+/// which the next load learns from; an unknown topic is a usage error, an unknown article a
+/// failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn learned_alerts_explain_their_score_and_match_lets_articles_be_marked() {
+    let server = TestServer::start().await;
+    server.set("/feed.xml", feed(&[finland(), canteen(), helsinki()]));
+    let sb = Sandbox::new();
+    learning_config(&sb, &server.url("/feed.xml"), true);
+    let out = sb.tidings(&["poll", "--once"]).await;
+    out.assert_code(0);
+    assert!(out.stderr.contains(&learns(8, 4, 4, 0)), "{}", out.dump());
+
+    // The query proposes, the model decides: the canteen alerts only the plain topic.
+    let alerts = db::query(
+        &sb.db,
+        "SELECT al.topic, ar.title FROM alerts al JOIN articles ar ON ar.id = al.article_id \
+         ORDER BY al.topic, ar.title",
+    );
+    let row = |topic: &str, item: Item| vec![Some(topic.to_string()), Some(item.title)];
+    assert_eq!(
+        alerts,
+        [
+            row(PLAIN, finland()),
+            row(PLAIN, canteen()),
+            row(TOPIC, finland())
+        ],
+        "{}",
+        out.dump()
+    );
+
+    let out = sb.tidings(&["history", "--json"]).await;
+    out.assert_code(0);
+    let rows = json_rows(&out);
+    assert_eq!(rows.len(), 3, "{}", out.dump());
+    for row in &rows {
+        if row["topic"] == TOPIC {
+            let score = row["score"].as_f64().unwrap_or_else(|| panic!("{row}"));
+            assert!((0.5..=1.0).contains(&score), "{row}");
+            let reasons = row["reasons"].as_array().unwrap_or_else(|| panic!("{row}"));
+            assert!(
+                !reasons.is_empty()
+                    && reasons
+                        .iter()
+                        .all(|r| r[0].is_string() && r[1].as_f64().is_some_and(|c| c > 0.0)),
+                "{row}"
+            );
+        } else {
+            assert!(row["score"].is_null() && row["reasons"].is_null(), "{row}");
+        }
+    }
+    let out = sb.tidings(&["history", "--explain"]).await;
+    out.assert_code(0);
+    let line = out.line_with("model: score");
+    assert!(
+        line.starts_with("    model: score 0.") && line.contains(" ≥ 0.50 — "),
+        "{line:?}\n{}",
+        out.dump()
+    );
+
+    // Every stored article with its id.
+    let out = sb.tidings(&["match", "--history", "--json"]).await;
+    out.assert_code(0);
+    let entries = json_rows(&out);
+    assert_eq!(entries.len(), 3, "{}", out.dump());
+    let id_of = |title: &str| {
+        let e = entries
+            .iter()
+            .find(|e| e["title"] == title)
+            .unwrap_or_else(|| panic!("no {title:?}\n{}", out.dump()));
+        e["article_id"].as_i64().unwrap_or_else(|| panic!("{e}"))
+    };
+    let missed = id_of(&helsinki().title);
+    let stored = db::query(
+        &sb.db,
+        &format!("SELECT title FROM articles WHERE id = {missed}"),
+    );
+    assert_eq!(stored, [vec![Some(helsinki().title)]]);
+
+    let out = sb
+        .tidings(&[
+            "mark",
+            "--article",
+            &missed.to_string(),
+            "--topic",
+            TOPIC,
+            "right",
+        ])
+        .await;
+    out.assert_code(0);
+    assert!(
+        out.line_with("marked right")
+            .starts_with(&format!("article {missed} ({TOPIC}): marked right")),
+        "{}",
+        out.dump()
+    );
+    let rows = marks(&sb);
+    assert_eq!(
+        rows,
+        [vec![
+            Some(TOPIC.to_string()),
+            Some("1".into()),
+            Some(helsinki().title),
+            Some(helsinki().description),
+            Some("cli".into()),
+            None,
+            Some(missed.to_string()),
+        ]]
+    );
+    let out = sb
+        .tidings(&[
+            "mark",
+            "--article",
+            &missed.to_string(),
+            "--topic",
+            "Nope",
+            "right",
+        ])
+        .await;
+    out.assert_code(2);
+    assert!(out.stderr.contains("Nope"), "{}", out.dump());
+    let out = sb
+        .tidings(&["mark", "--article", "999999", "--topic", TOPIC, "right"])
+        .await;
+    out.assert_code(1);
+    assert!(out.stderr.contains("999999"), "{}", out.dump());
+    assert_eq!(marks(&sb).len(), 1);
+
+    // The next load learns from it.
+    let out = sb.tidings(&["match", "--history", "--json"]).await;
+    out.assert_code(0);
+    assert!(out.stderr.contains(&learns(9, 5, 4, 1)), "{}", out.dump());
+}
+
+/// Under `tidings run`: start-up logs what the topic learns from; `tidings mark ID wrong` on its
+/// alert, then SIGHUP, and the reloaded model has one example more, the mark.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_line_mark_reaches_the_model_at_the_next_reload() {
+    let server = TestServer::start().await;
+    server.set("/feed.xml", feed(&[finland()]));
+    let sb = Sandbox::new();
+    learning_config(&sb, &server.url("/feed.xml"), false);
+    let mut daemon = sb.spawn(&["run"]);
+    daemon.wait_stderr(&learns(8, 4, 4, 0), TIMEOUT).await;
+    let alert = wait_until(
+        "the alert",
+        TIMEOUT,
+        || {
+            (db::count(&sb.db, "SELECT COUNT(*) FROM alerts") == 1)
+                .then(|| alert_id(&sb, &finland().title))
+        },
+        || daemon.stderr(),
+    )
+    .await;
+
+    sb.tidings(&["mark", &alert.to_string(), "wrong"])
+        .await
+        .assert_code(0);
+    assert!(
+        !daemon.stderr().contains(&learns(9, 4, 5, 1)),
+        "not before the reload"
+    );
+    daemon.signal("HUP").await;
+    daemon.wait_stderr(&learns(9, 4, 5, 1), TIMEOUT).await;
+    let err = daemon.wait_stderr("watch-list reloaded", TIMEOUT).await;
+    assert_eq!(
+        err.matches("learns from").count(),
+        err.matches("watch-list reloaded").count() + 1,
+        "one line per load:\n{err}"
+    );
+    assert_running(&mut daemon);
+    daemon.stop().await.assert_code(0);
+}
+
+/// The same through the notification: its body gives the score, its "Not relevant" action
+/// marks the alert, and the reload after SIGHUP learns from the mark.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_mark_reaches_the_model_at_the_next_reload() {
+    let Some(bus) = TestBus::start_or_skip("a_notification_mark_reaches_the_model").await else {
+        return;
+    };
+    let server = TestServer::start().await;
+    server.set("/feed.xml", feed(&[finland()]));
+    let sb = Sandbox::with_bus(bus.address());
+    learning_config(&sb, &server.url("/feed.xml"), false);
+    let mut daemon = sb.spawn(&["run"]);
+    daemon.wait_stderr(&learns(8, 4, 4, 0), TIMEOUT).await;
+    let notes = bus.wait_for_notifications(1, TIMEOUT).await;
+    let n = notes[0].clone();
+    assert_eq!(n.summary, TOPIC, "{n:#?}");
+    let source_line = n.body_lines().get(1).map(|l| l.to_string());
+    assert!(
+        source_line
+            .as_deref()
+            .is_some_and(|l| l.starts_with("Wire") && l.contains(" · score 0.")),
+        "{n:#?}"
+    );
+
+    // Repeated until it has an effect: the daemon may not listen yet for the first one.
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        bus.invoke_action(n.id, "wrong").await;
+        let until = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < until && marks(&sb).is_empty() {
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+        if !marks(&sb).is_empty() {
+            break;
+        }
+        assert!(
+            daemon.is_running() && Instant::now() < deadline,
+            "`wrong` never marked the alert\n{}",
+            daemon.stderr()
+        );
+    }
+    let rows = marks(&sb);
+    assert_eq!(
+        (rows[0][1].as_deref(), rows[0][4].as_deref()),
+        (Some("0"), Some("notification")),
+        "{rows:?}"
+    );
+    daemon.signal("HUP").await;
+    daemon.wait_stderr(&learns(9, 4, 5, 1), TIMEOUT).await;
+    assert_running(&mut daemon);
+    daemon.stop().await.assert_code(0);
 }

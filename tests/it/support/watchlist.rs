@@ -56,6 +56,28 @@ impl WatchList {
                 let mut table: Table = toml::from_str(&text)
                     .unwrap_or_else(|e| panic!("{} is not valid TOML: {e}", path.display()));
                 table.remove("feed");
+                // Example files are relative to the watch-list: point them at config/.
+                let dir = path.parent().expect("config/");
+                let absolute = |file: &str| Value::String(dir.join(file).display().to_string());
+                if let Some(Value::Array(topics)) = table.get_mut("topic") {
+                    for t in topics.iter_mut().filter_map(Value::as_table_mut) {
+                        let Some(Value::Array(files)) = t.get_mut("examples") else {
+                            continue;
+                        };
+                        for f in files.iter_mut() {
+                            match f {
+                                Value::String(s) => *f = absolute(s),
+                                Value::Table(e) => {
+                                    if let Some(Value::String(s)) = e.get("file") {
+                                        let v = absolute(s);
+                                        e.insert("file".into(), v);
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
                 let mut w = WatchList { table };
                 w.settings()
                     .insert("host_spacing".into(), Value::String("0s".into()));
@@ -130,6 +152,24 @@ impl WatchList {
         t.insert("name".into(), Value::String(name.into()));
         t.insert("query".into(), Value::String(query.into()));
         t.insert("urgency".into(), Value::String(urgency.into()));
+        self.push("topic", t);
+        self
+    }
+
+    /// Adds a `[[topic]]` that learns: `examples = [files...]` (relative to the watch-list).
+    pub fn topic_learning(mut self, name: &str, query: &str, examples: &[&str]) -> WatchList {
+        let mut t = Table::new();
+        t.insert("name".into(), Value::String(name.into()));
+        t.insert("query".into(), Value::String(query.into()));
+        t.insert(
+            "examples".into(),
+            Value::Array(
+                examples
+                    .iter()
+                    .map(|e| Value::String(e.to_string()))
+                    .collect(),
+            ),
+        );
         self.push("topic", t);
         self
     }

@@ -1,0 +1,201 @@
+//! Topics that learn: what training and scoring cost, and how quality grows with the user's
+//! marks. `cargo bench --bench learn` prints the learning curve and the model sizes, then runs
+//! criterion on training (5,000 examples) and on matching with and without learned topics.
+//! Figures and how to read them: BENCHMARKS.md, "Topics that learn".
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group};
+
+use tidings::config;
+use tidings::learn::eval::{self, Counts};
+use tidings::learn::{Example, LearnSpec, read_examples};
+use tidings::matcher::Matcher;
+use tidings::model::{Aliases, Topic, TopicId, Urgency};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn shared_news(column: &str) -> Vec<(String, Example)> {
+    let text = std::fs::read_to_string(root().join("config/examples/news-2022-23.tsv")).unwrap();
+    let examples = read_examples(&text, column, "news-2022-23.tsv").unwrap();
+    // The file is in date order; keep each item's date beside it.
+    let dates: Vec<String> = text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split('\t').nth(1).unwrap_or("").to_owned())
+        .collect();
+    dates.into_iter().zip(examples).collect()
+}
+
+fn topic(name: &str, query: &str, learn: Option<Vec<Example>>) -> Topic {
+    Topic {
+        name: name.into(),
+        query: query.into(),
+        urgency: Urgency::Normal,
+        enabled: true,
+        learn: learn.map(|examples| {
+            Arc::new(LearnSpec {
+                examples,
+                threshold: tidings::learn::DEFAULT_THRESHOLD,
+            })
+        }),
+    }
+}
+
+/// A topic that starts from a one-line query; its user marks the alerts of the first 70 % of
+/// the stream (by date) as they come; quality on the last 30 %.
+fn learning_curve() {
+    let curves = [
+        (
+            "NATO membership",
+            "nato_membership",
+            "NATO NEAR (join* OR membership OR accession OR bid OR application OR neutral*)",
+        ),
+        (
+            "Putin–Zelensky talks",
+            "putin_zelensky_talks",
+            "(Russia OR Ukraine OR Putin OR Zelensky OR Kremlin OR Kyiv OR Moscow) AND (talks OR negotiat* OR peace OR ceasefire)",
+        ),
+    ];
+    println!(
+        "learning curve: marks of the first 70 % of the stream's alerts, F1 on the last 30 % (weighted)"
+    );
+    for (name, column, query) in curves {
+        let mut items = shared_news(column);
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        let cut = items.len() * 7 / 10;
+        let (stream, test): (Vec<_>, Vec<_>) = (
+            items[..cut].iter().map(|x| x.1.clone()).collect(),
+            items[cut..].iter().map(|x| x.1.clone()).collect(),
+        );
+        let aliases = Aliases::new();
+        let plain = Matcher::new(&[topic(name, query, None)], &aliases).unwrap();
+        // What the user sees and marks: the query's alerts, in date order.
+        let marks: Vec<Example> = stream
+            .iter()
+            .filter(|e| !plain.matches(&eval::article(e)).is_empty())
+            .cloned()
+            .collect();
+        let mut line = format!("  {name}: {} alerts to mark;", marks.len());
+        for n in [0usize, 25, 50, 100, 200, 400] {
+            if n > marks.len() {
+                break;
+            }
+            let seen = &marks[..n];
+            let both = seen.iter().any(|e| e.label) && seen.iter().any(|e| !e.label);
+            let t = topic(name, query, both.then(|| seen.to_vec()));
+            let m = Matcher::learned(&[t], &aliases).unwrap();
+            let mut r = eval::Report::default();
+            let refs: Vec<&Example> = test.iter().collect();
+            eval::score_into(&m, TopicId(0), &refs, &mut r);
+            let c: &Counts = &r.counts;
+            line.push_str(&format!(" {n}: {:.3}", c.f1()));
+        }
+        println!("{line}");
+    }
+}
+
+fn shipped() -> config::Config {
+    config::load(&root().join("config/watchlist.toml")).unwrap()
+}
+
+fn sizes() {
+    let c = shipped();
+    for (i, t) in c.topics.iter().enumerate() {
+        if let Some(m) = c.matcher.model(TopicId(i)) {
+            let (features, bytes) = m.size();
+            println!(
+                "model size: {}: {features} features, about {} KB",
+                t.name,
+                bytes / 1024
+            );
+        }
+    }
+}
+
+/// 5,000 examples: the talks topic's shipped examples, repeated with a marker word so they are
+/// not identical.
+fn five_thousand() -> (Vec<Topic>, Aliases) {
+    let c = shipped();
+    let i = c
+        .topics
+        .iter()
+        .position(|t| t.name == "Putin–Zelensky talks")
+        .unwrap();
+    let base = c.topics[i].learn.as_ref().unwrap().examples.clone();
+    let mut ex = Vec::with_capacity(5000);
+    let mut k = 0;
+    while ex.len() < 5000 {
+        for e in &base {
+            if ex.len() == 5000 {
+                break;
+            }
+            let mut e = e.clone();
+            e.title = format!("{} v{k}", e.title);
+            ex.push(e);
+        }
+        k += 1;
+    }
+    let mut t = c.topics[i].clone();
+    t.learn = Some(Arc::new(LearnSpec {
+        examples: ex,
+        threshold: 0.5,
+    }));
+    (vec![t], c.aliases.clone())
+}
+
+fn bench(c: &mut Criterion) {
+    let (topics, aliases) = five_thousand();
+    let mut g = c.benchmark_group("learn");
+    g.sample_size(10);
+    g.bench_function("train 5000 examples", |b| {
+        b.iter(|| Matcher::learned(black_box(&topics), &aliases).unwrap())
+    });
+    // Matching the 1,569 real items with the shipped topics, learned and query-only.
+    let cfg = shipped();
+    let articles: Vec<_> = shared_news("nato_membership")
+        .into_iter()
+        .map(|(_, e)| eval::article(&e))
+        .collect();
+    let plain: Vec<Topic> = cfg
+        .topics
+        .iter()
+        .map(|t| Topic {
+            learn: None,
+            ..t.clone()
+        })
+        .collect();
+    let query_only = Matcher::new(&plain, &cfg.aliases).unwrap();
+    g.sample_size(20);
+    g.bench_function("match 1569 items, query only", |b| {
+        b.iter(|| {
+            articles
+                .iter()
+                .map(|a| query_only.matches(a).len())
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("match 1569 items, learned", |b| {
+        b.iter(|| {
+            articles
+                .iter()
+                .map(|a| cfg.matcher.matches(a).len())
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+
+fn main() {
+    learning_curve();
+    sizes();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
