@@ -14,7 +14,7 @@ use crate::matcher::words;
 /// At most this many body words are read (summaries are shorter; content can be a whole article).
 const MAX_BODY_WORDS: usize = 300;
 
-/// The features of one article. `query_terms` is `None` when the query did not match.
+/// The features of one article, by name. `query_terms` is `None` when the query did not match.
 pub fn features(
     title: &str,
     summary: &str,
@@ -22,11 +22,62 @@ pub fn features(
     query_terms: Option<&[&str]>,
 ) -> Vec<String> {
     let mut out = Vec::with_capacity(64);
+    walk(title, summary, content, query_terms, &mut |parts| {
+        out.push(parts.concat())
+    });
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The features of one article as [`key`]s (what scoring looks up: no string is built), sorted
+/// and distinct.
+pub fn feature_keys(
+    title: &str,
+    summary: &str,
+    content: &str,
+    query_terms: Option<&[&str]>,
+) -> Vec<u64> {
+    let mut out = Vec::with_capacity(64);
+    walk(title, summary, content, query_terms, &mut |parts| {
+        out.push(key_of(parts))
+    });
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// A feature name's 64-bit key (FNV-1a with a final mix): `key("w:nato")`.
+pub fn key(name: &str) -> u64 {
+    key_of(&[name])
+}
+
+fn key_of(parts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// Every feature of an article, as the pieces of its name, in no particular order.
+fn walk(
+    title: &str,
+    summary: &str,
+    content: &str,
+    query_terms: Option<&[&str]>,
+    emit: &mut dyn FnMut(&[&str]),
+) {
     let title_words = kept(words(title));
     for w in &title_words {
-        out.push(format!("t:{w}"));
+        emit(&["t:", w]);
     }
-    grams(&title_words, &mut out);
+    grams(&title_words, emit);
     let mut body = kept(words(summary));
     if body.len() < MAX_BODY_WORDS && !content.is_empty() {
         let mut more = kept(words(content));
@@ -35,19 +86,16 @@ pub fn features(
         if !body.is_empty() && more.starts_with(&body) {
             more.drain(..body.len());
         }
-        grams(&body, &mut out);
+        grams(&body, emit);
         body = more;
     }
-    grams(&body, &mut out);
+    grams(&body, emit);
     if let Some(terms) = query_terms {
-        out.push("q".to_owned());
+        emit(&["q"]);
         for t in terms {
-            out.push(format!("q:{t}"));
+            emit(&["q:", t]);
         }
     }
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 fn kept(ws: Vec<String>) -> Vec<String> {
@@ -59,11 +107,11 @@ fn kept(ws: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-fn grams(ws: &[String], out: &mut Vec<String>) {
+fn grams(ws: &[String], emit: &mut dyn FnMut(&[&str])) {
     for (i, w) in ws.iter().enumerate() {
-        out.push(format!("w:{w}"));
+        emit(&["w:", w]);
         if let Some(next) = ws.get(i + 1) {
-            out.push(format!("b:{w} {next}"));
+            emit(&["b:", w, " ", next]);
         }
     }
 }
@@ -100,6 +148,22 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(f, sorted);
+    }
+
+    #[test]
+    fn keys_are_the_names_keys() {
+        let args = (
+            "Peace talks resume",
+            "Delegations meet",
+            "More text",
+            Some(&["talks"][..]),
+        );
+        let names = features(args.0, args.1, args.2, args.3);
+        let mut want: Vec<u64> = names.iter().map(|n| key(n)).collect();
+        want.sort_unstable();
+        want.dedup();
+        assert_eq!(feature_keys(args.0, args.1, args.2, args.3), want);
+        assert_eq!(want.len(), names.len(), "no two names share a key here");
     }
 
     #[test]

@@ -13,7 +13,7 @@ mod solver;
 use std::collections::BTreeMap;
 
 pub use examples::{Example, ExampleError, read_examples};
-pub use features::features;
+pub use features::{feature_keys, features};
 
 /// Inverse regularisation strength of the solver (scikit-learn's `C`), chosen by
 /// cross-validation on the shipped examples (ARCHITECTURE.md).
@@ -50,7 +50,9 @@ pub struct Verdict {
 /// One topic's trained classifier.
 #[derive(Debug, Clone)]
 pub struct TopicModel {
-    /// Feature names, sorted, with their IDF and learned weight.
+    /// Feature keys ([`features::key`] of the names), sorted; the names, IDFs and learned
+    /// weights are in the same order.
+    keys: Vec<u64>,
     names: Vec<Box<str>>,
     idf: Vec<f32>,
     weights: Vec<f32>,
@@ -89,18 +91,22 @@ impl TopicModel {
             }
         }
         let n = examples.len() as f64;
-        let mut names = Vec::new();
-        let mut idf = Vec::new();
-        for (name, &d) in &df {
-            if d >= MIN_DF || name.starts_with('q') {
-                names.push(Box::<str>::from(*name));
-                idf.push(((1.0 + n) / (1.0 + d as f64)).ln() as f32 + 1.0);
-            }
-        }
+        let mut vocab: Vec<(u64, &str, f32)> = df
+            .iter()
+            .filter(|(name, d)| **d >= MIN_DF || name.starts_with('q'))
+            .map(|(name, &d)| {
+                let idf = ((1.0 + n) / (1.0 + d as f64)).ln() as f32 + 1.0;
+                (features::key(name), *name, idf)
+            })
+            .collect();
+        vocab.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)));
+        // Two names with one key (never seen in practice): the first in name order stays.
+        vocab.dedup_by_key(|v| v.0);
         let mut model = TopicModel {
-            weights: vec![0.0; names.len()],
-            names,
-            idf,
+            weights: vec![0.0; vocab.len()],
+            keys: vocab.iter().map(|v| v.0).collect(),
+            names: vocab.iter().map(|v| Box::<str>::from(v.1)).collect(),
+            idf: vocab.iter().map(|v| v.2).collect(),
             bias: 0.0,
             threshold,
             trained_on: (pos, neg),
@@ -113,7 +119,7 @@ impl TopicModel {
             .iter()
             .zip(&feats)
             .map(|(e, f)| solver::Row {
-                x: model.vector(f),
+                x: model.vector(&f.iter().map(|n| features::key(n)).collect::<Vec<_>>()),
                 y: e.label,
                 s: e.weight * total / (2.0 * if e.label { wpos } else { wneg }),
             })
@@ -124,18 +130,17 @@ impl TopicModel {
         Ok(model)
     }
 
-    /// The sparse TF-IDF vector (L2-normalised) of a feature list.
-    fn vector(&self, feats: &[String]) -> Vec<(u32, f64)> {
-        let mut x: Vec<(u32, f64)> = feats
+    /// The sparse TF-IDF vector (L2-normalised) of an article's feature keys.
+    fn vector(&self, keys: &[u64]) -> Vec<(u32, f64)> {
+        let mut x: Vec<(u32, f64)> = keys
             .iter()
-            .filter_map(|f| {
-                let i = self
-                    .names
-                    .binary_search_by(|n| (**n).cmp(f.as_str()))
-                    .ok()?;
+            .filter_map(|k| {
+                let i = self.keys.binary_search(k).ok()?;
                 Some((i as u32, self.idf[i] as f64))
             })
             .collect();
+        x.sort_unstable_by_key(|p| p.0);
+        x.dedup_by_key(|p| p.0);
         let norm = x.iter().map(|(_, v)| v * v).sum::<f64>().sqrt();
         if norm > 0.0 {
             for (_, v) in &mut x {
@@ -145,9 +150,9 @@ impl TopicModel {
         x
     }
 
-    /// Score an article from its features (see [`features`]).
-    pub fn judge(&self, feats: &[String]) -> Verdict {
-        let x = self.vector(feats);
+    /// Score an article from its feature keys (see [`feature_keys`]).
+    pub fn judge(&self, keys: &[u64]) -> Verdict {
+        let x = self.vector(keys);
         let mut z = self.bias;
         let mut parts: Vec<(usize, f64)> = Vec::with_capacity(x.len());
         for &(i, v) in &x {
@@ -178,6 +183,6 @@ impl TopicModel {
     /// Features kept, and the heap the model holds (bytes, approximate).
     pub fn size(&self) -> (usize, usize) {
         let names: usize = self.names.iter().map(|n| n.len() + 16).sum();
-        (self.names.len(), names + self.names.len() * 8)
+        (self.names.len(), names + self.names.len() * 16)
     }
 }

@@ -318,9 +318,9 @@ impl Matcher {
         self.models.get(topic.0).and_then(Option::as_ref)
     }
 
-    fn features(&self, article: &Article, m: Option<&Match>) -> Vec<String> {
+    fn features(&self, article: &Article, m: Option<&Match>) -> Vec<u64> {
         let terms = m.map(Match::terms);
-        learn::features(
+        learn::feature_keys(
             &article.title,
             &article.summary,
             &article.content,
