@@ -870,6 +870,64 @@ mod tests {
         parse(text, Path::new("watchlist.toml")).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// Bad examples are config errors at the topic's `examples` entry, with the example
+    /// file's own `file:line`; good ones make the topic learn.
+    #[test]
+    fn example_files_are_checked_and_learned_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let wl = dir.path().join("watchlist.toml");
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write(
+            "good.tsv",
+            "label\ttitle\n1\tFinland joins NATO\n0\tNATO jets land\n",
+        );
+        write(
+            "bad.tsv",
+            "label\ttitle\n1\tFinland joins NATO\n2\tNATO jets land\n",
+        );
+        write("nolabel.tsv", "title\nNATO\n");
+        write(
+            "allpos.tsv",
+            "label\ttitle\n1\tFinland joins NATO\n1\tSweden joins NATO\n",
+        );
+        let topic = |examples: &str| {
+            format!("[[topic]]\nname = \"T\"\nquery = \"nato\"\nexamples = {examples}\n")
+        };
+        let err = |examples: &str| parse(&topic(examples), &wl).unwrap_err().to_string();
+        let e = err("[\"missing.tsv\"]");
+        assert!(
+            e.contains(":4:13: topic[1].examples[1]: cannot read"),
+            "{e}"
+        );
+        let e = err("[\"good.tsv\", \"bad.tsv\"]");
+        assert!(
+            e.contains("topic[1].examples[2]: bad.tsv:3: label: expected 0 or 1, found \"2\""),
+            "{e}"
+        );
+        let e = err("[{ file = \"nolabel.tsv\" }]");
+        assert!(
+            e.contains("nolabel.tsv:1: no label column \"label\""),
+            "{e}"
+        );
+        let e = err("[\"allpos.tsv\"]");
+        assert!(
+            e.contains("topic[1].examples: the examples hold 2 positive and 0 negative"),
+            "{e}"
+        );
+        let e = err("[]");
+        assert!(e.contains("topic[1].examples: empty list"), "{e}");
+        let c = parse(&topic("[\"good.tsv\"]"), &wl).unwrap();
+        assert_eq!(c.topics[0].learn.as_ref().unwrap().examples.len(), 2);
+        assert!(c.matcher.model(crate::model::TopicId(0)).is_some());
+        let e = parse(
+            "[[topic]]\nname = \"T\"\nquery = \"nato\"\nthreshold = 0.5\n",
+            &wl,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("threshold needs `examples`"), "{e}");
+    }
+
     /// Every bad config with the exact first line of its error.
     #[test]
     fn bad_configs_name_file_line_column_key_and_problem() {
