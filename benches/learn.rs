@@ -106,8 +106,9 @@ fn shipped() -> config::Config {
 
 fn sizes() {
     let c = shipped();
+    let matcher = c.matcher();
     for (i, t) in c.topics.iter().enumerate() {
-        if let Some(m) = c.matcher.model(TopicId(i)) {
+        if let Some(m) = matcher.model(TopicId(i)) {
             let (features, bytes) = m.size();
             println!(
                 "model size: {}: {features} features, about {} KB",
@@ -180,11 +181,12 @@ fn bench(c: &mut Criterion) {
                 .sum::<usize>()
         })
     });
+    let learned = cfg.matcher();
     g.bench_function("match 1569 items, learned", |b| {
         b.iter(|| {
             articles
                 .iter()
-                .map(|a| cfg.matcher.matches(a).len())
+                .map(|a| learned.matches(a).len())
                 .sum::<usize>()
         })
     });

@@ -446,11 +446,41 @@ impl Server {
 // ---------------------------------------------------------------------------------------------
 // Watch-list
 
+/// The example watch-list, its topics' example files pointed at `config/` (they are relative
+/// to the watch-list, which the bench writes elsewhere). With `TIDINGS_BENCH_NO_LEARN=1` the
+/// topics lose their examples: the queries alone decide (to measure what learning costs).
 fn example_watchlist() -> toml::Table {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/watchlist.toml");
     let text = std::fs::read_to_string(&path).expect("read config/watchlist.toml");
-    text.parse::<toml::Table>()
-        .expect("example watch-list is TOML")
+    let mut t = text
+        .parse::<toml::Table>()
+        .expect("example watch-list is TOML");
+    let dir = path.parent().expect("config/");
+    let no_learn = std::env::var("TIDINGS_BENCH_NO_LEARN").is_ok_and(|v| v == "1");
+    let topics = t.get_mut("topic").and_then(toml::Value::as_array_mut);
+    for topic in topics
+        .into_iter()
+        .flatten()
+        .filter_map(toml::Value::as_table_mut)
+    {
+        if no_learn {
+            topic.remove("examples");
+            continue;
+        }
+        let files = topic
+            .get_mut("examples")
+            .and_then(toml::Value::as_array_mut);
+        for f in files.into_iter().flatten() {
+            let file = match f {
+                toml::Value::Table(e) => e.get_mut("file"),
+                other => Some(other),
+            };
+            if let Some(toml::Value::String(s)) = file {
+                *s = dir.join(&*s).display().to_string();
+            }
+        }
+    }
+    t
 }
 
 /// The example's `[aliases]` and `[[topic]]`s, the benchmark's settings, and `urls` as feeds.

@@ -318,18 +318,26 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Poll { once: _ } => {
             let config = load_config(&cli.global)?;
             let store = open_store(&cli.global)?;
-            let config = learn_from_store(config, &store);
+            let config = learn_from_store(config, &store)?;
             on_a_worker(poll_once(config, store))
         }
         Command::Run => {
             let config = load_config(&cli.global)?;
             let store = open_store(&cli.global)?;
             // Trained here, before the runtime starts (reloads train on its blocking pool).
-            let config = learn_from_store(config, &store);
+            let config = learn_from_store(config, &store)?;
             on_a_worker(daemon(config, store))
         }
         Command::Match(args) => match_command(&cli.global, args),
-        Command::Eval(args) => crate::eval_command::eval(&load_config(&cli.global)?, &args),
+        Command::Eval(args) => {
+            // Measured as the daemon runs it: with the user's marks.
+            let config = load_config(&cli.global)?;
+            let config = match existing_store(&db_path(&cli.global)?) {
+                Some(store) => config.with_marks(&crate::daemon::read_marks(&store)),
+                None => config,
+            };
+            crate::eval_command::eval(&config, &args)
+        }
         Command::Status { json } => {
             let store = open_store(&cli.global)?;
             // The watch-list, when readable, tells feeds switched off from feeds removed.
@@ -389,7 +397,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         } => {
             let target = mark_target(id, label, article, topic)?;
             if let MarkTarget::Article { topic, .. } = &target {
-                check_topic(&load_config(&cli.global)?, topic)?;
+                // A mark for a name not in the watch-list would never reach a model.
+                find_topic(&load_config(&cli.global)?, topic)?;
             }
             let mut store = open_store(&cli.global)?;
             mark(&mut store, target)
@@ -397,10 +406,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     }
 }
 
-/// `config` with the marks in `store` joined to its topics' examples (see
-/// [`crate::daemon::learn_from_marks`]).
-fn learn_from_store(config: Config, store: &Store) -> Config {
-    crate::daemon::learn_from_marks(config, &crate::daemon::read_marks(store))
+/// `config` with the marks in `store` joined to its topics' examples, trained (see
+/// [`crate::daemon::learn_from_marks`]); a topic that cannot learn is a config error.
+fn learn_from_store(config: Config, store: &Store) -> Result<Config, Failure> {
+    crate::daemon::learn_from_marks(config, &crate::daemon::read_marks(store)).map_err(usage)
 }
 
 /// What `tidings mark` marks, and how.
@@ -453,11 +462,21 @@ fn mark_target(
     }
 }
 
-/// A usage error unless the watch-list has a topic `name` (a mark for another name would
-/// never reach a model).
-fn check_topic(config: &Config, name: &str) -> Result<(), Failure> {
-    if config.topics.iter().any(|t| t.name == name) {
-        return Ok(());
+/// The database at `db` if it exists (never created), for its marks: one that cannot be
+/// opened is logged and does without.
+fn existing_store(db: &std::path::Path) -> Option<Store> {
+    if !db.exists() {
+        return None;
+    }
+    Store::open(db)
+        .map_err(|e| tracing::warn!("{:#}; going on without the marks", anyhow::Error::new(e)))
+        .ok()
+}
+
+/// The watch-list's topic `name`, else a usage error listing the topics.
+fn find_topic<'c>(config: &'c Config, name: &str) -> Result<&'c crate::model::Topic, Failure> {
+    if let Some(t) = config.topics.iter().find(|t| t.name == name) {
+        return Ok(t);
     }
     let names: Vec<_> = config
         .topics
@@ -847,16 +866,12 @@ fn match_command(global: &Global, args: MatchArgs) -> Result<ExitCode, Failure> 
     let db = db_path(global)?;
     let store = if args.history {
         Some(Store::open(&db)?)
-    } else if db.exists() {
-        // Only for its marks: a database that cannot be opened does not stop the match.
-        Store::open(&db)
-            .map_err(|e| tracing::warn!("{:#}; matching without the marks", anyhow::Error::new(e)))
-            .ok()
     } else {
-        None
+        existing_store(&db)
     };
+    // Joined, not trained yet: only the topics this command matches with are trained.
     let config = match (config, &store) {
-        (Some(c), Some(store)) => Some(learn_from_store(c, store)),
+        (Some(c), Some(store)) => Some(c.with_marks(&crate::daemon::read_marks(store))),
         (c, _) => c,
     };
     let aliases = config
@@ -879,21 +894,7 @@ fn match_command(global: &Global, args: MatchArgs) -> Result<ExitCode, Failure> 
             .ok_or_else(|| usage(anyhow::anyhow!("no watch-list")))?;
         match &args.topic {
             Some(name) => {
-                let topic = config
-                    .topics
-                    .iter()
-                    .find(|t| &t.name == name)
-                    .ok_or_else(|| {
-                        let names: Vec<_> = config
-                            .topics
-                            .iter()
-                            .map(|t| format!("{:?}", t.name))
-                            .collect();
-                        usage(anyhow::anyhow!(
-                            "no topic named {name:?} (topics: {})",
-                            names.join(", ")
-                        ))
-                    })?;
+                let topic = find_topic(config, name)?;
                 let topics = vec![Topic {
                     enabled: true,
                     ..topic.clone()
@@ -902,7 +903,11 @@ fn match_command(global: &Global, args: MatchArgs) -> Result<ExitCode, Failure> 
                 let m = Matcher::learned(&topics, &aliases).map_err(usage)?;
                 (topics, std::sync::Arc::new(m))
             }
-            None => (config.topics.clone(), config.matcher.clone()),
+            None => {
+                let matcher = config.train().map_err(usage)?;
+                crate::daemon::log_learning(config);
+                (config.topics.clone(), matcher)
+            }
         }
     };
 
@@ -1342,7 +1347,7 @@ fn history(store: &Store, args: &HistoryArgs) -> Result<ExitCode, Failure> {
 /// `model: score 0.93 ≥ 0.50 — t:talks +0.81, q:@side +0.62`: a learned topic's verdict on one
 /// line (the reasons are the features that pushed the score up most).
 pub fn model_line(l: &crate::model::Learned) -> String {
-    let cmp = if l.score >= l.threshold { '≥' } else { '<' };
+    let cmp = if l.accepted() { '≥' } else { '<' };
     let mut s = format!("model: score {:.2} {cmp} {:.2}", l.score, l.threshold);
     if !l.reasons.is_empty() {
         let reasons: Vec<String> = l

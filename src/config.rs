@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -40,8 +40,12 @@ pub struct Config {
     pub aliases: Aliases,
     /// Where alerts go besides the desktop.
     pub sinks: Vec<SinkConfig>,
-    /// Every enabled topic, compiled once.
-    pub matcher: Arc<Matcher>,
+    /// Every enabled topic's query, compiled once (models not trained).
+    queries: Arc<Matcher>,
+    /// The queries and, for topics that learn, their trained models: built by
+    /// [`Config::train`] or on the first [`Config::matcher`], shared by clones. Commands that
+    /// do not match (`check`, `status`, `feeds`) never train.
+    learned: Arc<OnceLock<Arc<Matcher>>>,
 }
 
 /// `[settings]`: every key has a default.
@@ -254,16 +258,52 @@ impl std::error::Error for ConfigError {
 }
 
 impl Config {
-    /// This configuration with the user's marks joined to their topics' examples, retrained.
+    /// Whether any enabled topic learns (has examples).
+    pub fn learns(&self) -> bool {
+        self.topics.iter().any(|t| t.enabled && t.learn.is_some())
+    }
+
+    /// Train every topic that learns, now (once: later calls and clones share the result).
+    /// The daemon calls it off the runtime's workers, before it adopts a configuration; a
+    /// failure is reported like a config error.
+    pub fn train(&self) -> Result<Arc<Matcher>, LearnError> {
+        if let Some(m) = self.learned.get() {
+            return Ok(m.clone());
+        }
+        let m = match Matcher::learned(&self.topics, &self.aliases) {
+            Ok(m) => Arc::new(m),
+            Err(MatcherError::Learn(e)) => return Err(e),
+            // The queries compiled when the watch-list was read, so this does not happen.
+            Err(MatcherError::Query(e)) => {
+                return Err(LearnError {
+                    topic_index: e.topic_index.unwrap_or_default(),
+                    topic: e.topic.clone(),
+                    message: e.to_string(),
+                });
+            }
+        };
+        Ok(self.learned.get_or_init(|| m).clone())
+    }
+
+    /// The matcher: every enabled topic's query and, for topics that learn, their model.
+    /// Trains on first use when [`Config::train`] has not run; if training fails (which
+    /// `train` reports), the queries alone decide, and the failure is logged.
+    pub fn matcher(&self) -> Arc<Matcher> {
+        self.train().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "topics cannot learn; their queries alone decide");
+            self.queries.clone()
+        })
+    }
+
+    /// This configuration with the user's marks joined to their topics' examples (trained on
+    /// first use, like any other).
     ///
     /// A mark for a topic that has no examples makes it learn from the marks alone once they
     /// hold both a right and a wrong one; until then the topic keeps to its query. A mark for a
-    /// topic that is not in the watch-list is ignored. A later mark of the same article
-    /// replaces an example with the same text from the files (the user has the last word).
-    pub fn with_marks(&self, marks: &[crate::store::Mark]) -> Result<Config, MatcherError> {
-        if marks.is_empty() {
-            return Ok(self.clone());
-        }
+    /// topic that is not in the watch-list is ignored. A mark replaces an example with the same
+    /// text from the files (the user has the last word), unless that would leave the topic's
+    /// examples without a positive or a negative: then that topic's marks are left out (logged).
+    pub fn with_marks(&self, marks: &[crate::store::Mark]) -> Config {
         let mut topics = self.topics.clone();
         let mut changed = false;
         for t in &mut topics {
@@ -275,7 +315,11 @@ impl Config {
                     summary: m.summary.clone(),
                     label: m.label,
                     weight: 1.0,
-                    origin: format!("mark of {}", m.marked_at.format("%Y-%m-%d %H:%M")),
+                    origin: format!(
+                        "{}{}",
+                        learn::MARK_ORIGIN,
+                        m.marked_at.format("%Y-%m-%d %H:%M")
+                    ),
                 })
                 .collect();
             if mine.is_empty() {
@@ -285,28 +329,26 @@ impl Config {
                 examples: Vec::new(),
                 threshold: learn::DEFAULT_THRESHOLD,
             });
-            spec.examples.retain(|e| {
-                !mine
-                    .iter()
-                    .any(|m| m.title == e.title && m.summary == e.summary)
-            });
+            spec.examples
+                .retain(|e| !mine.iter().any(|m| m.same_text(e)));
             spec.examples.extend(mine);
-            let pos = spec.examples.iter().filter(|e| e.label).count();
-            if t.learn.is_none() && (pos == 0 || pos == spec.examples.len()) {
+            if let Some(why) = learn::unlearnable(&spec.examples) {
+                if t.learn.is_some() {
+                    tracing::warn!(topic = %t.name, "its marks are left out: {why}");
+                }
                 continue;
             }
             t.learn = Some(Arc::new(spec));
             changed = true;
         }
         if !changed {
-            return Ok(self.clone());
+            return self.clone();
         }
-        let matcher = Matcher::learned(&topics, &self.aliases)?;
-        Ok(Config {
+        Config {
             topics,
-            matcher: Arc::new(matcher),
+            learned: Arc::default(),
             ..self.clone()
-        })
+        }
     }
 }
 
@@ -666,11 +708,8 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
         sinks.push(SinkConfig { name, kind });
     }
 
-    let matcher = Matcher::learned(&topics, &aliases).map_err(|e| match e {
-        MatcherError::Query(e) => query_error(ctx, &raw, e),
-        MatcherError::Learn(e) => learn_error(ctx, &raw, e),
-    })?;
-    Ok(Config {
+    let queries = Arc::new(Matcher::new(&topics, &aliases).map_err(|e| query_error(ctx, &raw, e))?);
+    let config = Config {
         path: path.to_path_buf(),
         settings,
         feeds,
@@ -678,8 +717,14 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
         topics,
         aliases,
         sinks,
-        matcher: Arc::new(matcher),
-    })
+        queries,
+        learned: Arc::default(),
+    };
+    if !config.learns() {
+        // Nothing to train: the queries are the matcher.
+        let _ = config.learned.set(config.queries.clone());
+    }
+    Ok(config)
 }
 
 /// A topic's `examples` and `threshold`, with every example file read and checked.
@@ -740,21 +785,13 @@ fn learn_spec(
             .map_err(|e| ctx.at(f.span(), key.clone(), format!("{file}:{e}")))?;
         examples.extend(got);
     }
+    if let Some(why) = learn::unlearnable(&examples) {
+        return Err(ctx.at(files.span(), key("examples"), why));
+    }
     Ok(Some(Arc::new(LearnSpec {
         examples,
         threshold,
     })))
-}
-
-/// Places a learning error (no positive or no negative example) at the topic's `examples`.
-fn learn_error(ctx: &Ctx<'_>, raw: &RawConfig, e: LearnError) -> ConfigError {
-    let t = &raw.topics[e.topic_index];
-    let span = t.examples.as_ref().map_or(t.name.span(), |x| x.span());
-    ctx.at(
-        span,
-        format!("topic[{}].examples", e.topic_index + 1),
-        e.message,
-    )
 }
 
 /// Places a query error at its topic's `query` value, keeping the matcher's own position and caret.
@@ -918,7 +955,7 @@ mod tests {
         assert!(e.contains("topic[1].examples: empty list"), "{e}");
         let c = parse(&topic("[\"good.tsv\"]"), &wl).unwrap();
         assert_eq!(c.topics[0].learn.as_ref().unwrap().examples.len(), 2);
-        assert!(c.matcher.model(crate::model::TopicId(0)).is_some());
+        assert!(c.matcher().model(crate::model::TopicId(0)).is_some());
         let e = parse(
             "[[topic]]\nname = \"T\"\nquery = \"nato\"\nthreshold = 0.5\n",
             &wl,
@@ -926,6 +963,59 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("threshold needs `examples`"), "{e}");
+    }
+
+    /// Marks join their topic's examples: a mark replaces the file's example with the same
+    /// text; a topic without examples learns once its marks hold both labels; marks that would
+    /// leave a topic's examples one-sided are left out; nothing is trained until it is used.
+    #[test]
+    fn marks_join_their_topics_examples() {
+        let dir = tempfile::tempdir().unwrap();
+        let wl = dir.path().join("watchlist.toml");
+        std::fs::write(
+            dir.path().join("ex.tsv"),
+            "label\ttitle\n1\tFinland joins NATO\n0\tNATO jets land\n",
+        )
+        .unwrap();
+        let text = "[[topic]]\nname = \"A\"\nquery = \"nato\"\nexamples = [\"ex.tsv\"]\n\
+                    [[topic]]\nname = \"B\"\nquery = \"nato\"\n";
+        let c = parse(text, &wl).unwrap();
+        let mark = |topic: &str, label: bool, title: &str| crate::store::Mark {
+            topic: topic.into(),
+            label,
+            title: title.into(),
+            summary: String::new(),
+            marked_at: chrono::DateTime::UNIX_EPOCH,
+        };
+        let counts = |c: &Config, i: usize| c.topics[i].learn.as_ref().map(|l| l.counts());
+
+        let m = c.with_marks(&[mark("A", false, "Finland joins NATO"), mark("B", true, "x")]);
+        assert_eq!(
+            counts(&m, 0),
+            Some((1, 1, 0)),
+            "A's mark would leave it without a positive: left out"
+        );
+        assert_eq!(
+            counts(&m, 1),
+            None,
+            "B has one label only: it keeps to its query"
+        );
+
+        let m = c.with_marks(&[
+            mark("A", true, "Sweden joins NATO"),
+            mark("B", true, "x"),
+            mark("B", false, "y"),
+            mark("C", true, "not a topic"),
+        ]);
+        assert_eq!(counts(&m, 0), Some((2, 1, 1)));
+        assert_eq!(counts(&m, 1), Some((1, 1, 2)));
+        assert!(m.learned.get().is_none(), "not trained before use");
+        let matcher = m.train().unwrap();
+        assert!(matcher.model(crate::model::TopicId(1)).is_some());
+        assert!(
+            Arc::ptr_eq(&matcher, &m.clone().matcher()),
+            "trained once, shared by clones"
+        );
     }
 
     /// Every bad config with the exact first line of its error.

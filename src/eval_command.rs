@@ -112,20 +112,17 @@ pub fn eval(config: &Config, args: &EvalArgs) -> Result<ExitCode, Failure> {
                     continue;
                 }
                 let r = eval::cross_validate(&config.topics, &config.aliases, i, &held, k as usize)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    .map_err(|e| anyhow::anyhow!("cannot cross-validate with {k} folds: {e}"))?;
                 (r, format!("{k}-fold cross-validation"))
             }
             None => {
                 let mut r = Report::default();
                 let refs: Vec<&Example> = held.iter().collect();
-                eval::score_into(&config.matcher, TopicId(i), &refs, &mut r);
+                let matcher = config.train().map_err(|e| anyhow::anyhow!("{e}"))?;
+                eval::score_into(&matcher, TopicId(i), &refs, &mut r);
                 let seen = topic.learn.as_ref().map_or(0, |s| {
                     held.iter()
-                        .filter(|h| {
-                            s.examples
-                                .iter()
-                                .any(|e| e.title == h.title && e.summary == h.summary)
-                        })
+                        .filter(|h| s.examples.iter().any(|e| e.same_text(h)))
                         .count()
                 });
                 let how = if seen > 0 {

@@ -212,6 +212,13 @@ pub struct Learned {
 
 impl Eq for Learned {}
 
+impl Learned {
+    /// Whether the score reached the threshold: the model says the article belongs.
+    pub fn accepted(&self) -> bool {
+        self.score >= self.threshold
+    }
+}
+
 impl Match {
     /// The distinct query terms that fired, in order of first appearance.
     pub fn terms(&self) -> Vec<&str> {

@@ -19,6 +19,7 @@ use url::Url;
 use crate::config::{self, Config, FeedConfig, redact_url};
 use crate::fetch::{FetchOutcome, Fetcher, Limits, Validators};
 use crate::flood::{self, Candidate, Delivery, FloodState};
+use crate::matcher::LearnError;
 use crate::model::{FeedId, Urgency};
 use crate::notify::{self as notify_mod, AlertContent, Feedback, Notifier, render, render_summary};
 use crate::parse::{ParseError, ParsedFeed, parse};
@@ -460,7 +461,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         let unrecorded = self.unrecorded.clone();
         let parsing = self.parsing.clone();
         let clock = self.clock.clone();
-        let matcher = self.config.matcher.clone();
+        let matcher = self.config.matcher();
         let known = self.known.get(&state.id).cloned();
         let url = state
             .fetch_url
@@ -882,8 +883,8 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         let path = self.config.path.clone();
         let loaded = tokio::task::spawn_blocking(move || {
             config::load(&path)
-                .map(|c| learn_from_marks(c, &marks))
                 .map_err(|e| e.to_string())
+                .and_then(|c| learn_from_marks(c, &marks).map_err(|e| e.to_string()))
         })
         .await
         .unwrap_or_else(|e| Err(format!("loading the watch-list failed: {e}")));
@@ -1253,26 +1254,22 @@ pub fn read_marks(store: &Store) -> Vec<Mark> {
     })
 }
 
-/// `config` with `marks` joined to its topics' examples and retrained
-/// ([`Config::with_marks`]); if that fails, `config` as it was (logged). Logs, once, what each
-/// topic that learns learns from. Trains models (a fraction of a second for thousands of
-/// examples): call it off the runtime's workers.
-pub fn learn_from_marks(config: Config, marks: &[Mark]) -> Config {
-    let config = if marks.is_empty() {
-        config
-    } else {
-        match config.with_marks(marks) {
-            Ok(c) => c,
-            Err(e) => {
-                warn!(error = %e, "cannot learn from the marks; topics learn from their example files only");
-                config
-            }
-        }
-    };
-    for line in learning_lines(&config) {
+/// `config` with `marks` joined to its topics' examples ([`Config::with_marks`]), trained;
+/// logs, once, what each topic that learns learns from. Trains models (a fraction of a second
+/// for thousands of examples): call it off the runtime's workers. A topic that cannot learn is
+/// an error, like a config error: the caller keeps the running configuration.
+pub fn learn_from_marks(config: Config, marks: &[Mark]) -> Result<Config, LearnError> {
+    let config = config.with_marks(marks);
+    config.train()?;
+    log_learning(&config);
+    Ok(config)
+}
+
+/// Logs, once per load, what each topic that learns learns from ([`learning_lines`]).
+pub fn log_learning(config: &Config) {
+    for line in learning_lines(config) {
         info!("{line}");
     }
-    config
 }
 
 /// `topic "NAME" learns from N examples (R right, W wrong), M of them marks`, for each enabled
@@ -1283,18 +1280,11 @@ pub fn learning_lines(config: &Config) -> Vec<String> {
         .iter()
         .filter(|t| t.enabled)
         .filter_map(|t| {
-            let spec = t.learn.as_ref()?;
-            let n = spec.examples.len();
-            let right = spec.examples.iter().filter(|e| e.label).count();
-            let marks = spec
-                .examples
-                .iter()
-                .filter(|e| e.origin.starts_with("mark of"))
-                .count();
+            let (right, wrong, marks) = t.learn.as_ref()?.counts();
             Some(format!(
-                "topic {:?} learns from {n} examples ({right} right, {} wrong), {marks} of them marks",
+                "topic {:?} learns from {} examples ({right} right, {wrong} wrong), {marks} of them marks",
                 t.name,
-                n - right
+                right + wrong
             ))
         })
         .collect()
@@ -1538,8 +1528,9 @@ fn record_poll(
             // Matches computed on the blocking pool, by article key, if computed with the
             // matcher in force now (a reload may have replaced it meanwhile).
             let mut ready: HashMap<String, Vec<crate::model::Match>> = HashMap::new();
+            let matcher = config.matcher();
             if let Some((m, per_article)) = extra.precomputed
-                && Arc::ptr_eq(&m, &config.matcher)
+                && Arc::ptr_eq(&m, &matcher)
             {
                 for (a, ms) in parsed.articles.iter().zip(per_article) {
                     if let Some(ms) = ms {
@@ -1562,7 +1553,7 @@ fn record_poll(
                 .map(|n| {
                     ready
                         .remove(&n.article.key.0)
-                        .unwrap_or_else(|| config.matcher.matches(&n.article))
+                        .unwrap_or_else(|| matcher.matches(&n.article))
                 })
                 .collect();
             let alerts: Vec<NewAlert<'_>> = new

@@ -379,6 +379,64 @@ async fn reload_adds_and_removes_feeds_and_a_broken_file_changes_nothing() {
     assert!(!removed.in_config, "removed feed keeps its row");
 }
 
+/// A reload whose example file went bad (a label that is not 0/1; no negative left) keeps the
+/// running configuration, the topic's model included, and names the problem in `status`.
+#[tokio::test(start_paused = true)]
+async fn a_reload_with_bad_examples_keeps_the_running_topics() {
+    let a = "https://a.example/rss";
+    let toml = format!(
+        "{}[[topic]]\nname = \"NATO\"\nquery = \"nato\"\nexamples = [\"examples.tsv\"]\n",
+        feeds_toml(&[a], "5m")
+    );
+    let mut h = harness(&feeds_toml(&[a], "5m"));
+    let examples = h.config_path.with_file_name("examples.tsv");
+    write(
+        &examples,
+        "label\ttitle\n1\tFinland joins NATO\n0\tNATO jets land\n",
+    );
+    write(&h.config_path, &toml);
+    h.engine.config = config::load(&h.config_path).unwrap();
+    let learning = |h: &Harness| {
+        h.engine.config.topics[0]
+            .learn
+            .as_ref()
+            .map(|l| l.examples.len())
+    };
+    assert_eq!(learning(&h), Some(2));
+
+    for (bad, want) in [
+        (
+            "label\ttitle\n1\tFinland joins NATO\nno\tNATO jets land\n",
+            "examples.tsv:3: label: expected 0 or 1",
+        ),
+        (
+            "label\ttitle\n1\tFinland joins NATO\n1\tSweden joins NATO\n1\tNATO grows\n",
+            "the examples hold 3 positive and 0 negative items",
+        ),
+    ] {
+        write(&examples, bad);
+        let (reload_tx, reload_rx) = mpsc::channel(1);
+        reload_tx.send(ReloadCause::FileChanged).await.unwrap();
+        drop(reload_tx);
+        h.engine
+            .run(tokio::time::sleep(Duration::from_secs(60)), reload_rx)
+            .await
+            .unwrap();
+        let err = h.engine.store.state("config_error").unwrap().unwrap();
+        assert!(err.contains(want), "{err}");
+        assert_eq!(learning(&h), Some(2), "the running topics stay");
+        assert!(
+            h.engine
+                .config
+                .matcher()
+                .model(crate::model::TopicId(0))
+                .is_some(),
+            "and keep their model"
+        );
+    }
+    assert_eq!(h.engine.stats.reloads, 0);
+}
+
 #[tokio::test(start_paused = true)]
 async fn shutdown_waits_for_in_flight_polls_at_most_the_grace_period() {
     let (hang, ok) = ("https://hang.example/rss", "https://ok.example/rss");

@@ -116,20 +116,32 @@ pub fn score_into(matcher: &Matcher, topic: TopicId, examples: &[&Example], repo
     });
 }
 
-/// Which of `k` folds an example falls in: a hash of its text, so the folds are the same on
-/// every run and in any order, and duplicate items never straddle training and test.
-pub fn fold_of(e: &Example, k: usize) -> usize {
-    // FNV-1a, 64 bit.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in e.title.bytes().chain([0]).chain(e.summary.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+/// The fold (of `k`) of each example: stratified — each label's examples are dealt round the
+/// folds in the order of a hash of their text — so every fold holds its share of positives and
+/// negatives even in a small set; identical items share a fold (never straddle training and
+/// test); the same on every run and in any order.
+pub fn folds(examples: &[Example], k: usize) -> Vec<usize> {
+    let k = k.max(1);
+    let mut out = vec![0; examples.len()];
+    for label in [true, false] {
+        let mut order: Vec<(u64, usize)> = examples
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.label == label)
+            .map(|(i, e)| (super::features::key_of(&[&e.title, "\0", &e.summary]), i))
+            .collect();
+        order.sort_unstable();
+        let mut fold = 0;
+        let mut previous = None;
+        for (hash, i) in order {
+            if previous.is_some_and(|p| p != hash) {
+                fold = (fold + 1) % k;
+            }
+            previous = Some(hash);
+            out[i] = fold;
+        }
     }
-    // FNV's low bits follow the last bytes: mix them all in (splitmix64's finaliser).
-    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^= h >> 31;
-    (h % k.max(1) as u64) as usize
+    out
 }
 
 /// K-fold cross-validation of topic `index` of `topics`.
@@ -157,20 +169,24 @@ pub fn cross_validate(
     let (base, pool): (Vec<Example>, Vec<Example>) = if held.is_empty() {
         (Vec::new(), own)
     } else {
-        let same = |a: &Example| {
-            held.iter()
-                .any(|h| h.title == a.title && h.summary == a.summary)
-        };
+        let same = |a: &Example| held.iter().any(|h| h.same_text(a));
         (
             own.into_iter().filter(|e| !same(e)).collect(),
             held.to_vec(),
         )
     };
+    let fold = folds(&pool, k);
     let mut report = Report::default();
     for f in 0..k {
         let mut train = base.clone();
-        train.extend(pool.iter().filter(|e| fold_of(e, k) != f).cloned());
-        let test: Vec<&Example> = pool.iter().filter(|e| fold_of(e, k) == f).collect();
+        let mut test: Vec<&Example> = Vec::new();
+        for (e, &g) in pool.iter().zip(&fold) {
+            if g == f {
+                test.push(e);
+            } else {
+                train.push(e.clone());
+            }
+        }
         let mut ts = topics.to_vec();
         ts[index].learn = Some(Arc::new(LearnSpec {
             examples: train,
@@ -205,20 +221,37 @@ mod tests {
     }
 
     #[test]
-    fn folds_are_stable_and_spread() {
-        let e = |t: &str| Example {
+    fn folds_are_stratified_stable_and_keep_duplicates_together() {
+        let e = |t: &str, label: bool| Example {
             title: t.into(),
             summary: String::new(),
-            label: false,
+            label,
             weight: 1.0,
             origin: String::new(),
         };
-        let mut seen = [0usize; 5];
-        for i in 0..500 {
-            let x = e(&format!("headline {i}"));
-            assert_eq!(fold_of(&x, 5), fold_of(&x.clone(), 5));
-            seen[fold_of(&x, 5)] += 1;
+        let mut xs: Vec<Example> = (0..500)
+            .map(|i| e(&format!("headline {i}"), i % 10 == 0))
+            .collect();
+        xs.push(e("headline 7", false));
+        let f = folds(&xs, 5);
+        for fold in 0..5 {
+            let pos = xs
+                .iter()
+                .zip(&f)
+                .filter(|(x, g)| x.label && **g == fold)
+                .count();
+            let all = f.iter().filter(|g| **g == fold).count();
+            assert_eq!(
+                pos, 10,
+                "fold {fold}: each gets a fifth of the 50 positives"
+            );
+            assert!((90..=112).contains(&all), "fold {fold}: {all}");
         }
-        assert!(seen.iter().all(|&n| n > 70), "{seen:?}");
+        assert_eq!(f[7], f[500], "duplicates share a fold");
+        let mut reversed = xs.clone();
+        reversed.reverse();
+        let mut g = folds(&reversed, 5);
+        g.reverse();
+        assert_eq!(f, g, "the order of the examples does not matter");
     }
 }

@@ -19,6 +19,13 @@ pub struct Example {
     pub origin: String,
 }
 
+impl Example {
+    /// Whether `other` is the same item (same title and summary), whatever its label.
+    pub fn same_text(&self, other: &Example) -> bool {
+        self.title == other.title && self.summary == other.summary
+    }
+}
+
 /// A problem in an example file, at a line (1 = the header).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{line}: {message}")]

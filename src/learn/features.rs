@@ -52,7 +52,8 @@ pub fn key(name: &str) -> u64 {
     key_of(&[name])
 }
 
-fn key_of(parts: &[&str]) -> u64 {
+/// [`key`] of the concatenation of `parts`.
+pub(super) fn key_of(parts: &[&str]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for p in parts {
         for b in p.bytes() {

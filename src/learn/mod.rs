@@ -12,6 +12,8 @@ mod solver;
 
 use std::collections::BTreeMap;
 
+use crate::model::Learned;
+
 pub use examples::{Example, ExampleError, read_examples};
 pub use features::{feature_keys, features};
 
@@ -36,15 +38,31 @@ pub struct LearnSpec {
 
 impl Eq for LearnSpec {}
 
-/// What the model said about one article.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Verdict {
-    /// Probability (0–1) that the article belongs to the topic.
-    pub score: f64,
-    /// Whether `score` reached the topic's threshold.
-    pub accepted: bool,
-    /// The features that pushed the score up most, with their contribution (weight × value).
-    pub reasons: Vec<(String, f64)>,
+/// How an example that came from a user's mark names its origin: `mark of 2026-12-05 10:31`.
+pub const MARK_ORIGIN: &str = "mark of ";
+
+/// Why `examples` cannot train a model, if they cannot: a topic learns from both classes.
+pub fn unlearnable(examples: &[Example]) -> Option<String> {
+    let pos = examples.iter().filter(|e| e.label).count();
+    let neg = examples.len() - pos;
+    (pos == 0 || neg == 0).then(|| {
+        format!(
+            "the examples hold {pos} positive and {neg} negative items: a topic learns from both"
+        )
+    })
+}
+
+impl LearnSpec {
+    /// `(right, wrong, marks)`: positive and negative examples, and how many came from marks.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let right = self.examples.iter().filter(|e| e.label).count();
+        let marks = self
+            .examples
+            .iter()
+            .filter(|e| e.origin.starts_with(MARK_ORIGIN))
+            .count();
+        (right, self.examples.len() - right, marks)
+    }
 }
 
 /// One topic's trained classifier.
@@ -58,8 +76,6 @@ pub struct TopicModel {
     weights: Vec<f32>,
     bias: f64,
     threshold: f64,
-    /// Examples it was trained on (positives, negatives).
-    pub trained_on: (usize, usize),
 }
 
 impl TopicModel {
@@ -72,12 +88,8 @@ impl TopicModel {
         threshold: f64,
         c: f64,
     ) -> Result<TopicModel, String> {
-        let pos = examples.iter().filter(|e| e.label).count();
-        let neg = examples.len() - pos;
-        if pos == 0 || neg == 0 {
-            return Err(format!(
-                "the examples hold {pos} positive and {neg} negative items: a topic learns from both"
-            ));
+        if let Some(why) = unlearnable(examples) {
+            return Err(why);
         }
         let feats: Vec<Vec<String>> = examples
             .iter()
@@ -109,7 +121,6 @@ impl TopicModel {
             idf: vocab.iter().map(|v| v.2).collect(),
             bias: 0.0,
             threshold,
-            trained_on: (pos, neg),
         };
         // Classes balanced by weight, each example also counting its own weight.
         let wpos: f64 = examples.iter().filter(|e| e.label).map(|e| e.weight).sum();
@@ -151,7 +162,7 @@ impl TopicModel {
     }
 
     /// Score an article from its feature keys (see [`feature_keys`]).
-    pub fn judge(&self, keys: &[u64]) -> Verdict {
+    pub fn judge(&self, keys: &[u64]) -> Learned {
         let x = self.vector(keys);
         let mut z = self.bias;
         let mut parts: Vec<(usize, f64)> = Vec::with_capacity(x.len());
@@ -167,17 +178,11 @@ impl TopicModel {
             .take(EXPLAIN_TOP)
             .map(|&(i, c)| (self.names[i].to_string(), c))
             .collect();
-        let score = 1.0 / (1.0 + (-z).exp());
-        Verdict {
-            score,
-            accepted: score >= self.threshold,
+        Learned {
+            score: 1.0 / (1.0 + (-z).exp()),
+            threshold: self.threshold,
             reasons,
         }
-    }
-
-    /// The score an article needs.
-    pub fn threshold(&self) -> f64 {
-        self.threshold
     }
 
     /// Features kept, and the heap the model holds (bytes, approximate).

@@ -87,12 +87,18 @@ impl Gradient for Problem<'_> {
     }
 }
 
+/// L-BFGS stops when the gradient's norm falls below this. The objective sums thousands of
+/// weighted losses at C = 10, so its gradient starts in the hundreds; 1e-3 gives the same
+/// decisions on the shipped examples as 1e-6 (every `eval --cv 5` count equal) in three
+/// quarters of the time (BENCHMARKS.md).
+const GRAD_TOLERANCE: f64 = 1e-3;
+
 /// Fit `dims` weights and an intercept to `rows` with regularisation strength `c`.
 pub fn fit(rows: &[Row], dims: usize, c: f64) -> Result<Fit, String> {
     let problem = Problem { rows, dims, c };
     let linesearch = MoreThuenteLineSearch::new();
     let solver = LBFGS::new(linesearch, 10)
-        .with_tolerance_grad(1e-6)
+        .with_tolerance_grad(GRAD_TOLERANCE)
         .and_then(|s| s.with_tolerance_cost(1e-12))
         .map_err(|e| e.to_string())?;
     let res = Executor::new(problem, solver)
@@ -156,6 +162,6 @@ mod tests {
         param.push(f.b);
         let g = p.gradient(&param).unwrap();
         let norm = g.iter().map(|x| x * x).sum::<f64>().sqrt();
-        assert!(norm < 1e-4, "gradient norm {norm}");
+        assert!(norm < GRAD_TOLERANCE, "gradient norm {norm}");
     }
 }

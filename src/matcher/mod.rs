@@ -103,7 +103,7 @@ mod tests;
 
 use thiserror::Error;
 
-use crate::learn::{self, TopicModel, Verdict};
+use crate::learn::{self, TopicModel};
 use crate::model::{Aliases, Article, Learned, Match, Topic, TopicId};
 
 pub use normalize::{normalize, words};
@@ -187,14 +187,14 @@ pub struct Assessment {
     /// The query's match, if it matched.
     pub query: Option<Match>,
     /// The model's verdict (`None` for a topic without a model).
-    pub verdict: Option<Verdict>,
+    pub verdict: Option<Learned>,
 }
 
 impl Assessment {
     /// Whether this is an alert: the query matched and, for a topic that learns, the model
     /// accepted it.
     pub fn alerts(&self) -> bool {
-        self.query.is_some() && self.verdict.as_ref().is_none_or(|v| v.accepted)
+        self.query.is_some() && self.verdict.as_ref().is_none_or(Learned::accepted)
     }
 }
 
@@ -278,9 +278,9 @@ impl Matcher {
         ms.retain_mut(|m| match self.model(m.topic) {
             None => true,
             Some(model) => {
-                let v = model.judge(&self.features(article, Some(m)));
-                let accepted = v.accepted;
-                m.learned = Some(learned(model, v));
+                let v = model.judge(&features(article, Some(m)));
+                let accepted = v.accepted();
+                m.learned = Some(v);
                 accepted
             }
         });
@@ -288,8 +288,8 @@ impl Matcher {
     }
 
     /// Every topic's query match and model verdict on `article`, also where the query did not
-    /// match or the model said no (for `eval` and `match --all`). The model scores articles the
-    /// query did not match too, though those never alert.
+    /// match or the model said no (for `eval`, which shows why an item was missed). The model
+    /// scores articles the query did not match too, though those never alert.
     pub fn assess(&self, article: &Article) -> Vec<Assessment> {
         let ms = self.engine.matches(article);
         let topics = self.engine.topic_ids();
@@ -298,9 +298,9 @@ impl Matcher {
             .map(|topic| {
                 let mut query = ms.iter().find(|m| m.topic == topic).cloned();
                 let verdict = self.model(topic).map(|model| {
-                    let v = model.judge(&self.features(article, query.as_ref()));
+                    let v = model.judge(&features(article, query.as_ref()));
                     if let Some(q) = &mut query {
-                        q.learned = Some(learned(model, v.clone()));
+                        q.learned = Some(v.clone());
                     }
                     v
                 });
@@ -316,16 +316,6 @@ impl Matcher {
     /// The trained model of a topic, if it learns.
     pub fn model(&self, topic: TopicId) -> Option<&TopicModel> {
         self.models.get(topic.0).and_then(Option::as_ref)
-    }
-
-    fn features(&self, article: &Article, m: Option<&Match>) -> Vec<u64> {
-        let terms = m.map(Match::terms);
-        learn::feature_keys(
-            &article.title,
-            &article.summary,
-            &article.content,
-            terms.as_deref(),
-        )
     }
 
     /// Which automaton scans for the topics' terms and its heap size in bytes: `("NFA", 52_000)`,
@@ -344,12 +334,15 @@ pub enum MatcherError {
     Learn(#[from] LearnError),
 }
 
-fn learned(model: &TopicModel, v: Verdict) -> Learned {
-    Learned {
-        score: v.score,
-        threshold: model.threshold(),
-        reasons: v.reasons,
-    }
+/// What a topic's model sees of an article: its feature keys, with the query's hits.
+fn features(article: &Article, m: Option<&Match>) -> Vec<u64> {
+    let terms = m.map(Match::terms);
+    learn::feature_keys(
+        &article.title,
+        &article.summary,
+        &article.content,
+        terms.as_deref(),
+    )
 }
 
 /// One compiled ad-hoc query (`tidings match --query '...'`).

@@ -122,7 +122,7 @@ fn seed_article_alerts_on_both_shipped_topics() {
             content: content.into(),
             ..Article::default()
         };
-        let matches = config.matcher.matches(&a);
+        let matches = config.matcher().matches(&a);
         for (name, ..) in TOPICS {
             let id = TopicId(index(&config, name));
             let m = matches.iter().find(|m| m.topic == id);
@@ -130,7 +130,7 @@ fn seed_article_alerts_on_both_shipped_topics() {
                 panic!(
                     "the seed article ({:?}) does not alert on {name:?}: {:?}",
                     summary,
-                    config.matcher.assess(&a)
+                    config.matcher().assess(&a)
                 )
             });
             let learned = m
@@ -146,7 +146,7 @@ fn seed_article_alerts_on_both_shipped_topics() {
 #[test]
 fn shipped_topics_ignore_an_unrelated_article() {
     let config = shipped();
-    let matches = config.matcher.matches(&Article {
+    let matches = config.matcher().matches(&Article {
         title: "Bakery wins prize for sourdough".into(),
         summary: "The judges praised its crust and its crumb.".into(),
         ..Article::default()
@@ -159,6 +159,6 @@ fn shipped_topics_ignore_an_unrelated_article() {
 /// "The matcher's automaton"). With the short queries even the DFA is that small.
 #[test]
 fn shipped_topics_use_a_compact_automaton() {
-    let (kind, bytes) = shipped().matcher.automaton();
+    let (kind, bytes) = shipped().matcher().automaton();
     assert!(bytes < 128 * 1024, "{kind}: {bytes} bytes");
 }
