@@ -332,11 +332,13 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Eval(args) => {
             // Measured as the daemon runs it: with the user's marks.
             let config = load_config(&cli.global)?;
-            let config = match existing_store(&db_path(&cli.global)?) {
+            let db = db_path(&cli.global)?;
+            let config = match existing_store(&db) {
                 Some(store) => config.with_marks(&crate::daemon::read_marks(&store)),
                 None => config,
             };
-            crate::eval_command::eval(&config, &args)
+            let cache = crate::model_cache::DirCache::read_only(&db);
+            crate::eval_command::eval(&config, &args, &cache)
         }
         Command::Status { json } => {
             let store = open_store(&cli.global)?;
@@ -409,7 +411,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
 /// `config` with the marks in `store` joined to its topics' examples, trained (see
 /// [`crate::daemon::learn_from_marks`]); a topic that cannot learn is a config error.
 fn learn_from_store(config: Config, store: &Store) -> Result<Config, Failure> {
-    crate::daemon::learn_from_marks(config, &crate::daemon::read_marks(store)).map_err(usage)
+    let cache = crate::model_cache::DirCache::beside(store.path());
+    crate::daemon::learn_from_marks(config, &crate::daemon::read_marks(store), &cache)
+        .map_err(usage)
 }
 
 /// What `tidings mark` marks, and how.
@@ -904,7 +908,8 @@ fn match_command(global: &Global, args: MatchArgs) -> Result<ExitCode, Failure> 
                 (topics, std::sync::Arc::new(m))
             }
             None => {
-                let matcher = config.train().map_err(usage)?;
+                let cache = crate::model_cache::DirCache::read_only(&db);
+                let matcher = config.train_with(&cache).map_err(usage)?;
                 crate::daemon::log_learning(config);
                 (config.topics.clone(), matcher)
             }

@@ -267,10 +267,16 @@ impl Config {
     /// The daemon calls it off the runtime's workers, before it adopts a configuration; a
     /// failure is reported like a config error.
     pub fn train(&self) -> Result<Arc<Matcher>, LearnError> {
+        self.train_with(&learn::NoCache)
+    }
+
+    /// [`Config::train`], reading models from `cache` where it has them and keeping there
+    /// what it trains.
+    pub fn train_with(&self, cache: &dyn learn::ModelCache) -> Result<Arc<Matcher>, LearnError> {
         if let Some(m) = self.learned.get() {
             return Ok(m.clone());
         }
-        let m = match Matcher::learned(&self.topics, &self.aliases) {
+        let m = match Matcher::learned_with(&self.topics, &self.aliases, cache) {
             Ok(m) => Arc::new(m),
             Err(MatcherError::Learn(e)) => return Err(e),
             // The queries compiled when the watch-list was read, so this does not happen.

@@ -46,7 +46,12 @@ pub fn column_name(topic: &str) -> String {
     out.trim_matches('_').to_owned()
 }
 
-pub fn eval(config: &Config, args: &EvalArgs) -> Result<ExitCode, Failure> {
+/// `cache` serves the topics' trained models when FILE is scored without `--cv`.
+pub fn eval(
+    config: &Config,
+    args: &EvalArgs,
+    cache: &dyn crate::learn::ModelCache,
+) -> Result<ExitCode, Failure> {
     let text = match &args.file {
         Some(p) => Some(
             std::fs::read_to_string(p)
@@ -118,7 +123,9 @@ pub fn eval(config: &Config, args: &EvalArgs) -> Result<ExitCode, Failure> {
             None => {
                 let mut r = Report::default();
                 let refs: Vec<&Example> = held.iter().collect();
-                let matcher = config.train().map_err(|e| anyhow::anyhow!("{e}"))?;
+                let matcher = config
+                    .train_with(cache)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                 eval::score_into(&matcher, TopicId(i), &refs, &mut r);
                 let seen = topic.learn.as_ref().map_or(0, |s| {
                     held.iter()

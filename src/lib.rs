@@ -13,6 +13,7 @@ pub mod learn;
 pub mod logging;
 pub mod matcher;
 pub mod model;
+pub mod model_cache;
 pub mod notify;
 pub mod opml;
 pub mod parse;

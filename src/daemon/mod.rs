@@ -19,8 +19,10 @@ use url::Url;
 use crate::config::{self, Config, FeedConfig, redact_url};
 use crate::fetch::{FetchOutcome, Fetcher, Limits, Validators};
 use crate::flood::{self, Candidate, Delivery, FloodState};
+use crate::learn::ModelCache;
 use crate::matcher::LearnError;
 use crate::model::{FeedId, Urgency};
+use crate::model_cache::DirCache;
 use crate::notify::{self as notify_mod, AlertContent, Feedback, Notifier, render, render_summary};
 use crate::parse::{ParseError, ParsedFeed, parse};
 use crate::schedule::{self, Outcome, Policy};
@@ -881,10 +883,11 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
     async fn reload_inner(&mut self, cause: ReloadCause) -> Result<(), StoreError> {
         let marks = read_marks(&self.store);
         let path = self.config.path.clone();
+        let cache = DirCache::beside(self.store.path());
         let loaded = tokio::task::spawn_blocking(move || {
             config::load(&path)
                 .map_err(|e| e.to_string())
-                .and_then(|c| learn_from_marks(c, &marks).map_err(|e| e.to_string()))
+                .and_then(|c| learn_from_marks(c, &marks, &cache).map_err(|e| e.to_string()))
         })
         .await
         .unwrap_or_else(|e| Err(format!("loading the watch-list failed: {e}")));
@@ -1254,13 +1257,18 @@ pub fn read_marks(store: &Store) -> Vec<Mark> {
     })
 }
 
-/// `config` with `marks` joined to its topics' examples ([`Config::with_marks`]), trained;
-/// logs, once, what each topic that learns learns from. Trains models (a fraction of a second
+/// `config` with `marks` joined to its topics' examples ([`Config::with_marks`]), trained
+/// (models for unchanged examples come from `cache`); logs, once, what each topic that learns
+/// learns from. Trains models (a fraction of a second
 /// for thousands of examples): call it off the runtime's workers. A topic that cannot learn is
 /// an error, like a config error: the caller keeps the running configuration.
-pub fn learn_from_marks(config: Config, marks: &[Mark]) -> Result<Config, LearnError> {
+pub fn learn_from_marks(
+    config: Config,
+    marks: &[Mark],
+    cache: &dyn ModelCache,
+) -> Result<Config, LearnError> {
     let config = config.with_marks(marks);
-    config.train()?;
+    config.train_with(cache)?;
     log_learning(&config);
     Ok(config)
 }
@@ -1272,17 +1280,24 @@ pub fn log_learning(config: &Config) {
     }
 }
 
-/// `topic "NAME" learns from N examples (R right, W wrong), M of them marks`, for each enabled
-/// topic that learns.
+/// `topic "NAME" learns from N examples (R right, W wrong), M of them marks; model trained` (or
+/// `read from the cache`), for each enabled topic that learns. Call it on a trained `config`.
 pub fn learning_lines(config: &Config) -> Vec<String> {
+    let matcher = config.matcher();
     config
         .topics
         .iter()
-        .filter(|t| t.enabled)
-        .filter_map(|t| {
+        .enumerate()
+        .filter(|(_, t)| t.enabled)
+        .filter_map(|(i, t)| {
             let (right, wrong, marks) = t.learn.as_ref()?.counts();
+            let how = if matcher.model_from_cache(crate::model::TopicId(i)) {
+                "read from the cache"
+            } else {
+                "trained"
+            };
             Some(format!(
-                "topic {:?} learns from {} examples ({right} right, {wrong} wrong), {marks} of them marks",
+                "topic {:?} learns from {} examples ({right} right, {wrong} wrong), {marks} of them marks; model {how}",
                 t.name,
                 right + wrong
             ))

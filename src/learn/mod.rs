@@ -5,6 +5,7 @@
 //! [`solver::fit`]. The matcher asks it about the articles the query matched: the query proposes,
 //! the model decides (the measurements behind that choice are in ARCHITECTURE.md).
 
+mod cache;
 pub mod eval;
 pub mod examples;
 mod features;
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 
 use crate::model::Learned;
 
+pub use cache::{ModelCache, NoCache, model_key};
 pub use examples::{Example, ExampleError, read_examples};
 pub use features::{feature_keys, features};
 
@@ -65,8 +67,8 @@ impl LearnSpec {
     }
 }
 
-/// One topic's trained classifier.
-#[derive(Debug, Clone)]
+/// One topic's trained classifier (serialised by a [`ModelCache`]).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TopicModel {
     /// Feature keys ([`features::key`] of the names), sorted; the names, IDFs and learned
     /// weights are in the same order.
@@ -183,6 +185,24 @@ impl TopicModel {
             threshold: self.threshold,
             reasons,
         }
+    }
+
+    /// This model with the topic's threshold (which is not part of what was learned).
+    pub fn with_threshold(mut self, threshold: f64) -> TopicModel {
+        self.threshold = threshold;
+        self
+    }
+
+    /// Whether a model read back from a cache is whole: its columns of one length, its keys
+    /// sorted and distinct, its numbers finite.
+    pub fn is_consistent(&self) -> bool {
+        let n = self.keys.len();
+        self.names.len() == n
+            && self.idf.len() == n
+            && self.weights.len() == n
+            && self.keys.windows(2).all(|w| w[0] < w[1])
+            && self.bias.is_finite()
+            && self.idf.iter().chain(&self.weights).all(|x| x.is_finite())
     }
 
     /// Features kept, and the heap the model holds (bytes, approximate).

@@ -103,7 +103,7 @@ mod tests;
 
 use thiserror::Error;
 
-use crate::learn::{self, TopicModel};
+use crate::learn::{self, ModelCache, TopicModel};
 use crate::model::{Aliases, Article, Learned, Match, Topic, TopicId};
 
 pub use normalize::{normalize, words};
@@ -169,6 +169,8 @@ pub struct Matcher {
     engine: Engine,
     /// Indexed by topic index; `None` for a topic without examples.
     models: Vec<Option<TopicModel>>,
+    /// Indexed by topic index: the model came from a [`ModelCache`].
+    from_cache: Vec<bool>,
 }
 
 /// A topic's examples could not be learned from.
@@ -223,17 +225,35 @@ impl Matcher {
         Ok(Matcher {
             engine,
             models: Vec::new(),
+            from_cache: Vec::new(),
         })
     }
 
     /// [`Matcher::new`], then train a model for every enabled topic with examples.
     pub fn learned(topics: &[Topic], aliases: &Aliases) -> Result<Matcher, MatcherError> {
+        Matcher::learned_with(topics, aliases, &learn::NoCache)
+    }
+
+    /// [`Matcher::learned`], taking each model from `cache` when it holds one for the same
+    /// examples, query and aliases ([`learn::model_key`]), and keeping there what it trains.
+    pub fn learned_with(
+        topics: &[Topic],
+        aliases: &Aliases,
+        cache: &dyn ModelCache,
+    ) -> Result<Matcher, MatcherError> {
         let mut m = Matcher::new(topics, aliases)?;
         m.models = topics.iter().map(|_| None).collect();
+        m.from_cache = vec![false; topics.len()];
         for (i, t) in topics.iter().enumerate() {
             let Some(spec) = t.learn.as_ref().filter(|_| t.enabled) else {
                 continue;
             };
+            let key = learn::model_key(&spec.examples, &t.query, aliases, learn::DEFAULT_C);
+            if let Some(model) = cache.load(&key) {
+                m.models[i] = Some(model.with_threshold(spec.threshold));
+                m.from_cache[i] = true;
+                continue;
+            }
             let fail = |message: String| LearnError {
                 topic_index: i,
                 topic: t.name.clone(),
@@ -250,9 +270,15 @@ impl Matcher {
                 .collect();
             let model = TopicModel::train(&spec.examples, &hits, spec.threshold, learn::DEFAULT_C)
                 .map_err(fail)?;
+            cache.save(&key, &model);
             m.models[i] = Some(model);
         }
         Ok(m)
+    }
+
+    /// Whether topic `topic`'s model was read from the cache rather than trained.
+    pub fn model_from_cache(&self, topic: TopicId) -> bool {
+        self.from_cache.get(topic.0).copied().unwrap_or(false)
     }
 
     /// The query's match of one topic on a title and summary.

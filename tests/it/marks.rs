@@ -578,3 +578,57 @@ async fn a_notification_mark_reaches_the_model_at_the_next_reload() {
     assert_running(&mut daemon);
     daemon.stop().await.assert_code(0);
 }
+
+/// Trained models are kept beside the database: a second `poll --once` with the same examples
+/// reads its model instead of training it, and a mark (new examples) trains a new one. A model
+/// read back scores exactly as the one trained: the same score, to the last bit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_are_kept_beside_the_database_until_the_examples_change() {
+    let server = TestServer::start().await;
+    server.set("/feed.xml", feed(&[finland()]));
+    let sb = Sandbox::new();
+    learning_config(&sb, &server.url("/feed.xml"), false);
+    let trained = format!("{}; model trained", learns(8, 4, 4, 0));
+    let cached = format!("{}; model read from the cache", learns(8, 4, 4, 0));
+
+    let out = sb.tidings(&["poll", "--once"]).await;
+    out.assert_code(0);
+    assert!(out.stderr.contains(&trained), "{}", out.dump());
+    let models = sb.db.with_file_name("models");
+    assert_eq!(std::fs::read_dir(&models).unwrap().count(), 1);
+
+    let out = sb.tidings(&["poll", "--once"]).await;
+    out.assert_code(0);
+    assert!(out.stderr.contains(&cached), "{}", out.dump());
+
+    // `match` reads the cache but writes none: with the folder gone it trains, keeps nothing,
+    // and scores the stored article exactly as the cached model did.
+    let score = |out: &Output| {
+        assert!(out.code == Some(0), "{}", out.dump());
+        json_rows(out)[0]["topics"][0]["score"].to_string()
+    };
+    let out = sb.tidings(&["match", "--history", "--json"]).await;
+    assert!(out.stderr.contains(&cached), "{}", out.dump());
+    let from_cache = score(&out);
+    let aside = sb.db.with_file_name("models-aside");
+    std::fs::rename(&models, &aside).unwrap();
+    let out = sb.tidings(&["match", "--history", "--json"]).await;
+    assert!(out.stderr.contains(&trained), "{}", out.dump());
+    assert_eq!(score(&out), from_cache, "bit for bit");
+    assert!(!models.exists(), "match keeps no model");
+    std::fs::rename(&aside, &models).unwrap();
+
+    let alert = alert_id(&sb, &finland().title);
+    sb.tidings(&["mark", &alert.to_string(), "right"])
+        .await
+        .assert_code(0);
+    let out = sb.tidings(&["poll", "--once"]).await;
+    out.assert_code(0);
+    assert!(
+        out.stderr
+            .contains(&format!("{}; model trained", learns(9, 5, 4, 1))),
+        "{}",
+        out.dump()
+    );
+    assert_eq!(std::fs::read_dir(&models).unwrap().count(), 2);
+}
