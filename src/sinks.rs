@@ -26,6 +26,9 @@ pub fn payload(a: &PendingAlert) -> serde_json::Value {
         "terms": a.terms,
         "snippet": a.snippet.text,
         "message": format!("{}: {}", a.topic, a.title),
+        // For a topic that learns: the model's score and what pushed it up; else null.
+        "score": a.learned.as_ref().map(|l| l.score),
+        "reasons": a.learned.as_ref().map(|l| &l.reasons),
     })
 }
 
@@ -107,6 +110,23 @@ mod tests {
             attempts: 0,
             learned: None,
         }
+    }
+
+    #[test]
+    fn the_payload_carries_a_learned_topics_score() {
+        let plain = payload(&alert());
+        assert!(plain["score"].is_null() && plain["reasons"].is_null());
+        let learned = PendingAlert {
+            learned: Some(crate::model::Learned {
+                score: 0.93,
+                threshold: 0.5,
+                reasons: vec![("t:talks".into(), 0.81)],
+            }),
+            ..alert()
+        };
+        let p = payload(&learned);
+        assert_eq!(p["score"], 0.93);
+        assert_eq!(p["reasons"], serde_json::json!([["t:talks", 0.81]]));
     }
 
     #[tokio::test]
