@@ -202,9 +202,20 @@ mod tests {
         let good = Matcher::learned(&topics, &aliases).unwrap();
         let mut json: serde_json::Value =
             serde_json::to_value(good.model(TopicId(0)).unwrap()).unwrap();
+        let whole = json.clone();
         json["weights"].as_array_mut().unwrap().pop();
         std::fs::write(&file, json.to_string()).unwrap();
         assert!(cache.load(&key).is_none());
+        // So is one whose name ends run past their text or out of order.
+        for end in [1_000_000, 1] {
+            let mut cut = whole.clone();
+            cut["names"] = "é".repeat(1000).into();
+            let ends = cut["ends"].as_array_mut().unwrap();
+            let last = ends.len() - 1;
+            ends[last] = end.into();
+            std::fs::write(&file, cut.to_string()).unwrap();
+            assert!(cache.load(&key).is_none(), "{end}");
+        }
         let m = Matcher::learned_with(&topics, &aliases, &cache).unwrap();
         assert!(!m.model_from_cache(TopicId(0)), "trained again");
         assert!(cache.load(&key).is_some(), "and kept again");

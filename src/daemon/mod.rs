@@ -1259,17 +1259,19 @@ pub fn read_marks(store: &Store) -> Vec<Mark> {
 
 /// `config` with `marks` joined to its topics' examples ([`Config::with_marks`]), trained
 /// (models for unchanged examples come from `cache`); logs, once, what each topic that learns
-/// learns from. Trains models (a fraction of a second
-/// for thousands of examples): call it off the runtime's workers. A topic that cannot learn is
-/// an error, like a config error: the caller keeps the running configuration.
+/// learns from; then lets go of the examples ([`Config::drop_examples`]). Trains models (a
+/// fraction of a second for thousands of examples): call it off the runtime's workers. A
+/// topic that cannot learn is an error, like a config error: the caller keeps the running
+/// configuration.
 pub fn learn_from_marks(
     config: Config,
     marks: &[Mark],
     cache: &dyn ModelCache,
 ) -> Result<Config, LearnError> {
-    let config = config.with_marks(marks);
+    let mut config = config.with_marks(marks);
     config.train_with(cache)?;
     log_learning(&config);
+    config.drop_examples();
     Ok(config)
 }
 

@@ -11,7 +11,7 @@ use super::{Example, TopicModel};
 
 /// Bump when the features, the solver or the model's layout change: older cached models are
 /// then never read again.
-const MODEL_FORMAT: u32 = 1;
+const MODEL_FORMAT: u32 = 2;
 
 /// Where trained models are kept, by [`model_key`].
 pub trait ModelCache {

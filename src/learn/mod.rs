@@ -73,7 +73,10 @@ pub struct TopicModel {
     /// Feature keys ([`features::key`] of the names), sorted; the names, IDFs and learned
     /// weights are in the same order.
     keys: Vec<u64>,
-    names: Vec<Box<str>>,
+    /// Every feature's name, one after another (for explanations): name `i` ends at `ends[i]`
+    /// and starts where name `i - 1` ends. One string, not thousands of small allocations.
+    names: String,
+    ends: Vec<u32>,
     idf: Vec<f32>,
     weights: Vec<f32>,
     bias: f64,
@@ -116,10 +119,17 @@ impl TopicModel {
         vocab.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)));
         // Two names with one key (never seen in practice): the first in name order stays.
         vocab.dedup_by_key(|v| v.0);
+        let mut names = String::with_capacity(vocab.iter().map(|v| v.1.len()).sum());
+        let mut ends = Vec::with_capacity(vocab.len());
+        for v in &vocab {
+            names.push_str(v.1);
+            ends.push(u32::try_from(names.len()).map_err(|_| "too many features")?);
+        }
         let mut model = TopicModel {
             weights: vec![0.0; vocab.len()],
             keys: vocab.iter().map(|v| v.0).collect(),
-            names: vocab.iter().map(|v| Box::<str>::from(v.1)).collect(),
+            names,
+            ends,
             idf: vocab.iter().map(|v| v.2).collect(),
             bias: 0.0,
             threshold,
@@ -137,7 +147,7 @@ impl TopicModel {
                 s: e.weight * total / (2.0 * if e.label { wpos } else { wneg }),
             })
             .collect();
-        let fit = solver::fit(&rows, model.names.len(), c)?;
+        let fit = solver::fit(&rows, model.keys.len(), c)?;
         model.weights = fit.w.iter().map(|&w| w as f32).collect();
         model.bias = fit.b;
         Ok(model)
@@ -178,13 +188,19 @@ impl TopicModel {
             .iter()
             .filter(|p| p.1 > 0.0)
             .take(EXPLAIN_TOP)
-            .map(|&(i, c)| (self.names[i].to_string(), c))
+            .map(|&(i, c)| (self.name(i).to_owned(), c))
             .collect();
         Learned {
             score: 1.0 / (1.0 + (-z).exp()),
             threshold: self.threshold,
             reasons,
         }
+    }
+
+    /// Feature `i`'s name (`w:nato`, `q:@side`, ...).
+    fn name(&self, i: usize) -> &str {
+        let start = i.checked_sub(1).map_or(0, |p| self.ends[p] as usize);
+        &self.names[start..self.ends[i] as usize]
     }
 
     /// This model with the topic's threshold (which is not part of what was learned).
@@ -194,10 +210,19 @@ impl TopicModel {
     }
 
     /// Whether a model read back from a cache is whole: its columns of one length, its keys
-    /// sorted and distinct, its numbers finite.
+    /// sorted and distinct, its names cut at character boundaries, its numbers finite.
     pub fn is_consistent(&self) -> bool {
         let n = self.keys.len();
-        self.names.len() == n
+        self.ends.len() == n
+            && self.ends.windows(2).all(|w| w[0] <= w[1])
+            && self
+                .ends
+                .last()
+                .map_or(self.names.is_empty(), |&e| e as usize == self.names.len())
+            && self
+                .ends
+                .iter()
+                .all(|&e| self.names.is_char_boundary(e as usize))
             && self.idf.len() == n
             && self.weights.len() == n
             && self.keys.windows(2).all(|w| w[0] < w[1])
@@ -205,9 +230,9 @@ impl TopicModel {
             && self.idf.iter().chain(&self.weights).all(|x| x.is_finite())
     }
 
-    /// Features kept, and the heap the model holds (bytes, approximate).
+    /// Features kept, and the heap the model holds (bytes).
     pub fn size(&self) -> (usize, usize) {
-        let names: usize = self.names.iter().map(|n| n.len() + 16).sum();
-        (self.names.len(), names + self.names.len() * 16)
+        let n = self.keys.len();
+        (n, self.names.len() + n * (8 + 4 + 4 + 4))
     }
 }
