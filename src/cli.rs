@@ -620,46 +620,16 @@ fn read_watchlist(path: &std::path::Path) -> Result<String, Failure> {
 /// A running daemon notices the change and reloads.
 fn write_watchlist(path: &std::path::Path, text: &str) -> Result<(), Failure> {
     config::parse(text, path).map_err(usage)?;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let (tmp, mut file) = create_temp_in(dir)?;
-    let written = file
-        .write_all(text.as_bytes())
-        .and_then(|()| file.sync_all());
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(anyhow::Error::new(e)
-            .context(format!("cannot write {}", tmp.display()))
-            .into());
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(&tmp, meta.permissions());
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777)
+    };
+    crate::atomic_write::replace(path, text.as_bytes(), mode)
+        .with_context(|| format!("cannot replace {}", path.display()))?;
     Ok(())
-}
-
-fn create_temp_in(dir: &std::path::Path) -> Result<(PathBuf, std::fs::File), Failure> {
-    for i in 0..100u32 {
-        let p = dir.join(format!(".watchlist.{}.{i}.tmp", std::process::id()));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&p)
-        {
-            Ok(f) => return Ok((p, f)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => {
-                return Err(anyhow::Error::new(e)
-                    .context(format!("cannot write in {}", dir.display()))
-                    .into());
-            }
-        }
-    }
-    Err(anyhow::anyhow!("cannot create a temporary file in {}", dir.display()).into())
 }
 
 /// `tidings feeds ...`: edits the watch-list, keeping its comments and layout.

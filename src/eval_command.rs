@@ -189,7 +189,7 @@ fn render(out: &mut String, name: &str, r: &Report, how: &str, show: usize) {
     out.push('\n');
 }
 
-/// What the query and the model said, in one line.
+/// What the query and the model said, in one line: `query: nato; model: score 0.28 < 0.50 — …`.
 fn why(m: &eval::Miss) -> String {
     let a = &m.assessment;
     let query = match &a.query {
@@ -198,22 +198,7 @@ fn why(m: &eval::Miss) -> String {
     };
     match &a.verdict {
         None => query,
-        Some(v) => {
-            let reasons: Vec<String> = v
-                .reasons
-                .iter()
-                .map(|(f, w)| format!("{f} {w:+.2}"))
-                .collect();
-            format!(
-                "{query}; score {:.2} ({})",
-                v.score,
-                if reasons.is_empty() {
-                    "nothing for it".to_owned()
-                } else {
-                    reasons.join(", ")
-                }
-            )
-        }
+        Some(v) => format!("{query}; {}", crate::cli::model_line(v)),
     }
 }
 

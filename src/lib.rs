@@ -2,6 +2,7 @@
 //!
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod atomic_write;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -7,7 +7,6 @@
 //! written to a temporary name and renamed, so a reader never sees half a model, and are
 //! private (0600). After each save only the [`KEEP`] newest models stay.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::learn::{self, TopicModel};
@@ -48,15 +47,7 @@ impl DirCache {
     fn write(&self, key: &str, model: &TopicModel) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let json = serde_json::to_vec(model).map_err(std::io::Error::other)?;
-        let tmp = self.dir.join(format!(".{key}.{}.tmp", std::process::id()));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options.open(&tmp)?;
-        f.write_all(&json)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, self.path(key))?;
+        crate::atomic_write::replace(&self.path(key), &json, 0o600)?;
         self.prune()
     }
 

@@ -207,10 +207,8 @@ pub fn install_to(
     }
     let unit_path = unit_dir.join(UNIT_NAME);
     let text = unit_text_for(binary, data_dir, home);
-    // Write then rename, so a running systemd never reads half a unit.
-    let tmp = unit_dir.join(format!(".{UNIT_NAME}.tmp"));
-    std::fs::write(&tmp, text).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, &unit_path).map_err(io(&unit_path))?;
+    // Replaced whole, so a running systemd never reads half a unit.
+    crate::atomic_write::replace(&unit_path, text.as_bytes(), 0o644).map_err(io(&unit_path))?;
 
     let commands: [&[&str]; 2] = [
         &["--user", "daemon-reload"],

@@ -55,7 +55,7 @@ async fn eval_prints_weighted_figures_and_explained_misses() {
     let miss = out.line_with("Moldova weighs NATO bid");
     assert!(miss.contains("held.tsv:3] weight 1.0"), "{}", out.dump());
     assert!(
-        out.stdout.contains("query: nato; score 0."),
+        out.stdout.contains("query: nato; model: score 0.28 < 0.50"),
         "a miss says what the query and the model said\n{}",
         out.dump()
     );
