@@ -9,8 +9,8 @@ use clap::{Args, Parser, Subcommand};
 use tracing::info;
 
 use crate::config::{self, Config, ConfigError};
-use crate::daemon::Engine;
-use crate::notify::DesktopNotifier;
+use crate::daemon::Daemon;
+use crate::desktop::DesktopNotifier;
 use crate::store::Store;
 
 /// Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
@@ -549,17 +549,17 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 /// `tidings run`: the daemon until a shutdown signal.
 async fn daemon(config: Config, store: Store) -> Result<ExitCode, Failure> {
     let (notifier, feedback) = DesktopNotifier::new();
-    let mut engine = Engine::new(config, store, notifier)?;
-    engine.set_feedback(feedback);
-    engine.set_service_notify(crate::service::Notify::from_env());
+    let mut daemon = Daemon::new(config, store, notifier)?;
+    daemon.set_feedback(feedback);
+    daemon.set_service_notify(crate::service::SdNotify::from_env());
     info!(
-        feeds = engine.config.feeds.len(),
-        topics = engine.config.topics.len(),
-        db = %engine.store.path().display(),
+        feeds = daemon.config.feeds.len(),
+        topics = daemon.config.topics.len(),
+        db = %daemon.store.path().display(),
         "tidings started"
     );
-    let (_sources, reloads) = crate::reload::start(&engine.config.path);
-    engine.run(shutdown_signal(), reloads).await?;
+    let (_sources, reloads) = crate::reload::start(&daemon.config.path);
+    daemon.run(shutdown_signal(), reloads).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -570,8 +570,8 @@ async fn poll_once(config: Config, store: Store) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::SUCCESS);
     }
     let (notifier, _feedback) = DesktopNotifier::new();
-    let mut engine = Engine::new(config, store, notifier)?;
-    let reports = engine.poll(&feeds).await?;
+    let mut daemon = Daemon::new(config, store, notifier)?;
+    let reports = daemon.poll(&feeds).await?;
     for r in &reports {
         println!("{}", r.summary_line());
     }

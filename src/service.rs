@@ -291,12 +291,12 @@ enum Target {
 /// Errors are `io::Error`s from sending; callers log them (a lost notification must never
 /// stop the daemon).
 #[derive(Debug, Clone, Default)]
-pub struct Notify {
+pub struct SdNotify {
     target: Option<Target>,
     watchdog: Option<Duration>,
 }
 
-impl Notify {
+impl SdNotify {
     /// Reads `NOTIFY_SOCKET`, `WATCHDOG_USEC` and `WATCHDOG_PID` from the environment.
     pub fn from_env() -> Self {
         let var = |k| std::env::var(k).ok();
@@ -308,7 +308,7 @@ impl Notify {
         )
     }
 
-    /// A `Notify` that sends nothing.
+    /// A `SdNotify` that sends nothing.
     pub fn disabled() -> Self {
         Self::default()
     }
@@ -340,7 +340,7 @@ impl Notify {
             None => true,
             Some(p) => p.trim().parse::<u32>().is_ok_and(|p| p == our_pid),
         };
-        Notify {
+        SdNotify {
             target,
             watchdog: usec.filter(|_| for_us).map(Duration::from_micros),
         }
@@ -679,8 +679,8 @@ mod tests {
             }
         }
 
-        fn notify(&self) -> Notify {
-            Notify::from_vars(Some(self.path.clone().into()), None, None, 1)
+        fn notify(&self) -> SdNotify {
+            SdNotify::from_vars(Some(self.path.clone().into()), None, None, 1)
         }
 
         fn recv(&self) -> String {
@@ -732,7 +732,7 @@ mod tests {
         let sock = UnixDatagram::bind_addr(&addr).expect("bind");
         sock.set_read_timeout(Some(Duration::from_secs(5)))
             .expect("timeout");
-        let n = Notify::from_vars(Some(format!("@{name}").into()), None, None, 1);
+        let n = SdNotify::from_vars(Some(format!("@{name}").into()), None, None, 1);
         n.ready().expect("ready");
         let mut buf = [0u8; 64];
         let got = sock.recv(&mut buf).expect("datagram");
@@ -742,10 +742,10 @@ mod tests {
     #[test]
     fn without_a_socket_everything_is_a_no_op() {
         for n in [
-            Notify::disabled(),
-            Notify::from_vars(None, Some("60000000"), None, 1),
-            Notify::from_vars(Some("".into()), None, None, 1),
-            Notify::from_vars(Some("relative/path".into()), None, None, 1),
+            SdNotify::disabled(),
+            SdNotify::from_vars(None, Some("60000000"), None, 1),
+            SdNotify::from_vars(Some("".into()), None, None, 1),
+            SdNotify::from_vars(Some("relative/path".into()), None, None, 1),
         ] {
             assert!(!n.is_active());
             n.ready().expect("ready");
@@ -766,7 +766,7 @@ mod tests {
 
     #[test]
     fn watchdog_interval_is_half_and_only_for_our_pid() {
-        let w = |usec, pid| Notify::from_vars(None, usec, pid, 42).watchdog_interval();
+        let w = |usec, pid| SdNotify::from_vars(None, usec, pid, 42).watchdog_interval();
         assert_eq!(w(Some("60000000"), None), Some(Duration::from_secs(30)));
         assert_eq!(
             w(Some("60000000"), Some("42")),

@@ -17,13 +17,13 @@ use tracing::{debug, error, info, warn};
 use url::Url;
 
 use crate::config::{self, Config, FeedConfig, redact_url};
+use crate::desktop::{self, AlertContent, Feedback, Notifier, render, render_summary};
 use crate::fetch::{FetchOutcome, Fetcher, Limits, Validators};
 use crate::flood::{self, Candidate, Delivery, FloodState};
 use crate::learn::ModelCache;
 use crate::matcher::LearnError;
 use crate::model::{FeedId, Urgency};
 use crate::model_cache::DirCache;
-use crate::notify::{self as notify_mod, AlertContent, Feedback, Notifier, render, render_summary};
 use crate::parse::{ParseError, ParsedFeed, parse};
 use crate::schedule::{self, Outcome, Policy};
 use crate::store::{FeedState, Mark, NewAlert, PollRecord, Store, StoreError};
@@ -265,9 +265,9 @@ pub struct Fetched {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The engine
+// The daemon
 
-pub struct Engine<F, N, C> {
+pub struct Daemon<F, N, C> {
     pub config: Config,
     pub store: Store,
     pub notifier: N,
@@ -305,21 +305,21 @@ pub struct Engine<F, N, C> {
     sink_state: HashMap<String, crate::sinks::SinkState>,
     sink_client: Option<reqwest::Client>,
     /// systemd's notification socket (a no-op outside systemd).
-    sd: crate::service::Notify,
+    sd: crate::service::SdNotify,
     last_poll_at: Option<DateTime<Utc>>,
     /// Notifications on screen whose actions we can act on, by server id (bounded).
     shown: HashMap<u32, Shown>,
     pub stats: Stats,
 }
 
-impl<N: Notifier> Engine<Fetcher, N, SystemClock> {
-    /// The production engine: real HTTP, the system clock.
+impl<N: Notifier> Daemon<Fetcher, N, SystemClock> {
+    /// The production daemon: real HTTP, the system clock.
     pub fn new(config: Config, store: Store, notifier: N) -> anyhow::Result<Self> {
         let fetcher = Fetcher::new(Limits {
             max_body_bytes: config.settings.max_body_bytes,
             ..Limits::default()
         })?;
-        Ok(Engine::with_parts(
+        Ok(Daemon::with_parts(
             config,
             store,
             fetcher,
@@ -329,7 +329,7 @@ impl<N: Notifier> Engine<Fetcher, N, SystemClock> {
     }
 }
 
-impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
+impl<F: Fetch, N: Notifier, C: Clock> Daemon<F, N, C> {
     pub fn with_parts(config: Config, store: Store, fetcher: F, notifier: N, clock: C) -> Self {
         let hosts = Arc::new(HostGate::new(
             config.settings.host_concurrency,
@@ -341,7 +341,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
         )));
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let parsing = Arc::new(Semaphore::new(cpus));
-        Engine {
+        Daemon {
             config,
             store,
             notifier,
@@ -365,7 +365,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
             next_prune: None,
             sink_state: HashMap::new(),
             sink_client: None,
-            sd: crate::service::Notify::disabled(),
+            sd: crate::service::SdNotify::disabled(),
             last_poll_at: None,
             shown: HashMap::new(),
             stats: Stats::default(),
@@ -373,7 +373,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
     }
 
     /// Report readiness, status and liveness to systemd through `sd`.
-    pub fn set_service_notify(&mut self, sd: crate::service::Notify) {
+    pub fn set_service_notify(&mut self, sd: crate::service::SdNotify) {
         self.sd = sd;
     }
 
@@ -1160,7 +1160,7 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
     }
 
     /// Keeps what a notification's actions need, for a bounded number of notifications.
-    fn remember(&mut self, server_id: u32, note: &notify_mod::Notification) {
+    fn remember(&mut self, server_id: u32, note: &desktop::Notification) {
         const KEEP: usize = 256;
         if self.shown.len() >= KEEP
             && let Some(oldest) = self.shown.keys().min().copied()
@@ -1195,12 +1195,12 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                     return Ok(());
                 };
                 match key.as_str() {
-                    notify_mod::ACTION_DEFAULT | notify_mod::ACTION_OPEN => {
-                        if let Some(link) = target.link.filter(|l| notify_mod::is_openable(l)) {
+                    desktop::ACTION_DEFAULT | desktop::ACTION_OPEN => {
+                        if let Some(link) = target.link.filter(|l| desktop::is_openable(l)) {
                             open_link(&self.config.settings.opener, &link);
                         }
                     }
-                    notify_mod::ACTION_MUTE => {
+                    desktop::ACTION_MUTE => {
                         if let Some(topic) = target.topic {
                             let until = self.clock.now()
                                 + chrono::Duration::from_std(MUTE_FOR).unwrap_or_default();
@@ -1208,9 +1208,9 @@ impl<F: Fetch, N: Notifier, C: Clock> Engine<F, N, C> {
                             self.store.mute_topic(&topic, until)?;
                         }
                     }
-                    notify_mod::ACTION_WRONG | notify_mod::ACTION_RIGHT => {
+                    desktop::ACTION_WRONG | desktop::ACTION_RIGHT => {
                         if let Some(alert) = target.alert {
-                            let label = key == notify_mod::ACTION_RIGHT;
+                            let label = key == desktop::ACTION_RIGHT;
                             self.mark_from_notification(alert, label)?;
                         }
                     }

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex as StdMutex;
 
 use super::*;
+use crate::desktop::{Notification, NotifyError};
 use crate::fetch::{CacheHints, FetchError};
-use crate::notify::{Notification, NotifyError};
 
 const T0: &str = "2026-11-27T12:00:00Z";
 
@@ -136,7 +136,7 @@ struct Harness {
     _dir: tempfile::TempDir,
     config_path: PathBuf,
     script: Arc<Script>,
-    engine: Engine<ScriptedFetcher, NoNotifier, TokioClock>,
+    daemon: Daemon<ScriptedFetcher, NoNotifier, TokioClock>,
 }
 
 fn harness(watchlist: &str) -> Harness {
@@ -146,7 +146,7 @@ fn harness(watchlist: &str) -> Harness {
     let config = config::load(&config_path).unwrap();
     let store = Store::open(&dir.path().join("tidings.db")).unwrap();
     let script = Arc::new(Script::default());
-    let engine = Engine::with_parts(
+    let daemon = Daemon::with_parts(
         config,
         store,
         ScriptedFetcher(script.clone()),
@@ -157,7 +157,7 @@ fn harness(watchlist: &str) -> Harness {
         _dir: dir,
         config_path,
         script,
-        engine,
+        daemon,
     }
 }
 
@@ -169,14 +169,14 @@ fn feeds_toml(urls: &[&str], interval: &str) -> String {
     s
 }
 
-/// Runs the engine for `virtual_time`, then shuts it down; `during` runs alongside.
+/// Runs the daemon for `virtual_time`, then shuts it down; `during` runs alongside.
 async fn run_for(
     h: &mut Harness,
     virtual_time: Duration,
     during: impl Future<Output = ()>,
 ) -> mpsc::Sender<ReloadCause> {
     let (reload_tx, reload_rx) = mpsc::channel(4);
-    let run = h.engine.run(tokio::time::sleep(virtual_time), reload_rx);
+    let run = h.daemon.run(tokio::time::sleep(virtual_time), reload_rx);
     let ((), res) = tokio::join!(during, run);
     res.unwrap();
     reload_tx
@@ -213,12 +213,12 @@ async fn idle_daemon_wakes_only_for_due_polls() {
     run_for(&mut h, Duration::from_secs(3600), async {}).await;
     let polls = h.script.count() as u64;
     assert_eq!(polls, 800, "every feed polled every 15 minutes for an hour");
-    assert_eq!(h.engine.stats.polls, polls);
+    assert_eq!(h.daemon.stats.polls, polls);
     // Each poll costs at most one timer wake-up and one completion; nothing else wakes the loop.
     assert!(
-        h.engine.stats.wakeups <= 2 * polls + 2,
+        h.daemon.stats.wakeups <= 2 * polls + 2,
         "{} wake-ups for {polls} polls",
-        h.engine.stats.wakeups
+        h.daemon.stats.wakeups
     );
 }
 
@@ -249,7 +249,7 @@ async fn failures_back_off_exponentially_and_recover() {
             "gaps {gaps:?}"
         );
     }
-    let state = h.engine.store.feed_by_url(url).unwrap().unwrap();
+    let state = h.daemon.store.feed_by_url(url).unwrap().unwrap();
     assert_eq!(state.consecutive_failures, 0);
 }
 
@@ -302,7 +302,7 @@ async fn gone_feed_is_disabled_until_its_entry_changes() {
         1,
         "never polled again after 410"
     );
-    let state = h.engine.store.feed_by_url(gone).unwrap().unwrap();
+    let state = h.daemon.store.feed_by_url(gone).unwrap().unwrap();
     assert_eq!(state.disabled_reason.as_deref(), Some("410 Gone"));
 
     // Editing its entry (here: giving it a name) re-enables it.
@@ -311,7 +311,7 @@ async fn gone_feed_is_disabled_until_its_entry_changes() {
     write(&h.config_path, &edited);
     let (reload_tx, reload_rx) = mpsc::channel(4);
     reload_tx.send(ReloadCause::Signal).await.unwrap();
-    h.engine
+    h.daemon
         .run(tokio::time::sleep(Duration::from_secs(600)), reload_rx)
         .await
         .unwrap();
@@ -333,7 +333,7 @@ async fn permanent_redirect_is_adopted_after_two_polls() {
         "two polls of the old URL, both redirected"
     );
     assert!(!h.script.minutes(new).is_empty(), "then the new URL");
-    let state = h.engine.store.feed_by_url(old).unwrap().unwrap();
+    let state = h.daemon.store.feed_by_url(old).unwrap().unwrap();
     assert_eq!(state.fetch_url.as_deref(), Some(new));
 }
 
@@ -357,7 +357,7 @@ async fn reload_adds_and_removes_feeds_and_a_broken_file_changes_nothing() {
         reload_tx.send(ReloadCause::FileChanged).await.unwrap();
     };
     let run = h
-        .engine
+        .daemon
         .run(tokio::time::sleep(Duration::from_secs(30 * 60)), reload_rx);
     let ((), res) = tokio::join!(driver, run);
     res.unwrap();
@@ -372,10 +372,10 @@ async fn reload_adds_and_removes_feeds_and_a_broken_file_changes_nothing() {
         after(a, 20.0) >= 1 && after(c, 20.0) >= 1,
         "broken file: the running config goes on"
     );
-    let err = h.engine.store.state("config_error").unwrap().unwrap();
+    let err = h.daemon.store.state("config_error").unwrap().unwrap();
     assert!(err.contains("watchlist.toml:1:"), "{err}");
-    assert_eq!(h.engine.stats.reloads, 1);
-    let removed = h.engine.store.feed_by_url(b).unwrap().unwrap();
+    assert_eq!(h.daemon.stats.reloads, 1);
+    let removed = h.daemon.store.feed_by_url(b).unwrap().unwrap();
     assert!(!removed.in_config, "removed feed keeps its row");
 }
 
@@ -395,9 +395,9 @@ async fn a_reload_with_bad_examples_keeps_the_running_topics() {
         "label\ttitle\n1\tFinland joins NATO\n0\tNATO jets land\n",
     );
     write(&h.config_path, &toml);
-    h.engine.config = config::load(&h.config_path).unwrap();
+    h.daemon.config = config::load(&h.config_path).unwrap();
     let learning = |h: &Harness| {
-        h.engine.config.topics[0]
+        h.daemon.config.topics[0]
             .learn
             .as_ref()
             .map(|l| l.examples.len())
@@ -418,15 +418,15 @@ async fn a_reload_with_bad_examples_keeps_the_running_topics() {
         let (reload_tx, reload_rx) = mpsc::channel(1);
         reload_tx.send(ReloadCause::FileChanged).await.unwrap();
         drop(reload_tx);
-        h.engine
+        h.daemon
             .run(tokio::time::sleep(Duration::from_secs(60)), reload_rx)
             .await
             .unwrap();
-        let err = h.engine.store.state("config_error").unwrap().unwrap();
+        let err = h.daemon.store.state("config_error").unwrap().unwrap();
         assert!(err.contains(want), "{err}");
         assert_eq!(learning(&h), Some(2), "the running topics stay");
         assert!(
-            h.engine
+            h.daemon
                 .config
                 .matcher()
                 .model(crate::model::TopicId(0))
@@ -434,7 +434,7 @@ async fn a_reload_with_bad_examples_keeps_the_running_topics() {
             "and keep their model"
         );
     }
-    assert_eq!(h.engine.stats.reloads, 0);
+    assert_eq!(h.daemon.stats.reloads, 0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -449,7 +449,7 @@ async fn shutdown_waits_for_in_flight_polls_at_most_the_grace_period() {
         took <= Duration::from_secs(60) + SHUTDOWN_GRACE,
         "took {took:?}"
     );
-    let state = h.engine.store.feed_by_url(hang).unwrap().unwrap();
+    let state = h.daemon.store.feed_by_url(hang).unwrap().unwrap();
     assert_eq!(
         state.last_polled_at, None,
         "an unfinished poll records nothing"
@@ -471,8 +471,8 @@ async fn one_request_in_flight_per_host_and_spacing_between_them() {
         h.script.reply(u, vec![Reply::Slow(Duration::from_secs(1))]);
     }
     // Start every feed at once (no spreading): a one-shot pass over all of them.
-    let feeds = h.engine.config.feeds.clone();
-    h.engine.poll(&feeds).await.unwrap();
+    let feeds = h.daemon.config.feeds.clone();
+    h.daemon.poll(&feeds).await.unwrap();
 
     let in_flight = h.script.in_flight.lock().unwrap().clone();
     assert_eq!(
@@ -517,13 +517,13 @@ fn a_documents_key_set_finds_exactly_its_keys() {
     assert!(!key_seen(&key_set(Vec::new()), key_hash("a")));
 }
 
-/// "Not relevant" / "Relevant" on a notification the engine showed record the mark of its
+/// "Not relevant" / "Relevant" on a notification the daemon showed record the mark of its
 /// alert (via `notification`, the later one replacing the earlier); an unknown notification
 /// is ignored, and an alert gone meanwhile is not fatal.
 #[tokio::test(start_paused = true)]
 async fn mark_actions_mark_the_shown_alert() {
     let mut h = harness(&feeds_toml(&["https://a.example/rss"], "15m"));
-    let store = &mut h.engine.store;
+    let store = &mut h.daemon.store;
     let feed = store
         .sync_feed("https://a.example/rss", None, t0())
         .unwrap();
@@ -556,9 +556,9 @@ async fn mark_actions_mark_the_shown_alert() {
     )
     .unwrap();
     tx.finish(&PollRecord::default(), t0()).unwrap();
-    h.engine.deliver_pending().await.unwrap();
+    h.daemon.deliver_pending().await.unwrap();
     assert_eq!(
-        h.engine.shown.get(&1).and_then(|s| s.alert),
+        h.daemon.shown.get(&1).and_then(|s| s.alert),
         Some(1),
         "the notification (server id 1) shows alert 1"
     );
@@ -567,13 +567,13 @@ async fn mark_actions_mark_the_shown_alert() {
         id,
         key: key.to_string(),
     };
-    h.engine.on_feedback(action(7, "wrong")).unwrap();
+    h.daemon.on_feedback(action(7, "wrong")).unwrap();
     assert!(
-        h.engine.store.marks().unwrap().is_empty(),
+        h.daemon.store.marks().unwrap().is_empty(),
         "not our notification"
     );
-    h.engine.on_feedback(action(1, "wrong")).unwrap();
-    let marks = h.engine.store.marks().unwrap();
+    h.daemon.on_feedback(action(1, "wrong")).unwrap();
+    let marks = h.daemon.store.marks().unwrap();
     assert_eq!(
         marks
             .iter()
@@ -591,8 +591,8 @@ async fn mark_actions_mark_the_shown_alert() {
             "Helsinki applies."
         )]
     );
-    h.engine.on_feedback(action(1, "right")).unwrap();
-    let marks = h.engine.store.marks().unwrap();
+    h.daemon.on_feedback(action(1, "right")).unwrap();
+    let marks = h.daemon.store.marks().unwrap();
     assert_eq!(
         marks.iter().map(|m| m.label).collect::<Vec<_>>(),
         [true],
@@ -601,7 +601,7 @@ async fn mark_actions_mark_the_shown_alert() {
 
     // Retention forgets the alert while its notification is still on screen.
     let later = t0() + chrono::Duration::days(2);
-    h.engine
+    h.daemon
         .store
         .prune(
             later,
@@ -610,9 +610,9 @@ async fn mark_actions_mark_the_shown_alert() {
             100,
         )
         .unwrap();
-    h.engine.on_feedback(action(1, "wrong")).unwrap();
+    h.daemon.on_feedback(action(1, "wrong")).unwrap();
     assert_eq!(
-        h.engine.store.marks().unwrap().len(),
+        h.daemon.store.marks().unwrap().len(),
         1,
         "the mark outlives its alert"
     );

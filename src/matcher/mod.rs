@@ -94,9 +94,9 @@
 //! levels, and a query that can never match on its own (only `NOT ...`, or `x AND NOT x`).
 //! Aliases are checked too: an alias with no spelling or an empty spelling is an error.
 
-mod engine;
 mod normalize;
 mod parse;
+mod scanner;
 
 #[cfg(test)]
 mod tests;
@@ -109,7 +109,7 @@ use crate::model::{Aliases, Article, Learned, Match, Topic, TopicId};
 pub use normalize::{normalize, words};
 pub use parse::{DEFAULT_NEAR, Expr, MAX_DEPTH, MAX_NEAR, MAX_QUERY_BYTES};
 
-use engine::{Engine, EngineBuilder};
+use scanner::{Scanner, ScannerBuilder};
 
 /// A query that cannot be compiled, with its position inside the query text.
 ///
@@ -162,11 +162,11 @@ impl QueryError {
     }
 }
 
-/// Every enabled topic compiled into one engine, and the trained model of each topic that
+/// Every enabled topic compiled into one scanner, and the trained model of each topic that
 /// learns.
 #[derive(Debug)]
 pub struct Matcher {
-    engine: Engine,
+    scanner: Scanner,
     /// Indexed by topic index; `None` for a topic without examples.
     models: Vec<Option<TopicModel>>,
     /// Indexed by topic index: the model came from a [`ModelCache`].
@@ -205,7 +205,7 @@ impl Matcher {
     /// index of the topic in `topics`; disabled topics are not compiled and never match.
     pub fn new(topics: &[Topic], aliases: &Aliases) -> Result<Matcher, QueryError> {
         check_aliases(aliases)?;
-        let mut b = EngineBuilder::default();
+        let mut b = ScannerBuilder::default();
         for (i, t) in topics.iter().enumerate() {
             if !t.enabled {
                 continue;
@@ -214,7 +214,7 @@ impl Matcher {
                 .map_err(|e| QueryError::at(&t.query, e.pos, e.message, &t.name, Some(i)))?;
             b.add(TopicId(i), &expr, aliases);
         }
-        let engine = b.build().map_err(|message| QueryError {
+        let scanner = b.build().map_err(|message| QueryError {
             topic_index: None,
             topic: String::new(),
             line: 1,
@@ -223,7 +223,7 @@ impl Matcher {
             excerpt: String::new(),
         })?;
         Ok(Matcher {
-            engine,
+            scanner,
             models: Vec::new(),
             from_cache: Vec::new(),
         })
@@ -288,7 +288,7 @@ impl Matcher {
             summary: summary.to_owned(),
             ..Article::default()
         };
-        self.engine
+        self.scanner
             .matches(&a)
             .into_iter()
             .find(|m| m.topic == topic)
@@ -297,7 +297,7 @@ impl Matcher {
     /// The topics `article` is an alert for, ordered by [`TopicId`], each with its explanation
     /// (and, for a topic that learns, the model's score and reasons).
     pub fn matches(&self, article: &Article) -> Vec<Match> {
-        let mut ms = self.engine.matches(article);
+        let mut ms = self.scanner.matches(article);
         if self.models.iter().all(Option::is_none) {
             return ms;
         }
@@ -317,8 +317,8 @@ impl Matcher {
     /// match or the model said no (for `eval`, which shows why an item was missed). The model
     /// scores articles the query did not match too, though those never alert.
     pub fn assess(&self, article: &Article) -> Vec<Assessment> {
-        let ms = self.engine.matches(article);
-        let topics = self.engine.topic_ids();
+        let ms = self.scanner.matches(article);
+        let topics = self.scanner.topic_ids();
         topics
             .into_iter()
             .map(|topic| {
@@ -347,7 +347,7 @@ impl Matcher {
     /// Which automaton scans for the topics' terms and its heap size in bytes: `("NFA", 52_000)`,
     /// `("DFA", 9_800_000)`, or `("none", 0)` when no topic has a term (for benchmarks and tests).
     pub fn automaton(&self) -> (&'static str, usize) {
-        self.engine.automaton()
+        self.scanner.automaton()
     }
 }
 
@@ -375,7 +375,7 @@ fn features(article: &Article, m: Option<&Match>) -> Vec<u64> {
 #[derive(Debug)]
 pub struct Query {
     expr: Expr,
-    engine: Engine,
+    scanner: Scanner,
 }
 
 impl Query {
@@ -386,7 +386,7 @@ impl Query {
 
     /// The match, if `article` matches (its `topic` is `TopicId(0)`).
     pub fn matches(&self, article: &Article) -> Option<Match> {
-        self.engine.matches(article).into_iter().next()
+        self.scanner.matches(article).into_iter().next()
     }
 }
 
@@ -394,9 +394,9 @@ impl Query {
 pub fn compile_query(query: &str, aliases: &Aliases) -> Result<Query, QueryError> {
     check_aliases(aliases)?;
     let expr = parse_query(query, aliases)?;
-    let mut b = EngineBuilder::default();
+    let mut b = ScannerBuilder::default();
     b.add(TopicId(0), &expr, aliases);
-    let engine = b.build().map_err(|message| QueryError {
+    let scanner = b.build().map_err(|message| QueryError {
         topic_index: None,
         topic: "query".to_owned(),
         line: 1,
@@ -404,10 +404,10 @@ pub fn compile_query(query: &str, aliases: &Aliases) -> Result<Query, QueryError
         message,
         excerpt: String::new(),
     })?;
-    Ok(Query { expr, engine })
+    Ok(Query { expr, scanner })
 }
 
-/// Parse (and validate) a query without building an engine.
+/// Parse (and validate) a query without building a scanner.
 pub fn parse_query(query: &str, aliases: &Aliases) -> Result<Expr, QueryError> {
     parse::parse(query, aliases).map_err(|e| QueryError::at(query, e.pos, e.message, "query", None))
 }

@@ -531,7 +531,7 @@ mod tests {
         assert_eq!(words("👩\u{200D}💻 ❤\u{FE0F} rock"), ["rock"]);
     }
 
-    /// Stream mode (what the engine matches over) splits and maps words exactly as
+    /// Stream mode (what the scanner matches over) splits and maps words exactly as
     /// `analyze` does, and writes nothing but the words.
     fn assert_stream_agrees(s: &str) {
         let n = analyze(s, true);

@@ -74,7 +74,7 @@ fn escaped_markup_is_well_formed_for_hostile_text() {
     text.extend((0u8..32).map(char::from));
     text.push('\u{7f}');
     text.push('\u{85}');
-    let escaped = tidings::notify::escape_markup(&text);
+    let escaped = tidings::desktop::escape_markup(&text);
     let doc = format!("<r>{escaped}</r>");
     let mut reader = quick_xml::Reader::from_str(&doc);
     loop {

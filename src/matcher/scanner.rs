@@ -1,4 +1,4 @@
-//! The compiled engine: every term of every topic in one Aho-Corasick automaton, evaluation of
+//! The compiled scanner: every term of every topic in one Aho-Corasick automaton, evaluation of
 //! the topics that got a hit, and explanations (hits + snippet).
 
 use std::cell::RefCell;
@@ -65,7 +65,7 @@ struct CompiledTopic {
 
 /// Every compiled topic.
 #[derive(Debug)]
-pub(crate) struct Engine {
+pub(crate) struct Scanner {
     ac: Option<Terms>,
     /// Words in each pattern.
     pat_words: Vec<u32>,
@@ -80,7 +80,7 @@ pub(crate) struct Engine {
 }
 
 #[derive(Default)]
-pub(crate) struct EngineBuilder {
+pub(crate) struct ScannerBuilder {
     patterns: Vec<String>,
     pat_index: HashMap<String, u32>,
     pat_words: Vec<u32>,
@@ -90,7 +90,7 @@ pub(crate) struct EngineBuilder {
     always: Vec<u32>,
 }
 
-impl EngineBuilder {
+impl ScannerBuilder {
     /// Add a parsed (and so validated) topic.
     pub fn add(&mut self, id: TopicId, expr: &Expr, aliases: &crate::model::Aliases) {
         let slot = self.topics.len() as u32;
@@ -197,14 +197,14 @@ impl EngineBuilder {
         Some(id)
     }
 
-    pub fn build(self) -> Result<Engine, String> {
+    pub fn build(self) -> Result<Scanner, String> {
         let ac = if self.patterns.is_empty() {
             None
         } else {
             Some(Terms::build(&self.patterns)?)
         };
         let fields = self.leaves.iter().fold(0, |m, l| m | l.scope);
-        Ok(Engine {
+        Ok(Scanner {
             fields,
             ac,
             pat_words: self.pat_words,
@@ -441,7 +441,7 @@ struct HitRef {
     leaf: u32,
 }
 
-impl Engine {
+impl Scanner {
     pub fn automaton(&self) -> (&'static str, usize) {
         match &self.ac {
             None => ("none", 0),
