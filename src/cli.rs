@@ -1069,7 +1069,7 @@ fn status(store: &Store, json: bool, switched_off: &[String]) -> Result<ExitCode
     let deferred_for = |f: &crate::store::FeedState| {
         let url = f.fetch_url.as_deref().unwrap_or(&f.url);
         let host = url::Url::parse(url)
-            .map(|u| crate::daemon::host_key(&u))
+            .map(|u| crate::links::host_key(&u))
             .unwrap_or_default();
         deferrals.iter().find(|d| d.host == host)
     };

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{Mutex, Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 use url::Url;
@@ -21,10 +21,12 @@ use crate::desktop::{self, AlertContent, Feedback, Notifier, render, render_summ
 use crate::fetch::{FetchOutcome, Fetcher, Limits, Validators};
 use crate::flood::{self, Candidate, Delivery, FloodState};
 use crate::learn::ModelCache;
+use crate::links::host_key;
 use crate::matcher::LearnError;
 use crate::model::{FeedId, Urgency};
 use crate::model_cache::DirCache;
 use crate::parse::{ParseError, ParsedFeed, parse};
+use crate::politeness::HostGate;
 use crate::schedule::{self, Outcome, Policy};
 use crate::store::{FeedState, Mark, NewAlert, PollRecord, Store, StoreError};
 
@@ -1698,67 +1700,6 @@ fn jitter_for(url: &Url, now: DateTime<Utc>) -> f64 {
     url.as_str().hash(&mut h);
     now.timestamp().hash(&mut h);
     (h.finish() % 10_000) as f64 / 10_000.0
-}
-
-/// `host:port`, the unit of politeness.
-pub fn host_key(url: &Url) -> String {
-    format!(
-        "{}:{}",
-        url.host_str().unwrap_or("").to_ascii_lowercase(),
-        url.port_or_known_default().unwrap_or(0)
-    )
-}
-
-/// Per-host politeness: at most `per_host` requests in flight to one host, and at least
-/// `spacing` between the starts of two requests to it.
-struct HostGate {
-    per_host: usize,
-    spacing: Duration,
-    hosts: Mutex<HashMap<String, Arc<HostSlot>>>,
-}
-
-struct HostSlot {
-    permits: Arc<Semaphore>,
-    next_start: Mutex<tokio::time::Instant>,
-}
-
-impl HostGate {
-    fn new(per_host: usize, spacing: Duration) -> Self {
-        HostGate {
-            per_host: per_host.max(1),
-            spacing,
-            hosts: Mutex::new(HashMap::new()),
-        }
-    }
-
-    async fn acquire(&self, url: &Url) -> tokio::sync::OwnedSemaphorePermit {
-        let slot = {
-            let mut hosts = self.hosts.lock().await;
-            hosts
-                .entry(host_key(url))
-                .or_insert_with(|| {
-                    Arc::new(HostSlot {
-                        permits: Arc::new(Semaphore::new(self.per_host)),
-                        next_start: Mutex::new(tokio::time::Instant::now()),
-                    })
-                })
-                .clone()
-        };
-        let permit = slot
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("semaphore never closed");
-        let start = {
-            let mut next = slot.next_start.lock().await;
-            let start = (*next).max(tokio::time::Instant::now());
-            *next = start + self.spacing;
-            start
-        };
-        tokio::time::sleep_until(start).await;
-        permit
-    }
 }
 
 #[cfg(test)]
