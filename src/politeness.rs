@@ -1,16 +1,21 @@
 //! Per-host politeness: how many requests one host gets at once, and how far apart they start.
+//!
+//! A poll waits its turn at its host *before* it takes one of the global places, so a host
+//! with many due feeds queues behind its own spacing without holding places other hosts
+//! could use.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 use url::Url;
 
 use crate::links::host_key;
 
-/// Per-host politeness: at most `per_host` requests in flight to one host, and at least
-/// `spacing` between the starts of two requests to it.
+/// At most `per_host` requests in flight to one host, and at least `spacing` between the
+/// starts of two requests to it.
 pub struct HostGate {
     per_host: usize,
     spacing: Duration,
@@ -19,7 +24,17 @@ pub struct HostGate {
 
 struct HostSlot {
     permits: Arc<Semaphore>,
-    next_start: Mutex<tokio::time::Instant>,
+    /// The earliest the next request may start (a turn reserves it on leaving the queue).
+    next_start: Mutex<Instant>,
+    /// When the last request actually started.
+    last_start: Mutex<Option<Instant>>,
+}
+
+/// A request's turn at its host: held for as long as the request is in flight.
+pub struct HostTurn {
+    slot: Arc<HostSlot>,
+    spacing: Duration,
+    _permit: OwnedSemaphorePermit,
 }
 
 impl HostGate {
@@ -31,7 +46,8 @@ impl HostGate {
         }
     }
 
-    pub async fn acquire(&self, url: &Url) -> tokio::sync::OwnedSemaphorePermit {
+    /// Waits for one of the host's places and for its spacing since the previous start.
+    pub async fn acquire(&self, url: &Url) -> HostTurn {
         let slot = {
             let mut hosts = self.hosts.lock().await;
             hosts
@@ -39,7 +55,8 @@ impl HostGate {
                 .or_insert_with(|| {
                     Arc::new(HostSlot {
                         permits: Arc::new(Semaphore::new(self.per_host)),
-                        next_start: Mutex::new(tokio::time::Instant::now()),
+                        next_start: Mutex::new(Instant::now()),
+                        last_start: Mutex::new(None),
                     })
                 })
                 .clone()
@@ -52,11 +69,31 @@ impl HostGate {
             .expect("semaphore never closed");
         let start = {
             let mut next = slot.next_start.lock().await;
-            let start = (*next).max(tokio::time::Instant::now());
+            let start = (*next).max(Instant::now());
             *next = start + self.spacing;
             start
         };
         tokio::time::sleep_until(start).await;
-        permit
+        HostTurn {
+            slot,
+            spacing: self.spacing,
+            _permit: permit,
+        }
+    }
+}
+
+impl HostTurn {
+    /// Call right before the request starts (after any other wait): keeps `spacing` since the
+    /// host's previous actual start, which a wait for a global place may have shifted, and
+    /// records this start.
+    pub async fn start(&self) {
+        let mut last = self.slot.last_start.lock().await;
+        if let Some(prev) = *last {
+            tokio::time::sleep_until(prev + self.spacing).await;
+        }
+        let now = Instant::now();
+        *last = Some(now);
+        let mut next = self.slot.next_start.lock().await;
+        *next = (*next).max(now + self.spacing);
     }
 }

@@ -4,7 +4,6 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use tokio::io::AsyncWriteExt;
 
 use crate::config::SinkKind;
@@ -83,13 +82,6 @@ async fn send(kind: &SinkKind, client: &reqwest::Client, body: String) -> Result
             }
         }
     }
-}
-
-/// Backoff of one sink after failures, like desktop delivery.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SinkState {
-    pub failures: u32,
-    pub retry_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

@@ -462,15 +462,21 @@ impl Store {
         if path.is_dir() {
             return Err(open_err("it is a directory".into()));
         }
-        // Create the file ourselves so that it is private from the first byte.
-        OpenOptions::new()
+        // Create the file ourselves so that it is private from the first byte. Only a new
+        // file: opening (and closing) an existing one outside SQLite would drop this process's
+        // POSIX locks on it, held by its other connections — another process would then take
+        // itself for the last one and delete the WAL under them.
+        match OpenOptions::new()
             .read(true)
             .write(true)
-            .create(true)
-            .truncate(false)
+            .create_new(true)
             .mode(0o600)
             .open(path)
-            .map_err(|e| open_err(Box::new(e)))?;
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(open_err(Box::new(e))),
+        }
         let conn = Connection::open(path).map_err(|e| open_err(Box::new(e)))?;
         // Recording a poll uses about twenty distinct statements: with rusqlite's default
         // cache of 16 they were evicted and compiled again for every feed.

@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex as StdMutex;
 
 use super::*;
+use crate::desktop::Feedback;
 use crate::desktop::{Notification, NotifyError};
-use crate::fetch::{CacheHints, FetchError};
+use crate::fetch::{CacheHints, FetchError, Validators};
+use crate::store::{NewAlert, PollRecord};
 
 const T0: &str = "2026-11-27T12:00:00Z";
 
@@ -26,6 +28,8 @@ enum Reply {
     Hang,
     /// 304 after this long.
     Slow(Duration),
+    /// 200 with this body.
+    Body(&'static str),
 }
 
 #[derive(Default)]
@@ -58,7 +62,7 @@ impl Fetch for ScriptedFetcher {
             }
             let reply = {
                 let mut replies = script.replies.lock().unwrap();
-                let q = replies.entry(url).or_default();
+                let q = replies.entry(url.clone()).or_default();
                 if q.len() > 1 {
                     q.pop_front()
                 } else {
@@ -87,6 +91,14 @@ impl Fetch for ScriptedFetcher {
                     moved_to: Some(Url::parse(to).unwrap()),
                 },
                 Reply::Hang => std::future::pending().await,
+                Reply::Body(body) => FetchOutcome::Fetched {
+                    status: 200,
+                    body: body.as_bytes().to_vec(),
+                    validators: Validators::default(),
+                    hints: CacheHints::default(),
+                    final_url: Url::parse(&url).unwrap(),
+                    moved_to: None,
+                },
                 Reply::Slow(d) => {
                     tokio::time::sleep(d).await;
                     script.in_flight.lock().unwrap().entry(host).or_default().0 -= 1;
@@ -132,14 +144,18 @@ impl Notifier for NoNotifier {
     }
 }
 
-struct Harness {
+struct Harness<N = NoNotifier> {
     _dir: tempfile::TempDir,
     config_path: PathBuf,
     script: Arc<Script>,
-    daemon: Daemon<ScriptedFetcher, NoNotifier, TokioClock>,
+    daemon: Daemon<ScriptedFetcher, N, TokioClock>,
 }
 
 fn harness(watchlist: &str) -> Harness {
+    harness_with(watchlist, NoNotifier)
+}
+
+fn harness_with<N: Notifier + Send + Sync + 'static>(watchlist: &str, notifier: N) -> Harness<N> {
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("watchlist.toml");
     std::fs::write(&config_path, watchlist).unwrap();
@@ -150,9 +166,10 @@ fn harness(watchlist: &str) -> Harness {
         config,
         store,
         ScriptedFetcher(script.clone()),
-        NoNotifier,
+        notifier,
         TokioClock::starting_at(t0()),
-    );
+    )
+    .unwrap();
     Harness {
         _dir: dir,
         config_path,
@@ -170,8 +187,8 @@ fn feeds_toml(urls: &[&str], interval: &str) -> String {
 }
 
 /// Runs the daemon for `virtual_time`, then shuts it down; `during` runs alongside.
-async fn run_for(
-    h: &mut Harness,
+async fn run_for<N: Notifier + Send + Sync + 'static>(
+    h: &mut Harness<N>,
     virtual_time: Duration,
     during: impl Future<Output = ()>,
 ) -> mpsc::Sender<ReloadCause> {
@@ -496,25 +513,87 @@ async fn one_request_in_flight_per_host_and_spacing_between_them() {
     );
 }
 
-#[test]
-fn a_documents_key_set_finds_exactly_its_keys() {
-    let keys: Vec<u64> = ["b", "a", "c", "a", "z"]
-        .iter()
-        .map(|k| key_hash(k))
+/// A host with more due feeds than `concurrency` queues at its own pace without holding the
+/// places other hosts need: their feeds are fetched at their own host's spacing.
+#[tokio::test(start_paused = true)]
+async fn a_busy_host_does_not_starve_the_others() {
+    let busy: Vec<String> = (0..60)
+        .map(|i| format!("https://busy.example/{i}.xml"))
         .collect();
-    let set = key_set(keys);
-    assert_eq!(set.len(), 4, "duplicates kept once");
-    assert!(
-        set.windows(2).all(|w| w[0] < w[1]),
-        "sorted for binary search"
+    let quiet: Vec<String> = (0..4)
+        .map(|i| format!("https://quiet.example/{i}.xml"))
+        .collect();
+    let mut toml = feeds_toml(&[], "1h").replace(
+        "host_spacing = \"0s\"",
+        "host_spacing = \"1s\"\nconcurrency = 4",
     );
-    for k in ["a", "b", "c", "z"] {
-        assert!(key_seen(&set, key_hash(k)), "{k}");
+    for u in busy.iter().chain(&quiet) {
+        toml.push_str(&format!("[[feed]]\nurl = \"{u}\"\n"));
     }
-    for k in ["", "d", "A", "aa"] {
-        assert!(!key_seen(&set, key_hash(k)), "{k}");
+    let mut h = harness(&toml);
+    let feeds = h.daemon.config.feeds.clone();
+    h.daemon.poll(&feeds).await.unwrap();
+
+    let seconds = |urls: &[String]| -> Vec<f64> {
+        let mut s: Vec<f64> = urls
+            .iter()
+            .flat_map(|u| h.script.minutes(u))
+            .map(|m| m * 60.0)
+            .collect();
+        s.sort_by(f64::total_cmp);
+        s
+    };
+    let quiet_starts = seconds(&quiet);
+    assert_eq!(
+        quiet_starts,
+        [0.0, 1.0, 2.0, 3.0],
+        "the quiet host's feeds go at its own pace"
+    );
+    let busy_starts = seconds(&busy);
+    assert_eq!(busy_starts.len(), 60);
+    for w in busy_starts.windows(2) {
+        assert!(
+            w[1] - w[0] >= 1.0 - 1e-9,
+            "busy host spacing: {busy_starts:?}"
+        );
     }
-    assert!(!key_seen(&key_set(Vec::new()), key_hash("a")));
+}
+
+/// A notifier that answers after two (virtual) hours.
+struct SlowNotifier;
+
+impl Notifier for SlowNotifier {
+    async fn send(&self, _n: &Notification) -> Result<u32, NotifyError> {
+        tokio::time::sleep(Duration::from_secs(2 * 3600)).await;
+        Ok(1)
+    }
+}
+
+/// Delivery is its own task: a notification server (or sink) that takes hours to answer
+/// holds up neither the polls nor the loop's turns.
+#[tokio::test(start_paused = true)]
+async fn a_slow_notification_server_does_not_hold_up_the_polls() {
+    let a = "https://a.example/rss";
+    let toml = format!(
+        "{}alert_on_first_poll = true\n[[topic]]\nname = \"NATO\"\nquery = \"nato\"\n",
+        feeds_toml(&[], "15m")
+    ) + &format!("[[feed]]\nurl = \"{a}\"\n");
+    let mut h = harness_with(&toml, SlowNotifier);
+    h.script.reply(
+        a,
+        vec![Reply::Body(
+            "<rss version=\"2.0\"><channel><title>A</title><item><title>Finland joins NATO</title>\
+             <link>https://a.example/1</link></item></channel></rss>",
+        )],
+    );
+    run_for(&mut h, Duration::from_secs(3600), async {}).await;
+    assert_eq!(
+        h.script.minutes(a),
+        [0.0, 15.0, 30.0, 45.0],
+        "polled every 15 minutes while the first notification was still being sent"
+    );
+    let pending = h.daemon.store.pending_alerts(10).unwrap();
+    assert_eq!(pending.len(), 1, "the alert stays pending: never lost");
 }
 
 /// "Not relevant" / "Relevant" on a notification the daemon showed record the mark of its
@@ -556,9 +635,19 @@ async fn mark_actions_mark_the_shown_alert() {
     )
     .unwrap();
     tx.finish(&PollRecord::default(), t0()).unwrap();
-    h.daemon.deliver_pending().await.unwrap();
+    h.daemon
+        .delivery()
+        .unwrap()
+        .deliver_pending()
+        .await
+        .unwrap();
     assert_eq!(
-        h.daemon.shown.get(&1).and_then(|s| s.alert),
+        h.daemon
+            .delivery()
+            .unwrap()
+            .shown
+            .get(&1)
+            .and_then(|s| s.alert),
         Some(1),
         "the notification (server id 1) shows alert 1"
     );
@@ -567,12 +656,20 @@ async fn mark_actions_mark_the_shown_alert() {
         id,
         key: key.to_string(),
     };
-    h.daemon.on_feedback(action(7, "wrong")).unwrap();
+    h.daemon
+        .delivery()
+        .unwrap()
+        .on_feedback(action(7, "wrong"))
+        .unwrap();
     assert!(
         h.daemon.store.marks().unwrap().is_empty(),
         "not our notification"
     );
-    h.daemon.on_feedback(action(1, "wrong")).unwrap();
+    h.daemon
+        .delivery()
+        .unwrap()
+        .on_feedback(action(1, "wrong"))
+        .unwrap();
     let marks = h.daemon.store.marks().unwrap();
     assert_eq!(
         marks
@@ -591,7 +688,11 @@ async fn mark_actions_mark_the_shown_alert() {
             "Helsinki applies."
         )]
     );
-    h.daemon.on_feedback(action(1, "right")).unwrap();
+    h.daemon
+        .delivery()
+        .unwrap()
+        .on_feedback(action(1, "right"))
+        .unwrap();
     let marks = h.daemon.store.marks().unwrap();
     assert_eq!(
         marks.iter().map(|m| m.label).collect::<Vec<_>>(),
@@ -610,10 +711,135 @@ async fn mark_actions_mark_the_shown_alert() {
             100,
         )
         .unwrap();
-    h.daemon.on_feedback(action(1, "wrong")).unwrap();
+    h.daemon
+        .delivery()
+        .unwrap()
+        .on_feedback(action(1, "wrong"))
+        .unwrap();
     assert_eq!(
         h.daemon.store.marks().unwrap().len(),
         1,
         "the mark outlives its alert"
     );
+}
+
+/// A wall clock that the test can stop: while wedged, `now()` blocks the caller — the loop
+/// asks it at the start of every turn, so the loop stops turning.
+#[derive(Clone, Default)]
+struct WedgeClock {
+    wedged: Arc<(StdMutex<bool>, std::sync::Condvar)>,
+    /// Told each time a caller blocks.
+    blocked: Arc<StdMutex<Option<std::sync::mpsc::Sender<()>>>>,
+}
+
+impl WedgeClock {
+    fn set(&self, wedged: bool) {
+        let (m, cv) = &*self.wedged;
+        *m.lock().unwrap() = wedged;
+        cv.notify_all();
+    }
+}
+
+impl Clock for WedgeClock {
+    fn now(&self) -> DateTime<Utc> {
+        let (m, cv) = &*self.wedged;
+        let mut wedged = m.lock().unwrap();
+        if *wedged && let Some(tx) = &*self.blocked.lock().unwrap() {
+            let _ = tx.send(());
+        }
+        while *wedged {
+            wedged = cv.wait(wedged).unwrap();
+        }
+        Utc::now()
+    }
+}
+
+/// `WATCHDOG=1` is sent only while the loop turns: a wedged loop goes silent (so systemd
+/// restarts the service), and pings resume once it turns again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_watchdog_while_the_loop_is_wedged() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify");
+    // A blocking socket read from the test's thread: a wedged worker can stall the runtime's
+    // timers, so waits on this side do not use them.
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    let config_path = dir.path().join("watchlist.toml");
+    std::fs::write(&config_path, feeds_toml(&[], "1h")).unwrap();
+    let config = config::load(&config_path).unwrap();
+    let store = Store::open(&dir.path().join("tidings.db")).unwrap();
+    let clock = WedgeClock::default();
+    let mut daemon = Daemon::with_parts(
+        config,
+        store,
+        ScriptedFetcher(Arc::new(Script::default())),
+        NoNotifier,
+        clock.clone(),
+    )
+    .unwrap();
+    // WATCHDOG_USEC = 0.2 s: a ping every 0.1 s.
+    daemon.set_service_notify(crate::service::SdNotify::from_vars(
+        Some(socket_path.into()),
+        Some("200000"),
+        None,
+        1,
+    ));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (_reload_tx, reload_rx) = mpsc::channel(1);
+    let run = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        daemon.run(shutdown, reload_rx).await
+    });
+
+    let recv = |within: Duration| {
+        socket
+            .set_read_timeout(Some(within.max(Duration::from_millis(1))))
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let n = socket.recv(&mut buf).ok()?;
+        Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+    };
+    let mut pings = 0;
+    while pings < 3 {
+        let m = recv(Duration::from_secs(10)).expect("a message");
+        pings += usize::from(m == "WATCHDOG=1\n");
+    }
+
+    let (tx, blocked) = std::sync::mpsc::channel();
+    *clock.blocked.lock().unwrap() = Some(tx);
+    // Unwedges however the test ends, so a failed assertion cannot hang the runtime.
+    struct Unwedge(WedgeClock);
+    impl Drop for Unwedge {
+        fn drop(&mut self) {
+            self.0.set(false);
+        }
+    }
+    let unwedge = Unwedge(clock.clone());
+    clock.set(true);
+    blocked
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the loop to ask the clock and block");
+    // What the loop sent before it wedged is read now; from here on it must be silent. The
+    // one fixed wait: the assertion is that nothing arrives in it (five ping intervals).
+    while recv(Duration::from_millis(1)).is_some() {}
+    let mut late = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_millis(500);
+    while let Some(m) = recv(deadline.saturating_duration_since(std::time::Instant::now())) {
+        late.push(m);
+    }
+    assert!(
+        late.iter().all(|m| m != "WATCHDOG=1\n"),
+        "pings while wedged: {late:?}"
+    );
+
+    drop(unwedge);
+    loop {
+        let m = recv(Duration::from_secs(10)).expect("pings again once the loop turns");
+        if m == "WATCHDOG=1\n" {
+            break;
+        }
+    }
+    stop.send(()).unwrap();
+    run.await.unwrap().unwrap();
 }

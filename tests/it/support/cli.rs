@@ -147,7 +147,6 @@ impl Sandbox {
             "TIDINGS_CONFIG",
             "TIDINGS_DB",
             "TIDINGS_LOG",
-            "TIDINGS_TEST_HOOKS",
             "RUST_LOG",
             "HTTP_PROXY",
             "http_proxy",

@@ -1,0 +1,67 @@
+//! The seams: where the loop reads the time and fetches feeds, so tests can drive it under
+//! `tokio::time::pause()` with a scripted fetcher.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use crate::fetch::{FetchOutcome, Fetcher, Validators};
+
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Wall time that advances with tokio's clock, so it follows `tokio::time::pause()`.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioClock {
+    wall: DateTime<Utc>,
+    start: tokio::time::Instant,
+}
+
+impl TokioClock {
+    pub fn starting_at(wall: DateTime<Utc>) -> Self {
+        TokioClock {
+            wall,
+            start: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = tokio::time::Instant::now() - self.start;
+        self.wall + chrono::Duration::from_std(elapsed).unwrap_or_default()
+    }
+}
+
+/// Something that fetches feeds.
+pub trait Fetch: Send + Sync + 'static {
+    fn fetch(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = FetchOutcome> + Send;
+}
+
+impl Fetch for Fetcher {
+    fn fetch(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = FetchOutcome> + Send {
+        Fetcher::fetch(self, url, validators, now)
+    }
+}
