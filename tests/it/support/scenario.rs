@@ -59,6 +59,7 @@ pub struct Builder {
     off_bus: bool,
     opener: bool,
     env: Vec<(String, String)>,
+    files: Vec<(String, Vec<u8>)>,
 }
 
 /// A started world. Dropping it stops the bus, the HTTP server and removes the sandbox.
@@ -69,6 +70,8 @@ pub struct Scenario {
     pub sb: Sandbox,
     watchlist: WatchList,
     env: Vec<(String, String)>,
+    /// Written into every sandbox (see [`Builder::file`]).
+    files: Vec<(String, Vec<u8>)>,
     opener: Option<PathBuf>,
     /// Sandboxes replaced by [`Scenario::fresh_sandbox`], kept until the end of the test.
     retired: Vec<Sandbox>,
@@ -88,6 +91,7 @@ impl Scenario {
             off_bus: false,
             opener: false,
             env: Vec::new(),
+            files: Vec::new(),
         }
     }
 }
@@ -127,6 +131,19 @@ impl Builder {
     /// A topic with an `urgency` (`low`, `normal`, `critical`).
     pub fn topic_with_urgency(mut self, name: &str, query: &str, urgency: &str) -> Builder {
         self.watchlist = self.watchlist.topic_with_urgency(name, query, urgency);
+        self
+    }
+
+    /// A topic that learns from `examples` (files relative to the watch-list; see
+    /// [`Builder::file`]).
+    pub fn topic_learning(mut self, name: &str, query: &str, examples: &[&str]) -> Builder {
+        self.watchlist = self.watchlist.topic_learning(name, query, examples);
+        self
+    }
+
+    /// A file `name` in the sandbox, beside the watch-list (e.g. a topic's examples).
+    pub fn file(mut self, name: &str, contents: impl Into<Vec<u8>>) -> Builder {
+        self.files.push((name.to_owned(), contents.into()));
         self
     }
 
@@ -223,16 +240,18 @@ impl Builder {
                 }
             }
         }
+        let on_bus = bus.as_ref().filter(|_| !self.off_bus);
+        let sb = sandbox(on_bus, &self.env, &self.files);
         let mut s = Scenario {
             bus,
             http,
-            sb: Sandbox::new(),
+            sb,
             watchlist,
             env: self.env,
+            files: self.files,
             opener: None,
             retired: Vec::new(),
         };
-        s.sb = s.new_sandbox(!self.off_bus);
         if self.opener {
             let script = write_fake_opener(s.sb.path());
             s.watchlist = s
@@ -267,19 +286,27 @@ fn write_fake_opener(dir: &Path) -> PathBuf {
     script
 }
 
-impl Scenario {
-    /// A sandbox with the scenario's environment, on the bus if `on_bus` and there is one.
-    fn new_sandbox(&self, on_bus: bool) -> Sandbox {
-        let mut sb = match (&self.bus, on_bus) {
-            (Some(bus), true) => Sandbox::with_bus(bus.address()),
-            _ => Sandbox::new(),
-        };
-        for (k, v) in &self.env {
-            sb.set_env(k, v);
-        }
-        sb
+/// A new sandbox on `bus` (none: no bus at all) with `env` for its children and `files`.
+fn sandbox(
+    bus: Option<&TestBus>,
+    env: &[(String, String)],
+    files: &[(String, Vec<u8>)],
+) -> Sandbox {
+    let mut sb = match bus {
+        Some(bus) => Sandbox::with_bus(bus.address()),
+        None => Sandbox::new(),
+    };
+    for (k, v) in env {
+        sb.set_env(k, v);
     }
+    for (name, contents) in files {
+        let path = sb.path().join(name);
+        std::fs::write(&path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
+    sb
+}
 
+impl Scenario {
     /// The private bus. Panics for a scenario started without one.
     pub fn bus(&self) -> &TestBus {
         self.bus
@@ -327,7 +354,7 @@ impl Scenario {
     /// Moves to a new sandbox (empty database, the current watch-list) on the same bus and
     /// HTTP server; the old one is kept until the scenario is dropped.
     pub fn fresh_sandbox(&mut self) {
-        let sb = self.new_sandbox(true);
+        let sb = sandbox(self.bus.as_ref(), &self.env, &self.files);
         self.retired.push(std::mem::replace(&mut self.sb, sb));
         self.write_config();
     }
