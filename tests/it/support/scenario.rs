@@ -51,8 +51,10 @@ pub enum Notifier {
 pub struct Builder {
     test: String,
     watchlist: WatchList,
-    /// `(path, name in the watch-list or None for a route only, behaviour)`
-    feeds: Vec<(String, Option<String>, Behaviour)>,
+    /// What the HTTP server serves: `(path, behaviour)`.
+    routes: Vec<(String, Behaviour)>,
+    /// The `[[feed]]`s: `(path on the HTTP server or URL, name)`.
+    watched: Vec<(String, Option<String>)>,
     interval: Option<String>,
     notifier: Notifier,
     capabilities: Option<Vec<String>>,
@@ -84,7 +86,8 @@ impl Scenario {
         Builder {
             test: test.to_owned(),
             watchlist: WatchList::empty(),
-            feeds: Vec::new(),
+            routes: Vec::new(),
+            watched: Vec::new(),
             interval: None,
             notifier: Notifier::default(),
             capabilities: None,
@@ -104,15 +107,21 @@ impl Builder {
     }
 
     /// Serves `body` at `path` and adds it to the watch-list as a `[[feed]]` named `name`.
-    pub fn feed(mut self, path: &str, name: &str, body: impl Into<Behaviour>) -> Builder {
-        self.feeds
-            .push((path.to_owned(), Some(name.to_owned()), body.into()));
+    pub fn feed(self, path: &str, name: &str, body: impl Into<Behaviour>) -> Builder {
+        self.serve(path, body).watch(path, Some(name))
+    }
+
+    /// Serves `body` at `path` (see also [`Scenario::serve`], [`Scenario::add_feed`]).
+    pub fn serve(mut self, path: &str, body: impl Into<Behaviour>) -> Builder {
+        self.routes.push((path.to_owned(), body.into()));
         self
     }
 
-    /// Serves `body` at `path` without adding it to the watch-list (see [`Scenario::add_feed`]).
-    pub fn serve(mut self, path: &str, body: impl Into<Behaviour>) -> Builder {
-        self.feeds.push((path.to_owned(), None, body.into()));
+    /// Adds a `[[feed]]`: a path on the HTTP server (starting with `/`; a 404 until served)
+    /// or any URL, with a `name` unless `None`.
+    pub fn watch(mut self, path_or_url: &str, name: Option<&str>) -> Builder {
+        self.watched
+            .push((path_or_url.to_owned(), name.map(str::to_owned)));
         self
     }
 
@@ -229,16 +238,21 @@ impl Builder {
             bus.set_capabilities(&caps);
         }
         let http = TestServer::start().await;
-        let mut watchlist = self.watchlist;
-        for (path, name, body) in self.feeds {
+        for (path, body) in self.routes {
             http.set(&path, body);
-            match (name, &self.interval) {
-                (None, _) => {}
-                (Some(name), None) => watchlist = watchlist.feed(&http.url(&path), Some(&name)),
-                (Some(name), Some(every)) => {
-                    watchlist = watchlist.feed_every(&http.url(&path), &name, every)
-                }
-            }
+        }
+        let mut watchlist = self.watchlist;
+        for (at, name) in self.watched {
+            let url = if at.starts_with('/') {
+                http.url(&at)
+            } else {
+                at
+            };
+            watchlist = match (name, &self.interval) {
+                (name, None) => watchlist.feed(&url, name.as_deref()),
+                (Some(name), Some(every)) => watchlist.feed_every(&url, &name, every),
+                (None, Some(_)) => panic!("{}: a feed with an interval needs a name", self.test),
+            };
         }
         let on_bus = bus.as_ref().filter(|_| !self.off_bus);
         let sb = sandbox(on_bus, &self.env, &self.files);
