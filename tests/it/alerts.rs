@@ -7,18 +7,17 @@
 //! daemon tests have `interval = "1s"`, and the served document is changed between polls.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::support::TIMEOUT;
-use crate::support::cli::{Daemon, Output, POLL_EVERY, Sandbox, wait_until};
+use crate::support::cli::{Output, POLL_EVERY, wait_until};
 use crate::support::db;
-use crate::support::dbus::{Notification, TestBus};
+use crate::support::dbus::Notification;
 use crate::support::feeds::xml_escape;
-use crate::support::http::{Response, TestServer};
-use crate::support::watchlist::WatchList;
+use crate::support::http::Response;
+use crate::support::scenario::{Builder, Notifier, Scenario};
+use crate::support::{TIMEOUT, find_on_path};
 
 // ---------------------------------------------------------------------------------------------
 // Feeds built in the test
@@ -118,6 +117,14 @@ fn nato_items(prefix: &str, n: usize) -> Vec<Entry> {
         .collect()
 }
 
+/// The scenario most tests share: `/feed.xml` serves `items` as the feed "Wire", watched for
+/// the topic "NATO membership" (`NATO`).
+fn wire(test: &str, items: &[Entry]) -> Builder {
+    Scenario::builder(test)
+        .feed("/feed.xml", "Wire", rss("Wire", items))
+        .topic("NATO membership", "NATO")
+}
+
 fn keys_of(n: &Notification) -> Vec<&str> {
     n.actions.iter().step_by(2).map(String::as_str).collect()
 }
@@ -170,13 +177,6 @@ fn markup_checks_catch_raw_feed_markup() {
     assert_eq!(unmarkup("&lt;a&gt; &amp;lt; <b>NATO</b>"), "<a> &lt; NATO");
 }
 
-/// The lines of a file (none if it does not exist yet).
-fn file_lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .map(|s| s.lines().map(str::to_owned).collect())
-        .unwrap_or_default()
-}
-
 /// `history --json` rows as JSON objects; fails unless every stdout line is one object.
 #[track_caller]
 fn json_lines(out: &Output) -> Vec<serde_json::Value> {
@@ -201,37 +201,6 @@ fn titles(rows: &[serde_json::Value]) -> BTreeSet<String> {
 
 fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
-}
-
-/// The daemon's stderr, for failure messages.
-fn describe(d: &Daemon) -> String {
-    format!("--- daemon stderr ---\n{}", d.stderr())
-}
-
-fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
-/// An executable shell script in `dir` that appends each argument, one per line, to
-/// `dir/opened.txt`: the test double for the desktop's opener. Returns (script, log).
-fn fake_opener(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    use std::os::unix::fs::PermissionsExt;
-    let script = dir.join("opener.sh");
-    let log = dir.join("opened.txt");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >> '{}'; done\n",
-            log.display()
-        ),
-    )
-    .expect("write opener script");
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
-        .expect("chmod opener script");
-    (script, log)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,11 +238,12 @@ const LOW: &str = "Helsinki watch";
 const NORMAL: &str = "NATO & <allies>";
 const CRITICAL: &str = "Finland alarm";
 
-fn content_watchlist(url: &str) -> WatchList {
-    WatchList::empty()
-        .setting("batch_after", 10)
+/// The content feed from [`EVIL_SOURCE`] and the three topics, one per urgency.
+fn content_scenario(test: &str) -> Builder {
+    Scenario::builder(test)
+        .batch_after(10)
         .setting("notification_timeout", "7s")
-        .feed(url, Some(EVIL_SOURCE))
+        .feed("/wire.xml", EVIL_SOURCE, content_feed())
         .topic_with_urgency(LOW, "Helsinki", "low")
         .topic_with_urgency(NORMAL, "NATO AND join*", "normal")
         .topic_with_urgency(CRITICAL, "Finland", "critical")
@@ -333,24 +303,22 @@ fn assert_source_and_age(line: &str, n: &Notification) {
 /// pubDate), hints and expiry as configured; actions only when the server has `actions`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notification_content_is_escaped_for_markup_and_plain_without_it() {
-    let Some(bus) = TestBus::start_or_skip("notification_content_is_escaped").await else {
+    // --- a server with body-markup and actions
+    let Some(mut s) = content_scenario("notification_content_is_escaped")
+        .capabilities(&["body", "body-markup", "actions"])
+        .start()
+        .await
+    else {
         return;
     };
-    let server = TestServer::start().await;
-    server.set("/wire.xml", content_feed());
-
-    // --- a server with body-markup and actions
-    bus.set_capabilities(&["body", "body-markup", "actions"]);
-    let sb = Sandbox::with_bus(bus.address());
-    sb.write_config(&content_watchlist(&server.url("/wire.xml")).to_toml());
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let out = s.poll_once().await;
     out.assert_code(0);
-    let stored = db::articles(&sb.db);
+    let stored = db::articles(s.db());
     assert!(
         stored.iter().any(|(_, t)| t == EVIL_TITLE),
         "precondition: the headline is stored as literal text {EVIL_TITLE:?}: {stored:#?}"
     );
-    let notes = bus.notifications();
+    let notes = s.notifications();
     assert_eq!(
         notes.len(),
         4,
@@ -415,12 +383,11 @@ async fn notification_content_is_escaped_for_markup_and_plain_without_it() {
     assert_eq!(summaries, want, "one notification per (article, topic)");
 
     // --- a server without body-markup and without actions: plain text, no actions
-    bus.set_capabilities(&["body"]);
-    let sb2 = Sandbox::with_bus(bus.address());
-    sb2.write_config(&content_watchlist(&server.url("/wire.xml")).to_toml());
-    let out = sb2.tidings(&["poll", "--once"]).await;
+    s.bus().set_capabilities(&["body"]);
+    s.fresh_sandbox();
+    let out = s.poll_once().await;
     out.assert_code(0);
-    let all = bus.notifications();
+    let all = s.notifications();
     let plain = &all[notes.len()..];
     assert_eq!(plain.len(), 4, "{plain:#?}\n{}", out.dump());
     for n in plain {
@@ -456,23 +423,8 @@ async fn notification_content_is_escaped_for_markup_and_plain_without_it() {
 /// still notify.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actions_open_the_article_and_mute_the_topic() {
-    let Some(bus) = TestBus::start_or_skip("actions_open_the_article_and_mute").await else {
-        return;
-    };
-    let server = TestServer::start().await;
-    let sb = Sandbox::with_bus(bus.address());
-    let (opener, opened) = fake_opener(sb.path());
-    const NATO_T: &str = "NATO membership";
+    const NATO_T: &str = "NATO membership"; // the topic of `wire`
     const TRUCE_T: &str = "Ceasefire";
-    sb.write_config(
-        &WatchList::empty()
-            .setting("batch_after", 100)
-            .setting("opener", vec![opener.display().to_string()])
-            .feed_every(&server.url("/feed.xml"), "Wire", "1s")
-            .topic(NATO_T, "NATO")
-            .topic(TRUCE_T, "ceasefire")
-            .to_toml(),
-    );
     let a = Entry::new(
         "nato-a",
         "Finland moves closer to NATO membership",
@@ -480,10 +432,22 @@ async fn actions_open_the_article_and_mute_the_topic() {
     )
     .link(Some("https://example.com/news/nato-a?id=1&x=y"));
     let a_link = "https://example.com/news/nato-a?id=1&x=y";
-    server.set("/feed.xml", rss("Wire", std::slice::from_ref(&a)));
+    let Some(s) = wire(
+        "actions_open_the_article_and_mute",
+        std::slice::from_ref(&a),
+    )
+    .batch_after(100)
+    .fake_opener()
+    .every("1s")
+    .topic(TRUCE_T, "ceasefire")
+    .start()
+    .await
+    else {
+        return;
+    };
 
-    let mut daemon = sb.spawn(&["run"]);
-    let notes = bus.wait_for_notifications(1, TIMEOUT).await;
+    let mut daemon = s.run();
+    let notes = s.wait_for_notifications(1).await;
     let n_a = notes[0].clone();
     assert_eq!(n_a.summary, NATO_T, "{n_a:#?}");
     assert_eq!(
@@ -494,24 +458,11 @@ async fn actions_open_the_article_and_mute_the_topic() {
 
     // The first click is repeated until it has an effect: the daemon subscribes to
     // `ActionInvoked` on its own schedule after connecting.
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        bus.invoke_action(n_a.id, "default").await;
-        let until = Instant::now() + Duration::from_secs(1);
-        while Instant::now() < until && file_lines(&opened).is_empty() {
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-        if !file_lines(&opened).is_empty() {
-            break;
-        }
-        assert!(
-            daemon.is_running() && Instant::now() < deadline,
-            "`default` never ran the opener {}\n{}",
-            opener.display(),
-            describe(&daemon)
-        );
-    }
-    for l in file_lines(&opened) {
+    s.click_until(&mut daemon, n_a.id, "default", "the opener to run", || {
+        !s.opened().is_empty()
+    })
+    .await;
+    for l in s.opened() {
         assert_eq!(
             l, a_link,
             "the opener gets the article's link as its argument"
@@ -529,14 +480,14 @@ async fn actions_open_the_article_and_mute_the_topic() {
         "The ceasefire holds.",
     );
     let barrier_link = barrier.link.clone().unwrap();
-    server.set(
+    s.serve(
         "/feed.xml",
         rss(
             "Wire",
             &[a.clone(), js.clone(), file.clone(), barrier.clone()],
         ),
     );
-    let notes = bus.wait_for_notifications(4, TIMEOUT).await;
+    let notes = s.wait_for_notifications(4).await;
     let by_headline = |h: &str| {
         notes
             .iter()
@@ -550,36 +501,36 @@ async fn actions_open_the_article_and_mute_the_topic() {
         by_headline(&barrier.title),
     );
     for n in [&n_js, &n_file] {
-        bus.invoke_action(n.id, "default").await;
-        bus.invoke_action(n.id, "open").await;
+        s.bus().invoke_action(n.id, "default").await;
+        s.bus().invoke_action(n.id, "open").await;
     }
-    bus.invoke_action(n_barrier.id, "open").await;
+    s.bus().invoke_action(n_barrier.id, "open").await;
     wait_until(
         "`open` on the barrier alert to run the opener",
         TIMEOUT,
-        || file_lines(&opened).contains(&barrier_link).then_some(()),
-        || format!("{:?}\n{}", file_lines(&opened), describe(&daemon)),
+        || s.opened().contains(&barrier_link).then_some(()),
+        || format!("{:?}\n{}", s.opened(), s.describe(&daemon)),
     )
     .await;
-    let lines = file_lines(&opened);
+    let lines = s.opened();
     assert!(
         lines.iter().all(|l| l == a_link || *l == barrier_link),
         "only http(s) article links are ever opened: {lines:?}"
     );
 
     // Mute the NATO topic from its notification.
-    bus.invoke_action(n_a.id, "mute").await;
+    s.bus().invoke_action(n_a.id, "mute").await;
     let until = wait_until(
         "the NATO topic to be muted",
         TIMEOUT,
         || {
-            db::try_query(&sb.db, "SELECT topic, until FROM mutes")
+            db::try_query(s.db(), "SELECT topic, until FROM mutes")
                 .unwrap_or_default()
                 .into_iter()
                 .find(|r| r[0].as_deref() == Some(NATO_T))
                 .and_then(|r| r[1].clone())
         },
-        || describe(&daemon),
+        || s.describe(&daemon),
     )
     .await;
     let until = DateTime::parse_from_rfc3339(&until)
@@ -602,42 +553,36 @@ async fn actions_open_the_article_and_mute_the_topic() {
         "Ceasefire talks move to Geneva",
         "Ceasefire envoys travel.",
     );
-    server.set(
+    s.serve(
         "/feed.xml",
         rss(
             "Wire",
             &[a.clone(), js, file, barrier, muted.clone(), still.clone()],
         ),
     );
-    let notes = bus.wait_for_notifications(5, TIMEOUT).await;
+    let notes = s.wait_for_notifications(5).await;
     assert!(
         notes.iter().any(|n| n.body.contains(&still.title)),
         "the other topic still notifies: {notes:#?}"
     );
-    let alert = wait_until(
-        "the muted topic's alert to be settled",
-        TIMEOUT,
-        || {
-            db::alerts_so_far(&sb.db)
-                .into_iter()
-                .find(|a| a.title == muted.title && a.delivered_at.is_some())
-        },
-        || format!("{:#?}\n{}", db::alerts_so_far(&sb.db), describe(&daemon)),
-    )
-    .await;
+    let alert = s
+        .wait_for_alert("the muted topic's alert to be settled", &daemon, |a| {
+            a.title == muted.title && a.delivered_at.is_some()
+        })
+        .await;
     assert_eq!(
         alert.delivered_via.as_deref(),
         Some("muted"),
         "an alert of a muted topic is recorded as muted: {alert:#?}"
     );
-    let notes = bus.notifications();
+    let notes = s.notifications();
     assert!(
         !notes.iter().any(|n| n.body.contains(&muted.title)),
         "a muted topic was notified: {notes:#?}"
     );
     assert_eq!(notes.len(), 5, "{notes:#?}");
     assert_eq!(
-        bus.capabilities_asked(),
+        s.bus().capabilities_asked(),
         1,
         "GetCapabilities is asked once per connection, not per notification"
     );
@@ -651,10 +596,6 @@ async fn actions_open_the_article_and_mute_the_topic() {
 /// instead of six; all six are in the history, delivered via the summary.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_becomes_one_summary_and_every_alert_stays_in_history() {
-    let Some(bus) = TestBus::start_or_skip("a_burst_becomes_one_summary").await else {
-        return;
-    };
-    let server = TestServer::start().await;
     let mut items = nato_items("burst", 4);
     items.push(Entry::new(
         "truce-1",
@@ -666,29 +607,27 @@ async fn a_burst_becomes_one_summary_and_every_alert_stays_in_history() {
         "Ceasefire violations reported overnight",
         "Both sides accuse each other of breaking the ceasefire.",
     ));
-    server.set("/feed.xml", rss("Wire", &items));
-    let sb = Sandbox::with_bus(bus.address());
-    sb.write_config(
-        &WatchList::empty()
-            .feed(&server.url("/feed.xml"), Some("Wire"))
-            .topic("NATO membership", "NATO")
-            .topic("Ceasefire & truce", "ceasefire")
-            .to_toml(),
-    );
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let Some(s) = wire("a_burst_becomes_one_summary", &items)
+        .topic("Ceasefire & truce", "ceasefire")
+        .start()
+        .await
+    else {
+        return;
+    };
+    let out = s.poll_once().await;
     out.assert_code(0);
-    let notes = bus.notifications();
+    let notes = s.notifications();
     assert_eq!(
         notes.len(),
         1,
         "6 alerts at once (default batch_after = 3) must be one summary: {notes:#?}\n{}",
         out.dump()
     );
-    let s = &notes[0].summary;
+    let summary = &notes[0].summary;
     assert!(
-        s.starts_with("6 new alerts — ")
-            && s.contains("NATO membership (4)")
-            && s.contains("Ceasefire & truce (2)"),
+        summary.starts_with("6 new alerts — ")
+            && summary.contains("NATO membership (4)")
+            && summary.contains("Ceasefire & truce (2)"),
         "summary \"6 new alerts — NATO membership (4), Ceasefire & truce (2)\" (plain text): {:#?}",
         notes[0]
     );
@@ -703,7 +642,7 @@ async fn a_burst_becomes_one_summary_and_every_alert_stays_in_history() {
         "the summary's body lists headlines, escaped: {:#?}",
         notes[0]
     );
-    let out = sb.tidings(&["history", "--json", "-n", "100"]).await;
+    let out = s.tidings(&["history", "--json", "-n", "100"]).await;
     out.assert_code(0);
     let rows = json_lines(&out);
     assert_eq!(
@@ -716,7 +655,7 @@ async fn a_burst_becomes_one_summary_and_every_alert_stays_in_history() {
     want.remove("Ceasefire &amp; &lt;truce&gt; agreed in the east");
     want.insert("Ceasefire & <truce> agreed in the east".to_owned());
     assert_eq!(titles(&rows), want);
-    for a in db::alerts(&sb.db) {
+    for a in s.alerts() {
         assert!(
             a.delivered_at.is_some() && a.delivered_via.as_deref() == Some("summary"),
             "each alert is delivered through the summary: {a:#?}"
@@ -728,24 +667,18 @@ async fn a_burst_becomes_one_summary_and_every_alert_stays_in_history() {
 /// and one summary for the other four.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_topic_rate_limit_sends_the_rest_to_a_summary() {
-    let Some(bus) = TestBus::start_or_skip("per_topic_rate_limit").await else {
+    let items = nato_items("rate", 6);
+    let Some(s) = wire("per_topic_rate_limit", &items)
+        .batch_after(100)
+        .max_per_topic_per_hour(2)
+        .start()
+        .await
+    else {
         return;
     };
-    let server = TestServer::start().await;
-    let items = nato_items("rate", 6);
-    server.set("/feed.xml", rss("Wire", &items));
-    let sb = Sandbox::with_bus(bus.address());
-    sb.write_config(
-        &WatchList::empty()
-            .setting("batch_after", 100)
-            .setting("max_per_topic_per_hour", 2)
-            .feed(&server.url("/feed.xml"), Some("Wire"))
-            .topic("NATO membership", "NATO")
-            .to_toml(),
-    );
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let out = s.poll_once().await;
     out.assert_code(0);
-    let notes = bus.notifications();
+    let notes = s.notifications();
     let singles: Vec<&Notification> = notes
         .iter()
         .filter(|n| n.summary == "NATO membership")
@@ -759,7 +692,7 @@ async fn per_topic_rate_limit_sends_the_rest_to_a_summary() {
         "2 individual notifications + 1 summary of 4 expected: {notes:#?}\n{}",
         out.dump()
     );
-    let alerts = db::alerts(&sb.db);
+    let alerts = s.alerts();
     assert_eq!(alerts.len(), 6);
     assert!(
         alerts.iter().all(|a| a.delivered_at.is_some()),
@@ -771,33 +704,28 @@ async fn per_topic_rate_limit_sends_the_rest_to_a_summary() {
 /// third alert of the topic within the hour goes into a summary.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_holds_across_polls_of_the_daemon() {
-    let Some(bus) = TestBus::start_or_skip("rate_limit_holds_across_polls").await else {
+    let items = nato_items("hourly", 3);
+    let Some(s) = wire("rate_limit_holds_across_polls", &items[..1])
+        .batch_after(100)
+        .max_per_topic_per_hour(2)
+        .every("1s")
+        .start()
+        .await
+    else {
         return;
     };
-    let server = TestServer::start().await;
-    let items = nato_items("hourly", 3);
-    server.set("/feed.xml", rss("Wire", &items[..1]));
-    let sb = Sandbox::with_bus(bus.address());
-    sb.write_config(
-        &WatchList::empty()
-            .setting("batch_after", 100)
-            .setting("max_per_topic_per_hour", 2)
-            .feed_every(&server.url("/feed.xml"), "Wire", "1s")
-            .topic("NATO membership", "NATO")
-            .to_toml(),
-    );
-    let daemon = sb.spawn(&["run"]);
+    let daemon = s.run();
     for n in 1..=3 {
-        server.set("/feed.xml", rss("Wire", &items[..n]));
-        bus.wait_for_notifications(n, TIMEOUT).await;
+        s.serve("/feed.xml", rss("Wire", &items[..n]));
+        s.wait_for_notifications(n).await;
     }
-    let notes = bus.notifications();
+    let notes = s.notifications();
     assert_eq!(notes[0].summary, "NATO membership", "{notes:#?}");
     assert_eq!(notes[1].summary, "NATO membership", "{notes:#?}");
     assert!(
         notes[2].summary.starts_with("1 new alert") && notes[2].summary.contains("(1)"),
         "the third alert within the hour is summarised: {notes:#?}\n{}",
-        describe(&daemon)
+        s.describe(&daemon)
     );
     daemon.stop().await.assert_code(0);
 }
@@ -815,56 +743,53 @@ fn utc_window(from: chrono::Duration, to: chrono::Duration) -> String {
     )
 }
 
-fn quiet_setup(server: &TestServer, quiet: &str, bus: &TestBus) -> Sandbox {
-    server.set(
-        "/feed.xml",
-        rss(
+/// A routine and an alarming item; the topics `Routine` (normal) and `Alarm` (critical);
+/// `quiet_hours = quiet` in the children's local time, which is UTC.
+fn quiet_scenario(test: &str, quiet: &str) -> Builder {
+    Scenario::builder(test)
+        .env("TZ", "UTC")
+        .quiet_hours(quiet)
+        .feed(
+            "/feed.xml",
             "Wire",
-            &[
-                Entry::new("routine", "NATO ministers meet", "A routine NATO meeting."),
-                Entry::new(
-                    "alarm",
-                    "Ceasefire collapses overnight",
-                    "The ceasefire has collapsed.",
-                ),
-            ],
-        ),
-    );
-    let mut sb = Sandbox::with_bus(bus.address());
-    sb.set_env("TZ", "UTC");
-    sb.write_config(
-        &WatchList::empty()
-            .setting("quiet_hours", quiet)
-            .feed(&server.url("/feed.xml"), Some("Wire"))
-            .topic_with_urgency("Routine", "NATO", "normal")
-            .topic_with_urgency("Alarm", "ceasefire", "critical")
-            .to_toml(),
-    );
-    sb
+            rss(
+                "Wire",
+                &[
+                    Entry::new("routine", "NATO ministers meet", "A routine NATO meeting."),
+                    Entry::new(
+                        "alarm",
+                        "Ceasefire collapses overnight",
+                        "The ceasefire has collapsed.",
+                    ),
+                ],
+            ),
+        )
+        .topic_with_urgency("Routine", "NATO", "normal")
+        .topic_with_urgency("Alarm", "ceasefire", "critical")
 }
 
 /// Quiet hours around the current time (local time = UTC in the child): a normal topic is
 /// held (alert pending, no error), a critical topic notifies. Outside the window both notify.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quiet_hours_hold_all_but_critical_topics() {
-    let Some(bus) = TestBus::start_or_skip("quiet_hours_hold_all_but_critical").await else {
+    let h = chrono::Duration::hours;
+    let quiet = utc_window(h(-1), h(1));
+    let Some(mut s) = quiet_scenario("quiet_hours_hold_all_but_critical", &quiet)
+        .start()
+        .await
+    else {
         return;
     };
-    let server = TestServer::start().await;
-    let h = chrono::Duration::hours;
-
-    let quiet = utc_window(h(-1), h(1));
-    let sb = quiet_setup(&server, &quiet, &bus);
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let out = s.poll_once().await;
     out.assert_code(0);
-    let notes = bus.notifications();
+    let notes = s.notifications();
     assert_eq!(
         notes.iter().map(|n| n.summary.as_str()).collect::<Vec<_>>(),
         ["Alarm"],
         "during quiet hours {quiet} (UTC) only the critical topic notifies: {notes:#?}\n{}",
         out.dump()
     );
-    let alerts = db::alerts(&sb.db);
+    let alerts = s.alerts();
     let routine = alerts
         .iter()
         .find(|a| a.topic == "Routine")
@@ -876,9 +801,10 @@ async fn quiet_hours_hold_all_but_critical_topics() {
 
     // The same outside the window: both notify.
     let later = utc_window(h(2), h(3));
-    let sb = quiet_setup(&server, &later, &bus);
-    sb.tidings(&["poll", "--once"]).await.assert_code(0);
-    let notes = &bus.notifications()[1..];
+    s.fresh_sandbox();
+    s.configure(|w| w.setting("quiet_hours", later.as_str()));
+    s.poll_once().await.assert_code(0);
+    let notes = &s.notifications()[1..];
     let mut got: Vec<&str> = notes.iter().map(|n| n.summary.as_str()).collect();
     got.sort_unstable();
     assert_eq!(
@@ -891,10 +817,6 @@ async fn quiet_hours_hold_all_but_critical_topics() {
 /// When quiet hours end, the daemon summarises what was held in one notification.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quiet_hours_end_releases_held_alerts_as_one_summary() {
-    let Some(bus) = TestBus::start_or_skip("quiet_hours_end_releases").await else {
-        return;
-    };
-    let server = TestServer::start().await;
     // Quiet hours end at the next full minute at least 30 s away.
     let now = Utc::now();
     let end = {
@@ -909,24 +831,22 @@ async fn quiet_hours_end_releases_held_alerts_as_one_summary() {
         (end - chrono::Duration::hours(2)).format("%H:%M"),
         end.format("%H:%M")
     );
-    let sb = quiet_setup(&server, &quiet, &bus);
-    let daemon = sb.spawn(&["run"]);
-    let first = bus.wait_for_notifications(1, TIMEOUT).await;
+    let Some(s) = quiet_scenario("quiet_hours_end_releases", &quiet)
+        .start()
+        .await
+    else {
+        return;
+    };
+    let daemon = s.run();
+    let first = s.wait_for_notifications(1).await;
     assert_eq!(first[0].summary, "Alarm", "{first:#?}");
-    wait_until(
-        "the routine alert to be recorded",
-        TIMEOUT,
-        || {
-            db::alerts_so_far(&sb.db)
-                .into_iter()
-                .find(|a| a.topic == "Routine")
-        },
-        || describe(&daemon),
-    )
+    s.wait_for_alert("the routine alert to be recorded", &daemon, |a| {
+        a.topic == "Routine"
+    })
     .await;
-    assert_eq!(bus.notifications().len(), 1, "held during quiet hours");
+    assert_eq!(s.notifications().len(), 1, "held during quiet hours");
     let wait = (end - Utc::now()).to_std().unwrap_or_default() + TIMEOUT;
-    let notes = bus.wait_for_notifications(2, wait).await;
+    let notes = s.bus().wait_for_notifications(2, wait).await;
     let at = Utc::now();
     assert!(
         at >= end,
@@ -947,35 +867,25 @@ async fn quiet_hours_end_releases_held_alerts_as_one_summary() {
 /// name, the daemon delivers at once (well before its next retry), exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pending_alert_is_delivered_once_when_a_server_appears() {
-    let Some(bus) = TestBus::or_skip(
-        TestBus::start_without_server().await,
+    let a = Entry::new("first", "NATO opens a new office", "NATO expands.");
+    let Some(s) = wire(
         "pending_alert_is_delivered_once_when_a_server_appears",
-    ) else {
+        std::slice::from_ref(&a),
+    )
+    .notifier(Notifier::Absent)
+    .every("1s")
+    .start()
+    .await
+    else {
         return;
     };
-    let server = TestServer::start().await;
-    let a = Entry::new("first", "NATO opens a new office", "NATO expands.");
-    server.set("/feed.xml", rss("Wire", std::slice::from_ref(&a)));
-    let sb = Sandbox::with_bus(bus.address());
-    sb.write_config(
-        &WatchList::empty()
-            .feed_every(&server.url("/feed.xml"), "Wire", "1s")
-            .topic("NATO membership", "NATO")
-            .to_toml(),
-    );
-    let daemon = sb.spawn(&["run"]);
+    let daemon = s.run();
     // Two failed attempts (the first, and the retry after the backoff).
-    let pending = wait_until(
-        "two failed delivery attempts",
-        TIMEOUT,
-        || {
-            db::alerts_so_far(&sb.db)
-                .into_iter()
-                .find(|x| x.attempts >= 2 && x.delivery_error.is_some())
-        },
-        || format!("{:#?}\n{}", db::alerts_so_far(&sb.db), describe(&daemon)),
-    )
-    .await;
+    let pending = s
+        .wait_for_alert("two failed delivery attempts", &daemon, |x| {
+            x.attempts >= 2 && x.delivery_error.is_some()
+        })
+        .await;
     assert!(
         pending.delivered_at.is_none(),
         "not delivered without a server: {pending:#?}"
@@ -992,39 +902,36 @@ async fn pending_alert_is_delivered_once_when_a_server_appears() {
     );
 
     let started = Instant::now();
-    bus.serve().await.expect("serve notifications");
-    let notes = bus.wait_for_notifications(1, TIMEOUT).await;
+    s.bus().serve().await.expect("serve notifications");
+    let notes = s.wait_for_notifications(1).await;
     let took = started.elapsed();
     assert!(
         took < Duration::from_secs(10),
         "a server appearing must be noticed at once (NameOwnerChanged), not at the next \
          backoff retry: took {took:?}\n{}",
-        describe(&daemon)
+        s.describe(&daemon)
     );
     assert!(notes[0].body.contains(&a.title), "{notes:#?}");
 
     // Barrier: a new alert; then the first one must still have been shown only once.
     let b = Entry::new("second", "NATO drills begin", "NATO exercises.");
-    server.set("/feed.xml", rss("Wire", &[a.clone(), b.clone()]));
-    let notes = bus.wait_for_notifications(2, TIMEOUT).await;
+    s.serve("/feed.xml", rss("Wire", &[a.clone(), b.clone()]));
+    let notes = s.wait_for_notifications(2).await;
     let count = |t: &str| notes.iter().filter(|n| n.body.contains(t)).count();
     assert_eq!(
         (count(&a.title), count(&b.title), notes.len()),
         (1, 1, 2),
         "each alert notified exactly once: {notes:#?}"
     );
-    wait_until(
+    s.wait_for_alerts(
         "both alerts to be marked delivered, without an error",
-        TIMEOUT,
-        || {
-            let alerts = db::alerts_so_far(&sb.db);
-            (alerts.len() == 2
+        &daemon,
+        |alerts| {
+            alerts.len() == 2
                 && alerts
                     .iter()
-                    .all(|x| x.delivered_at.is_some() && x.delivery_error.is_none()))
-            .then_some(())
+                    .all(|x| x.delivered_at.is_some() && x.delivery_error.is_none())
         },
-        || format!("{:#?}\n{}", db::alerts_so_far(&sb.db), describe(&daemon)),
     )
     .await;
     daemon.stop().await.assert_code(0);
@@ -1035,51 +942,44 @@ async fn pending_alert_is_delivered_once_when_a_server_appears() {
 /// server is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_goes_away_and_comes_back_gets_the_pending_alert() {
-    let Some(bus) = TestBus::start_or_skip("a_server_that_goes_away_and_comes_back").await else {
+    let a = Entry::new("before", "NATO opens a new office", "NATO expands.");
+    let Some(s) = wire(
+        "a_server_that_goes_away_and_comes_back",
+        std::slice::from_ref(&a),
+    )
+    .every("1s")
+    .start()
+    .await
+    else {
         return;
     };
-    let server = TestServer::start().await;
-    let a = Entry::new("before", "NATO opens a new office", "NATO expands.");
-    server.set("/feed.xml", rss("Wire", std::slice::from_ref(&a)));
-    let sb = Sandbox::with_bus(bus.address());
-    sb.write_config(
-        &WatchList::empty()
-            .feed_every(&server.url("/feed.xml"), "Wire", "1s")
-            .topic("NATO membership", "NATO")
-            .to_toml(),
-    );
-    let daemon = sb.spawn(&["run"]);
-    bus.wait_for_notifications(1, TIMEOUT).await;
+    let daemon = s.run();
+    s.wait_for_notifications(1).await;
 
-    bus.unserve().await;
+    s.bus().unserve().await;
     let b = Entry::new("meanwhile", "NATO drills begin", "NATO exercises.");
-    server.set("/feed.xml", rss("Wire", &[a.clone(), b.clone()]));
-    wait_until(
+    s.serve("/feed.xml", rss("Wire", &[a.clone(), b.clone()]));
+    s.wait_for_alert(
         "the alert raised without a server to fail with an error",
-        TIMEOUT,
-        || {
-            db::alerts_so_far(&sb.db)
-                .into_iter()
-                .find(|x| x.title == b.title && x.delivery_error.is_some())
-        },
-        || format!("{:#?}\n{}", db::alerts_so_far(&sb.db), describe(&daemon)),
+        &daemon,
+        |x| x.title == b.title && x.delivery_error.is_some(),
     )
     .await;
     let started = Instant::now();
-    bus.serve().await.expect("serve notifications again");
-    let notes = bus.wait_for_notifications(2, TIMEOUT).await;
+    s.bus().serve().await.expect("serve notifications again");
+    let notes = s.wait_for_notifications(2).await;
     let took = started.elapsed();
     assert!(
         took < Duration::from_secs(10),
         "the returning server is noticed at once: took {took:?}\n{}",
-        describe(&daemon)
+        s.describe(&daemon)
     );
     assert!(notes[1].body.contains(&b.title), "{notes:#?}");
 
     // Barrier: one more alert; nothing was shown twice.
     let c = Entry::new("after", "NATO air policing extended", "NATO jets.");
-    server.set("/feed.xml", rss("Wire", &[a.clone(), b.clone(), c.clone()]));
-    let notes = bus.wait_for_notifications(3, TIMEOUT).await;
+    s.serve("/feed.xml", rss("Wire", &[a.clone(), b.clone(), c.clone()]));
+    let notes = s.wait_for_notifications(3).await;
     for t in [&a.title, &b.title, &c.title] {
         assert_eq!(
             notes.iter().filter(|n| n.body.contains(t.as_str())).count(),
@@ -1094,32 +994,28 @@ async fn a_server_that_goes_away_and_comes_back_gets_the_pending_alert() {
 /// server delivers it once, and later runs (poll or daemon) never show it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_with_pending_alerts_delivers_each_once() {
-    let Some(bus) = TestBus::start_or_skip("restart_with_pending_alerts").await else {
+    let a = Entry::new("pending", "NATO names a new envoy", "NATO envoy.");
+    let Some(mut s) = wire("restart_with_pending_alerts", std::slice::from_ref(&a))
+        .every("1s")
+        .off_bus() // no bus at all, until join_bus
+        .start()
+        .await
+    else {
         return;
     };
-    let server = TestServer::start().await;
-    let a = Entry::new("pending", "NATO names a new envoy", "NATO envoy.");
-    server.set("/feed.xml", rss("Wire", std::slice::from_ref(&a)));
-    let mut sb = Sandbox::new(); // no bus at all
-    sb.write_config(
-        &WatchList::empty()
-            .feed_every(&server.url("/feed.xml"), "Wire", "1s")
-            .topic("NATO membership", "NATO")
-            .to_toml(),
-    );
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let out = s.poll_once().await;
     out.assert_code(0);
-    let alerts = db::alerts(&sb.db);
+    let alerts = s.alerts();
     assert!(
         alerts.len() == 1 && alerts[0].delivered_at.is_none() && alerts[0].delivery_error.is_some(),
         "pending with a delivery_error: {alerts:#?}\n{}",
         out.dump()
     );
 
-    sb.set_bus(bus.address());
-    let out = sb.tidings(&["poll", "--once"]).await;
+    s.join_bus();
+    let out = s.poll_once().await;
     out.assert_code(0);
-    let notes = bus.notifications();
+    let notes = s.notifications();
     assert_eq!(
         notes.len(),
         1,
@@ -1127,47 +1023,39 @@ async fn restart_with_pending_alerts_delivers_each_once() {
         out.dump()
     );
     assert!(notes[0].body.contains(&a.title));
-    let alerts = db::alerts(&sb.db);
+    let alerts = s.alerts();
     assert!(
         alerts[0].delivered_at.is_some() && alerts[0].delivery_error.is_none(),
         "{alerts:#?}"
     );
 
-    sb.tidings(&["poll", "--once"]).await.assert_code(0);
-    assert_eq!(bus.notifications().len(), 1, "{:#?}", bus.notifications());
+    s.poll_once().await.assert_code(0);
+    assert_eq!(s.notifications().len(), 1, "{:#?}", s.notifications());
 
     // The daemon: a new item is the barrier; the old alert must not come again.
     let b = Entry::new("after-restart", "NATO drills in the north", "NATO drills.");
-    server.set("/feed.xml", rss("Wire", &[a.clone(), b.clone()]));
-    let daemon = sb.spawn(&["run"]);
-    let notes = bus.wait_for_notifications(2, TIMEOUT).await;
+    s.serve("/feed.xml", rss("Wire", &[a.clone(), b.clone()]));
+    let daemon = s.run();
+    let notes = s.wait_for_notifications(2).await;
     assert!(
         notes[1].body.contains(&b.title),
         "the new alert, and the delivered one never again: {notes:#?}"
     );
-    wait_until(
-        "the new alert to be marked delivered",
-        TIMEOUT,
-        || {
-            db::alerts_so_far(&sb.db)
-                .iter()
-                .all(|x| x.delivered_at.is_some())
-                .then_some(())
-        },
-        || describe(&daemon),
-    )
+    s.wait_for_alerts("the new alert to be marked delivered", &daemon, |alerts| {
+        alerts.iter().all(|x| x.delivered_at.is_some())
+    })
     .await;
     let out = daemon.stop().await;
     out.assert_code(0);
 
     // Restart by SIGTERM: again only the new item is shown.
     let c = Entry::new("after-sigterm", "NATO air policing extended", "NATO jets.");
-    server.set("/feed.xml", rss("Wire", &[a.clone(), b.clone(), c.clone()]));
-    let daemon = sb.spawn(&["run"]);
-    let notes = bus.wait_for_notifications(3, TIMEOUT).await;
+    s.serve("/feed.xml", rss("Wire", &[a.clone(), b.clone(), c.clone()]));
+    let daemon = s.run();
+    let notes = s.wait_for_notifications(3).await;
     let out = daemon.stop().await;
     out.assert_code(0);
-    let notes_now = bus.notifications();
+    let notes_now = s.notifications();
     assert_eq!(notes_now.len(), 3, "{notes_now:#?}\n{}", out.dump());
     assert!(notes[2].body.contains(&c.title), "{notes_now:#?}");
     for t in [&a.title, &b.title, &c.title] {
@@ -1186,31 +1074,25 @@ async fn restart_with_pending_alerts_delivers_each_once() {
 /// (e.g. from a timer) or a restarted daemon within the hour still counts what was shown.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_survives_a_restart() {
-    let Some(bus) = TestBus::start_or_skip("rate_limit_survives_a_restart").await else {
+    let items = nato_items("restart-rate", 3);
+    let Some(s) = wire("rate_limit_survives_a_restart", &items[..2])
+        .batch_after(100)
+        .max_per_topic_per_hour(2)
+        .start()
+        .await
+    else {
         return;
     };
-    let server = TestServer::start().await;
-    let items = nato_items("restart-rate", 3);
-    server.set("/feed.xml", rss("Wire", &items[..2]));
-    let sb = Sandbox::with_bus(bus.address());
-    sb.write_config(
-        &WatchList::empty()
-            .setting("batch_after", 100)
-            .setting("max_per_topic_per_hour", 2)
-            .feed(&server.url("/feed.xml"), Some("Wire"))
-            .topic("NATO membership", "NATO")
-            .to_toml(),
-    );
-    sb.tidings(&["poll", "--once"]).await.assert_code(0);
-    let notes = bus.notifications();
+    s.poll_once().await.assert_code(0);
+    let notes = s.notifications();
     assert!(
         notes.len() == 2 && notes.iter().all(|n| n.summary == "NATO membership"),
         "two alerts within the limit are shown one by one: {notes:#?}"
     );
-    server.set("/feed.xml", rss("Wire", &items));
-    let out = sb.tidings(&["poll", "--once"]).await;
+    s.serve("/feed.xml", rss("Wire", &items));
+    let out = s.poll_once().await;
     out.assert_code(0);
-    let notes = bus.notifications();
+    let notes = s.notifications();
     assert_eq!(notes.len(), 3, "{notes:#?}\n{}", out.dump());
     assert!(
         notes[2].summary != "NATO membership" && notes[2].summary.starts_with("1 new alert"),
@@ -1226,29 +1108,18 @@ async fn rate_limit_survives_a_restart() {
 /// call times out after 5 s), prints its summary, and the alert stays pending with an error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_never_answers_does_not_hang_the_poll() {
-    let Some(bus) = TestBus::or_skip(
-        TestBus::start_hanging().await,
+    let Some(s) = wire(
         "a_server_that_never_answers_does_not_hang_the_poll",
-    ) else {
+        &[Entry::new("hang", "NATO envoy arrives", "NATO envoy.")],
+    )
+    .notifier(Notifier::Hanging)
+    .start()
+    .await
+    else {
         return;
     };
-    let server = TestServer::start().await;
-    server.set(
-        "/feed.xml",
-        rss(
-            "Wire",
-            &[Entry::new("hang", "NATO envoy arrives", "NATO envoy.")],
-        ),
-    );
-    let sb = Sandbox::with_bus(bus.address());
-    sb.write_config(
-        &WatchList::empty()
-            .feed(&server.url("/feed.xml"), Some("Wire"))
-            .topic("NATO membership", "NATO")
-            .to_toml(),
-    );
     let started = Instant::now();
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let out = s.poll_once().await;
     let took = started.elapsed();
     out.assert_code(0);
     let line = out.line_with("Wire");
@@ -1262,11 +1133,11 @@ async fn a_server_that_never_answers_does_not_hang_the_poll() {
         out.dump()
     );
     assert!(
-        bus.unanswered() >= 1,
+        s.bus().unanswered() >= 1,
         "Notify was called (and left unanswered)\n{}",
         out.dump()
     );
-    let alerts = db::alerts(&sb.db);
+    let alerts = s.alerts();
     assert!(
         alerts.len() == 1 && alerts[0].delivered_at.is_none() && alerts[0].delivery_error.is_some(),
         "pending with an error: {alerts:#?}"
@@ -1277,52 +1148,36 @@ async fn a_server_that_never_answers_does_not_hang_the_poll() {
 /// on SIGTERM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_never_answers_does_not_hang_the_daemon() {
-    let Some(bus) = TestBus::or_skip(
-        TestBus::start_hanging().await,
+    let a = Entry::new("hang-1", "NATO envoy arrives", "NATO envoy.");
+    let Some(s) = wire(
         "a_server_that_never_answers_does_not_hang_the_daemon",
-    ) else {
+        std::slice::from_ref(&a),
+    )
+    .notifier(Notifier::Hanging)
+    .every("1s")
+    .start()
+    .await
+    else {
         return;
     };
-    let server = TestServer::start().await;
-    let a = Entry::new("hang-1", "NATO envoy arrives", "NATO envoy.");
-    server.set("/feed.xml", rss("Wire", std::slice::from_ref(&a)));
-    let sb = Sandbox::with_bus(bus.address());
-    sb.write_config(
-        &WatchList::empty()
-            .feed_every(&server.url("/feed.xml"), "Wire", "1s")
-            .topic("NATO membership", "NATO")
-            .to_toml(),
-    );
-    let daemon = sb.spawn(&["run"]);
-    wait_until(
-        "the first alert to fail with an error",
-        TIMEOUT,
-        || {
-            db::alerts_so_far(&sb.db)
-                .into_iter()
-                .find(|x| x.delivery_error.is_some())
-        },
-        || describe(&daemon),
-    )
+    let daemon = s.run();
+    s.wait_for_alert("the first alert to fail with an error", &daemon, |x| {
+        x.delivery_error.is_some()
+    })
     .await;
     let b = Entry::new("hang-2", "NATO envoy leaves", "NATO envoy.");
-    server.set("/feed.xml", rss("Wire", &[a, b.clone()]));
-    wait_until(
+    s.serve("/feed.xml", rss("Wire", &[a, b.clone()]));
+    s.wait_for_alert(
         "the daemon to keep polling and record the next alert",
-        TIMEOUT,
-        || {
-            db::alerts_so_far(&sb.db)
-                .into_iter()
-                .find(|x| x.title == b.title)
-        },
-        || describe(&daemon),
+        &daemon,
+        |x| x.title == b.title,
     )
     .await;
     daemon.signal("TERM").await;
     let out = daemon.wait_exit(Duration::from_secs(20)).await;
     out.assert_code(0);
     assert!(
-        db::alerts(&sb.db).iter().all(|x| x.delivered_at.is_none()),
+        s.alerts().iter().all(|x| x.delivered_at.is_none()),
         "nothing is marked delivered that the server never accepted"
     );
 }
@@ -1335,10 +1190,6 @@ async fn a_server_that_never_answers_does_not_hang_the_daemon() {
 /// later poll (same guid) is not a new alert.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_alert_per_story_across_feeds() {
-    let Some(bus) = TestBus::start_or_skip("one_alert_per_story_across_feeds").await else {
-        return;
-    };
-    let server = TestServer::start().await;
     let a1 = Entry::new(
         "a1",
         "Finland applies to join NATO after decades of neutrality",
@@ -1383,30 +1234,34 @@ async fn one_alert_per_story_across_feeds() {
     .link(Some(
         "https://amp.News.Example/world/finland-nato-bid/amp/?fbclid=abc#top",
     ));
-    server.set("/a.xml", rss("Agency", &[a1.clone(), a2.clone()]));
-    server.set(
-        "/b.xml",
-        rss("Syndicate", &[b1.clone(), b2.clone(), b3.clone()]),
-    );
-    server.set("/c.xml", rss("Aggregator", std::slice::from_ref(&c1)));
+    // Only the Agency feed is watched at first.
+    let Some(mut s) = Scenario::builder("one_alert_per_story_across_feeds")
+        .batch_after(100)
+        .feed(
+            "/a.xml",
+            "Agency Wire",
+            rss("Agency", &[a1.clone(), a2.clone()]),
+        )
+        .serve(
+            "/b.xml",
+            rss("Syndicate", &[b1.clone(), b2.clone(), b3.clone()]),
+        )
+        .serve("/c.xml", rss("Aggregator", std::slice::from_ref(&c1)))
+        .topic("NATO membership", "NATO")
+        .start()
+        .await
+    else {
+        return;
+    };
+    s.poll_once().await.assert_code(0);
+    assert_eq!(s.notifications().len(), 2, "{:#?}", s.notifications());
 
-    let sb = Sandbox::with_bus(bus.address());
-    let a_only = WatchList::empty()
-        .setting("batch_after", 100)
-        .feed(&server.url("/a.xml"), Some("Agency Wire"))
-        .topic("NATO membership", "NATO");
-    sb.write_config(&a_only.to_toml());
-    sb.tidings(&["poll", "--once"]).await.assert_code(0);
-    assert_eq!(bus.notifications().len(), 2, "{:#?}", bus.notifications());
-
-    let all_three = a_only
-        .clone()
-        .feed(&server.url("/b.xml"), Some("Syndicate"))
-        .feed(&server.url("/c.xml"), Some("Aggregator"));
-    sb.write_config(&all_three.to_toml());
-    let out = sb.tidings(&["poll", "--once"]).await;
+    // All three.
+    s.add_feed("/b.xml", "Syndicate");
+    s.add_feed("/c.xml", "Aggregator");
+    let out = s.poll_once().await;
     out.assert_code(0);
-    let notes = bus.notifications();
+    let notes = s.notifications();
     assert_eq!(
         notes.len(),
         3,
@@ -1415,7 +1270,7 @@ async fn one_alert_per_story_across_feeds() {
         out.dump()
     );
     assert!(notes[2].body.contains(&b3.title), "{notes:#?}");
-    let alerts = db::alerts(&sb.db);
+    let alerts = s.alerts();
     assert_eq!(
         alerts.len(),
         3,
@@ -1423,7 +1278,7 @@ async fn one_alert_per_story_across_feeds() {
     );
 
     // history: "also reported by: ..." under each Agency story.
-    let out = sb.tidings(&["history", "-n", "100"]).await;
+    let out = s.tidings(&["history", "-n", "100"]).await;
     out.assert_code(0);
     let blocks: Vec<String> = out.stdout.lines().fold(Vec::new(), |mut acc, l| {
         if !l.starts_with(char::is_whitespace) || acc.is_empty() {
@@ -1458,7 +1313,7 @@ async fn one_alert_per_story_across_feeds() {
         .expect("Madrid entry");
     assert!(!madrid.contains("also reported by"), "{madrid}");
 
-    let out = sb.tidings(&["history", "--json", "-n", "100"]).await;
+    let out = s.tidings(&["history", "--json", "-n", "100"]).await;
     out.assert_code(0);
     let rows = json_lines(&out);
     for r in &rows {
@@ -1479,36 +1334,30 @@ async fn one_alert_per_story_across_feeds() {
     // An edited headline (same guid) on a later poll is the same article.
     let mut edited = a1.clone();
     edited.title = "Finland applies to join NATO after 75 years of neutrality (updated)".into();
-    server.set("/a.xml", rss("Agency", &[edited, a2.clone()]));
-    let out = sb.tidings(&["poll", "--once"]).await;
+    s.serve("/a.xml", rss("Agency", &[edited, a2.clone()]));
+    let out = s.poll_once().await;
     out.assert_code(0);
     assert_eq!(
-        db::alerts(&sb.db).len(),
+        s.alerts().len(),
         3,
         "an edited title is not a new alert\n{}",
         out.dump()
     );
-    assert_eq!(
-        bus.notifications().len(),
-        3,
-        "{:#?}",
-        &bus.notifications()[3..]
-    );
+    assert_eq!(s.notifications().len(), 3, "{:#?}", &s.notifications()[3..]);
 
     // The same stories arriving through all three feeds in one pass: still one alert each.
-    let sb = Sandbox::with_bus(bus.address());
-    sb.write_config(&all_three.to_toml());
-    server.set("/a.xml", rss("Agency", &[a1.clone(), a2.clone()]));
-    let before = bus.notifications().len();
-    let out = sb.tidings(&["poll", "--once"]).await;
+    s.fresh_sandbox(); // watching all three
+    s.serve("/a.xml", rss("Agency", &[a1.clone(), a2.clone()]));
+    let before = s.notifications().len();
+    let out = s.poll_once().await;
     out.assert_code(0);
-    let alerts = db::alerts(&sb.db);
+    let alerts = s.alerts();
     assert_eq!(
         alerts.len(),
         3,
         "Finland, Sweden, Madrid: one alert per story when the feeds arrive together: {alerts:#?}"
     );
-    assert_eq!(bus.notifications().len() - before, 3, "{}", out.dump());
+    assert_eq!(s.notifications().len() - before, 3, "{}", out.dump());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1522,50 +1371,47 @@ const SYND_TALKS: &str = "Grain corridor talks stall";
 
 /// Two feeds, two topics, six alerts (one article matches both topics); the first two alerts
 /// back-dated to 2025-01-15 and 2025-06-15. No bus: alerts stay pending, which history shows.
-async fn history_sandbox() -> (Sandbox, TestServer) {
-    let server = TestServer::start().await;
-    server.set(
-        "/a.xml",
-        rss(
-            "Agency",
-            &[
-                Entry::new("h-a1", AGENCY_NATO, "Helsinki applies."),
-                Entry::new("h-a2", AGENCY_TALKS, "Negotiators meet again."),
-                Entry::new(
-                    "h-a3",
-                    AGENCY_BOTH,
-                    "An analysis, with commas, and \"quotes\".",
-                ),
-            ],
-        ),
-    );
-    server.set(
-        "/b.xml",
-        rss(
+async fn history_scenario() -> Scenario {
+    let s = Scenario::builder("history")
+        .feed(
+            "/a.xml",
+            "Agency Wire",
+            rss(
+                "Agency",
+                &[
+                    Entry::new("h-a1", AGENCY_NATO, "Helsinki applies."),
+                    Entry::new("h-a2", AGENCY_TALKS, "Negotiators meet again."),
+                    Entry::new(
+                        "h-a3",
+                        AGENCY_BOTH,
+                        "An analysis, with commas, and \"quotes\".",
+                    ),
+                ],
+            ),
+        )
+        .feed(
+            "/b.xml",
             "Syndicate",
-            &[
-                Entry::new("h-b1", SYND_NATO, "Estonia, Latvia and Lithuania ask."),
-                Entry::new("h-b2", SYND_TALKS, "Talks over grain exports stall."),
-            ],
-        ),
-    );
-    let sb = Sandbox::new();
-    sb.write_config(
-        &WatchList::empty()
-            .feed(&server.url("/a.xml"), Some("Agency Wire"))
-            .feed(&server.url("/b.xml"), Some("Syndicate"))
-            .topic("NATO membership", "NATO")
-            .topic("Peace talks", "ceasefire OR talks")
-            .to_toml(),
-    );
-    sb.tidings(&["poll", "--once"]).await.assert_code(0);
-    assert_eq!(db::alerts(&sb.db).len(), 6, "{:#?}", db::alerts(&sb.db));
+            rss(
+                "Syndicate",
+                &[
+                    Entry::new("h-b1", SYND_NATO, "Estonia, Latvia and Lithuania ask."),
+                    Entry::new("h-b2", SYND_TALKS, "Talks over grain exports stall."),
+                ],
+            ),
+        )
+        .topic("NATO membership", "NATO")
+        .topic("Peace talks", "ceasefire OR talks")
+        .start_without_bus()
+        .await;
+    s.poll_once().await.assert_code(0);
+    assert_eq!(s.alerts().len(), 6, "{:#?}", s.alerts());
     for (title, at) in [
         (AGENCY_NATO, "2025-01-15T12:00:00Z"),
         (AGENCY_TALKS, "2025-06-15T12:00:00Z"),
     ] {
         let n = db::execute(
-            &sb.db,
+            s.db(),
             &format!(
                 "UPDATE alerts SET created_at = '{at}' \
                  WHERE article_id = (SELECT id FROM articles WHERE title = '{title}')"
@@ -1573,14 +1419,14 @@ async fn history_sandbox() -> (Sandbox, TestServer) {
         );
         assert_eq!(n, 1, "back-date the alert of {title:?}");
     }
-    (sb, server)
+    s
 }
 
 /// `history --json -n 100 ARGS...`: its rows and its output.
-async fn history_json(sb: &Sandbox, args: &[&str]) -> (Vec<serde_json::Value>, Output) {
+async fn history_json(s: &Scenario, args: &[&str]) -> (Vec<serde_json::Value>, Output) {
     let mut all = vec!["history", "--json", "-n", "100"];
     all.extend_from_slice(args);
-    let out = sb.tidings(&all).await;
+    let out = s.tidings(&all).await;
     out.assert_code(0);
     (json_lines(&out), out)
 }
@@ -1590,8 +1436,8 @@ async fn history_json(sb: &Sandbox, args: &[&str]) -> (Vec<serde_json::Value>, O
 /// `stats --days 7` with one line per topic.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_filters_formats_and_stats() {
-    let (sb, _server) = history_sandbox().await;
-    let json = |args: &'static [&'static str]| history_json(&sb, args);
+    let s = history_scenario().await;
+    let json = |args: &'static [&'static str]| history_json(&s, args);
 
     let (all, out) = json(&[]).await;
     assert_eq!(all.len(), 6, "{}", out.dump());
@@ -1664,14 +1510,14 @@ async fn history_filters_formats_and_stats() {
         "--search looks in the summary too"
     );
 
-    let out = sb.tidings(&["history", "--json", "--limit", "2"]).await;
+    let out = s.tidings(&["history", "--json", "--limit", "2"]).await;
     out.assert_code(0);
     let rows = json_lines(&out);
     assert_eq!(rows.len(), 2, "--limit 2: {}", out.dump());
     assert_eq!(rows[..], all[..2], "--limit keeps the newest");
 
     // CSV: a header, then one row per alert, quoted where needed.
-    let out = sb.tidings(&["history", "--csv", "-n", "100"]).await;
+    let out = s.tidings(&["history", "--csv", "-n", "100"]).await;
     out.assert_code(0);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -1704,7 +1550,7 @@ async fn history_filters_formats_and_stats() {
     );
 
     // --explain: the terms that fired and the snippet with the hits marked.
-    let out = sb
+    let out = s
         .tidings(&[
             "history",
             "--explain",
@@ -1727,7 +1573,7 @@ async fn history_filters_formats_and_stats() {
     );
 
     // The human listing: time, topic, source, headline, link and delivery state.
-    let out = sb.tidings(&["history", "-n", "100"]).await;
+    let out = s.tidings(&["history", "-n", "100"]).await;
     out.assert_code(0);
     let line = out.line_with(SYND_NATO);
     assert!(
@@ -1741,12 +1587,12 @@ async fn history_filters_formats_and_stats() {
     );
 
     // A bad time is a usage error.
-    let out = sb.tidings(&["history", "--since", "last tuesdayish"]).await;
+    let out = s.tidings(&["history", "--since", "last tuesdayish"]).await;
     out.assert_code(2);
 
     // stats: one line per topic with the alerts of the last 7 days (the back-dated ones are
     // older).
-    let out = sb.tidings(&["stats", "--days", "7"]).await;
+    let out = s.tidings(&["stats", "--days", "7"]).await;
     out.assert_code(0);
     for topic in ["NATO membership", "Peace talks"] {
         let lines: Vec<&str> = out
@@ -1779,24 +1625,19 @@ async fn alert_history_view_is_readable_by_sqlite3_while_the_daemon_writes() {
         crate::support::skipped("sqlite3 not found (alert_history_view_is_readable)");
         return;
     };
-    let Some(bus) = TestBus::start_or_skip("alert_history_view_is_readable").await else {
+    let items = nato_items("view", 5);
+    let Some(s) = wire("alert_history_view_is_readable", &items[..1])
+        .batch_after(100)
+        .every("1s")
+        .start()
+        .await
+    else {
         return;
     };
-    let server = TestServer::start().await;
-    let items = nato_items("view", 5);
-    server.set("/feed.xml", rss("Wire", &items[..1]));
-    let sb = Sandbox::with_bus(bus.address());
-    sb.write_config(
-        &WatchList::empty()
-            .setting("batch_after", 100)
-            .feed_every(&server.url("/feed.xml"), "Wire", "1s")
-            .topic("NATO membership", "NATO")
-            .to_toml(),
-    );
     let sql = "SELECT alert_id, topic, source, title, link, delivered_at FROM alert_history \
                ORDER BY alert_id";
     let read = |sql: &str| {
-        let (sqlite3, db, sql) = (sqlite3.clone(), sb.db.clone(), sql.to_owned());
+        let (sqlite3, db, sql) = (sqlite3.clone(), s.db().to_owned(), sql.to_owned());
         async move {
             let out = tokio::time::timeout(
                 TIMEOUT,
@@ -1826,18 +1667,18 @@ async fn alert_history_view_is_readable_by_sqlite3_while_the_daemon_writes() {
         }
     };
 
-    let mut daemon = sb.spawn(&["run"]);
+    let mut daemon = s.run();
     // The daemon creates the database; a `sqlite3` started before would create an empty one.
     wait_until(
         "the daemon to create the database",
         TIMEOUT,
-        || db::try_query(&sb.db, "SELECT 1 FROM alert_history LIMIT 1").ok(),
-        || describe(&daemon),
+        || db::try_query(s.db(), "SELECT 1 FROM alert_history LIMIT 1").ok(),
+        || s.describe(&daemon),
     )
     .await;
     let mut reads = 0;
     for n in 1..=items.len() {
-        server.set("/feed.xml", rss("Wire", &items[..n]));
+        s.serve("/feed.xml", rss("Wire", &items[..n]));
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let rows = read(sql).await;
@@ -1848,7 +1689,7 @@ async fn alert_history_view_is_readable_by_sqlite3_while_the_daemon_writes() {
             assert!(
                 daemon.is_running() && Instant::now() < deadline,
                 "waiting for {n} delivered alerts in alert_history: {rows:#?}\n{}",
-                describe(&daemon)
+                s.describe(&daemon)
             );
             tokio::time::sleep(POLL_EVERY).await;
         }
@@ -1881,35 +1722,29 @@ async fn alert_history_view_is_readable_by_sqlite3_while_the_daemon_writes() {
         "the daemon met no lock while sqlite3 read:\n{}",
         out.stderr
     );
-    assert_eq!(bus.notifications().len(), items.len());
+    assert_eq!(s.notifications().len(), items.len());
 }
 
 /// The summary's default action opens the newest of the summarised articles (never an older
 /// one) with the configured opener.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn summary_default_action_opens_the_newest_article() {
-    let Some(bus) = TestBus::start_or_skip("summary_default_action").await else {
-        return;
-    };
-    let server = TestServer::start().await;
-    let sb = Sandbox::with_bus(bus.address());
-    let (opener, opened) = fake_opener(sb.path());
     let items: Vec<Entry> = nato_items("summary-open", 4)
         .into_iter()
         .enumerate()
         .map(|(i, e)| e.published(Some(Utc::now() - chrono::Duration::minutes(40 - i as i64))))
         .collect();
     let newest = items[3].link.clone().expect("link");
-    server.set("/feed.xml", rss("Wire", &items));
-    sb.write_config(
-        &WatchList::empty()
-            .setting("opener", vec![opener.display().to_string()])
-            .feed_every(&server.url("/feed.xml"), "Wire", "1s")
-            .topic("NATO membership", "NATO")
-            .to_toml(),
-    );
-    let daemon = sb.spawn(&["run"]);
-    let notes = bus.wait_for_notifications(1, TIMEOUT).await;
+    let Some(s) = wire("summary_default_action", &items)
+        .fake_opener()
+        .every("1s")
+        .start()
+        .await
+    else {
+        return;
+    };
+    let mut daemon = s.run();
+    let notes = s.wait_for_notifications(1).await;
     assert!(
         notes[0].summary.starts_with("4 new alerts"),
         "4 alerts at once are one summary: {notes:#?}"
@@ -1918,20 +1753,15 @@ async fn summary_default_action_opens_the_newest_article() {
         keys_of(&notes[0]).contains(&"default"),
         "the summary has a default action: {notes:#?}"
     );
-    let deadline = Instant::now() + TIMEOUT;
-    while file_lines(&opened).is_empty() {
-        bus.invoke_action(notes[0].id, "default").await;
-        let until = Instant::now() + Duration::from_secs(1);
-        while Instant::now() < until && file_lines(&opened).is_empty() {
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the summary's default action ran nothing\n{}",
-            describe(&daemon)
-        );
-    }
-    let lines = file_lines(&opened);
+    s.click_until(
+        &mut daemon,
+        notes[0].id,
+        "default",
+        "the summary's default action to run the opener",
+        || !s.opened().is_empty(),
+    )
+    .await;
+    let lines = s.opened();
     let older: Vec<String> = items[..3].iter().filter_map(|i| i.link.clone()).collect();
     assert!(
         lines.iter().all(|l| !older.contains(l)),
@@ -1948,80 +1778,67 @@ async fn summary_default_action_opens_the_newest_article() {
 /// pruned, alerts (and their articles) are kept unless `keep_alerts` is set.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_prunes_old_articles_and_alerts_only_when_set() {
-    let server = TestServer::start().await;
     let old_alerted = Entry::new("ret-old-alert", "NATO archive story", "NATO, long ago.");
     let old_plain = Entry::new("ret-old-plain", "Local bakery wins a prize", "Bread.");
     let recent = Entry::new("ret-recent", "NATO story of today", "NATO today.");
-    server.set(
-        "/feed.xml",
-        rss(
-            "Wire",
-            &[old_alerted.clone(), old_plain.clone(), recent.clone()],
-        ),
-    );
-    let sb = Sandbox::new(); // no bus: retention does not need one
-    let wl = WatchList::empty()
-        .feed(&server.url("/feed.xml"), Some("Wire"))
-        .topic("NATO membership", "NATO");
-    sb.write_config(&wl.to_toml());
-    sb.tidings(&["poll", "--once"]).await.assert_code(0);
-    assert_eq!(db::articles(&sb.db).len(), 3);
+    let mut s = wire(
+        "retention",
+        &[old_alerted.clone(), old_plain.clone(), recent.clone()],
+    )
+    .start_without_bus() // retention does not need one
+    .await;
+    s.poll_once().await.assert_code(0);
+    assert_eq!(db::articles(s.db()).len(), 3);
     // Everything first seen 400 days ago; the archive story's alert too.
     db::execute(
-        &sb.db,
+        s.db(),
         "UPDATE articles SET first_seen_at = '2020-01-01T00:00:00Z'",
     );
     db::execute(
-        &sb.db,
+        s.db(),
         &format!(
             "UPDATE alerts SET created_at = '2020-01-01T00:00:00Z' WHERE article_id = \
              (SELECT id FROM articles WHERE title = '{}')",
             old_alerted.title
         ),
     );
-    let titles_now =
-        || -> BTreeSet<String> { db::articles(&sb.db).into_iter().map(|(_, t)| t).collect() };
+    let titles_now = |s: &Scenario| -> BTreeSet<String> {
+        db::articles(s.db()).into_iter().map(|(_, t)| t).collect()
+    };
 
     // keep_articles only: the old article without an alert goes; alerts stay.
-    sb.write_config(&wl.clone().setting("keep_articles", "30d").to_toml());
-    let daemon = sb.spawn(&["run"]);
+    s.configure(|w| w.setting("keep_articles", "30d"));
+    let daemon = s.run();
     wait_until(
         "the old article without an alert to be pruned",
         TIMEOUT,
-        || (!titles_now().contains(&old_plain.title)).then_some(()),
-        || format!("{:?}\n{}", titles_now(), describe(&daemon)),
+        || (!titles_now(&s).contains(&old_plain.title)).then_some(()),
+        || format!("{:?}\n{}", titles_now(&s), s.describe(&daemon)),
     )
     .await;
     daemon.stop().await.assert_code(0);
     assert_eq!(
-        titles_now(),
+        titles_now(&s),
         set(&[&old_alerted.title, &recent.title]),
         "articles with alerts are kept"
     );
     assert_eq!(
-        db::alerts(&sb.db).len(),
+        s.alerts().len(),
         2,
         "alerts are kept unless keep_alerts is set"
     );
 
     // keep_alerts: the old alert goes, and with it its article.
-    sb.write_config(
-        &wl.setting("keep_articles", "30d")
-            .setting("keep_alerts", "365d")
-            .to_toml(),
-    );
-    let daemon = sb.spawn(&["run"]);
-    wait_until(
-        "the old alert to be pruned",
-        TIMEOUT,
-        || (db::alerts_so_far(&sb.db).len() == 1).then_some(()),
-        || format!("{:#?}\n{}", db::alerts_so_far(&sb.db), describe(&daemon)),
-    )
+    s.configure(|w| w.setting("keep_alerts", "365d"));
+    let daemon = s.run();
+    s.wait_for_alerts("the old alert to be pruned", &daemon, |alerts| {
+        alerts.len() == 1
+    })
     .await;
     daemon.stop().await.assert_code(0);
-    assert_eq!(db::alerts(&sb.db)[0].title, recent.title);
+    assert_eq!(s.alerts()[0].title, recent.title);
     assert_eq!(
-        titles_now(),
+        titles_now(&s),
         set(&[&recent.title]),
         "the pruned alert's old article goes too"
     );

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 
 use crate::support::cli::Sandbox;
 use crate::support::db;
-use crate::support::dbus::{Notification, TestBus};
+use crate::support::dbus::Notification;
 use crate::support::feeds::{self, Item, markup_escape};
 use crate::support::fixtures::{self, SEED_CHANNEL, SEED_HEADLINE, SEED_UNRELATED};
-use crate::support::http::{self, Behaviour, Response, TestServer};
+use crate::support::http::{self, Behaviour, Response};
+use crate::support::scenario::{Builder, Scenario};
 use crate::support::watchlist::{NATO, TALKS, WatchList};
 
 const SEED: &str = "/seed.xml";
@@ -23,6 +24,18 @@ fn seed_response(etag: &str, last_modified: &str, extra: &[Item]) -> Response {
         .content_type("application/rss+xml; charset=utf-8")
         .etag(etag)
         .last_modified(last_modified)
+}
+
+/// [`WatchList::standard`] and the feed `SEED` named [`SEED_CHANNEL`], serving the seed feed
+/// with ETag and Last-Modified.
+fn seed(test: &str) -> Builder {
+    Scenario::builder(test)
+        .watchlist(WatchList::standard())
+        .feed(
+            SEED,
+            SEED_CHANNEL,
+            seed_response(ETAG_V1, LAST_MODIFIED_V1, &[]),
+        )
 }
 
 /// A new item that matches [`NATO`] only, with characters that must be escaped in the body.
@@ -77,15 +90,18 @@ fn keys(notes: &[Notification]) -> Vec<(String, String)> {
 /// database holds the articles and the delivered alerts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_article_alerts_once_per_topic_with_shipped_watchlist() {
-    let Some(bus) = TestBus::start_or_skip("seed_article_alerts_once_per_topic").await else {
+    let (wl, shipped) = WatchList::shipped_example();
+    let Some(s) = Scenario::builder("seed_article_alerts_once_per_topic")
+        .watchlist(wl.alert_on_first_poll(true))
+        .serve(SEED, seed_response(ETAG_V1, LAST_MODIFIED_V1, &[]))
+        // No `name`: the source shown is the feed's own title.
+        .watch(SEED, None)
+        .start()
+        .await
+    else {
         return;
     };
-    let server = TestServer::start().await;
-    server.set(SEED, seed_response(ETAG_V1, LAST_MODIFIED_V1, &[]));
-
-    let (wl, shipped) = WatchList::shipped_example();
-    // No `name`: the source shown is the feed's own title.
-    let wl = wl.alert_on_first_poll(true).feed(&server.url(SEED), None);
+    let wl = s.watchlist();
     let topics = wl.topic_names();
     let want_topics = ["NATO membership", "Putin–Zelensky talks"];
     for t in want_topics {
@@ -95,16 +111,14 @@ async fn seed_article_alerts_once_per_topic_with_shipped_watchlist() {
             if shipped { "shipped" } else { "fallback" }
         );
     }
-    let sb = Sandbox::with_bus(bus.address());
-    sb.write_config(&wl.to_toml());
 
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let out = s.poll_once().await;
     out.assert_code(0);
     // The feed has no configured name: its line may show the feed's title or its URL.
     let lines: Vec<&str> = out
         .stdout
         .lines()
-        .filter(|l| l.contains(SEED_CHANNEL) || l.contains(&server.url(SEED)))
+        .filter(|l| l.contains(SEED_CHANNEL) || l.contains(&s.url(SEED)))
         .collect();
     assert!(
         lines.len() == 1 && lines[0].contains("ok") && lines[0].contains("200"),
@@ -112,7 +126,7 @@ async fn seed_article_alerts_once_per_topic_with_shipped_watchlist() {
         out.dump()
     );
 
-    let notes = bus.notifications();
+    let notes = s.notifications();
     for n in &notes {
         assert!(
             !SEED_UNRELATED.iter().any(|h| n.body.contains(h)),
@@ -149,9 +163,9 @@ async fn seed_article_alerts_once_per_topic_with_shipped_watchlist() {
         "at most one notification per (article, topic): {per_topic:?}"
     );
 
-    let articles = db::articles(&sb.db);
+    let articles = db::articles(s.db());
     assert_eq!(articles.len(), 4, "all 4 seed items stored: {articles:?}");
-    let alerts = db::alerts(&sb.db);
+    let alerts = s.alerts();
     assert_eq!(
         alerts.len(),
         notes.len(),
@@ -178,20 +192,12 @@ async fn seed_article_alerts_once_per_topic_with_shipped_watchlist() {
 /// Second poll sends the stored validators; the server answers 304; nothing new is raised.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_poll_is_conditional_and_304_raises_nothing() {
-    let Some(bus) = TestBus::start_or_skip("second_poll_is_conditional").await else {
+    let Some(s) = seed("second_poll_is_conditional").start().await else {
         return;
     };
-    let server = TestServer::start().await;
-    server.set(SEED, seed_response(ETAG_V1, LAST_MODIFIED_V1, &[]));
-    let sb = Sandbox::with_bus(bus.address());
-    sb.write_config(
-        &WatchList::standard()
-            .feed(&server.url(SEED), Some(SEED_CHANNEL))
-            .to_toml(),
-    );
 
-    sb.tidings(&["poll", "--once"]).await.assert_code(0);
-    let first = bus.notifications();
+    s.poll_once().await.assert_code(0);
+    let first = s.notifications();
     assert_eq!(
         keys(&first),
         vec![
@@ -200,7 +206,7 @@ async fn second_poll_is_conditional_and_304_raises_nothing() {
         ],
         "first poll: one notification per topic for the seed article"
     );
-    let feed = db::feed(&sb.db, &server.url(SEED));
+    let feed = db::feed(s.db(), &s.url(SEED));
     assert!(
         feed.etag.as_deref().is_some_and(|e| e.contains("seed-v1")),
         "ETag stored: {feed:?}"
@@ -210,9 +216,9 @@ async fn second_poll_is_conditional_and_304_raises_nothing() {
         "Last-Modified stored: {feed:?}"
     );
 
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let out = s.poll_once().await;
     out.assert_code(0);
-    let reqs = server.requests_to(SEED);
+    let reqs = s.http.requests_to(SEED);
     assert_eq!(reqs.len(), 2, "one request per poll: {reqs:#?}");
     let second = &reqs[1];
     assert_eq!(
@@ -232,46 +238,43 @@ async fn second_poll_is_conditional_and_304_raises_nothing() {
         "summary line should say not modified: {line:?}"
     );
     assert_eq!(
-        bus.notifications().len(),
+        s.notifications().len(),
         first.len(),
         "a 304 raised notifications: {:#?}",
-        bus.notifications()
+        s.notifications()
     );
-    assert_eq!(db::articles(&sb.db).len(), 4);
+    assert_eq!(db::articles(s.db()).len(), 4);
 }
 
 /// A new process on the same database: a changed ETag with the same items raises nothing;
 /// one new matching item raises exactly one notification, with escaped headline and source.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_does_not_repeat_alerts_and_new_item_alerts_once() {
-    let Some(bus) = TestBus::start_or_skip("restart_does_not_repeat_alerts").await else {
+    let source = "News & Views <Test>";
+    let Some(s) = Scenario::builder("restart_does_not_repeat_alerts")
+        .watchlist(WatchList::standard())
+        .feed(SEED, source, seed_response(ETAG_V1, LAST_MODIFIED_V1, &[]))
+        .start()
+        .await
+    else {
         return;
     };
-    let source = "News & Views <Test>";
-    let server = TestServer::start().await;
-    server.set(SEED, seed_response(ETAG_V1, LAST_MODIFIED_V1, &[]));
-    let sb = Sandbox::with_bus(bus.address());
-    sb.write_config(
-        &WatchList::standard()
-            .feed(&server.url(SEED), Some(source))
-            .to_toml(),
-    );
 
-    sb.tidings(&["poll", "--once"]).await.assert_code(0);
-    let first = bus.notifications();
+    s.poll_once().await.assert_code(0);
+    let first = s.notifications();
     assert_eq!(first.len(), 2, "first poll: {first:#?}");
     for n in &first {
         assert_notification(n, &n.summary, SEED_HEADLINE, source);
     }
 
     // Same items, new validators: the server sends 200 with the full body again.
-    server.set(
+    s.serve(
         SEED,
         seed_response("\"seed-v2\"", "Wed, 23 Mar 2022 12:00:00 GMT", &[]),
     );
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let out = s.poll_once().await;
     out.assert_code(0);
-    assert_eq!(server.requests_to(SEED)[1].status, Some(200));
+    assert_eq!(s.http.requests_to(SEED)[1].status, Some(200));
     let line = out.line_with(source);
     // Byte for byte the same body: recognised without parsing it again.
     assert!(
@@ -279,14 +282,14 @@ async fn restart_does_not_repeat_alerts_and_new_item_alerts_once() {
         "same items again: 200 and unchanged expected: {line:?}"
     );
     assert_eq!(
-        bus.notifications().len(),
+        s.notifications().len(),
         2,
         "same items re-served with a new ETag raised notifications again: {:#?}",
-        &bus.notifications()[2..]
+        &s.notifications()[2..]
     );
 
     let item = finland_item();
-    server.set(
+    s.serve(
         SEED,
         seed_response(
             "\"seed-v3\"",
@@ -294,9 +297,9 @@ async fn restart_does_not_repeat_alerts_and_new_item_alerts_once() {
             std::slice::from_ref(&item),
         ),
     );
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let out = s.poll_once().await;
     out.assert_code(0);
-    let notes = bus.notifications();
+    let notes = s.notifications();
     assert_eq!(
         notes.len(),
         3,
@@ -305,37 +308,32 @@ async fn restart_does_not_repeat_alerts_and_new_item_alerts_once() {
         out.dump()
     );
     assert_notification(&notes[2], NATO.0, &item.title, source);
-    assert_eq!(db::articles(&sb.db).len(), 5);
-    assert_eq!(db::alerts(&sb.db).len(), 3);
+    assert_eq!(db::articles(s.db()).len(), 5);
+    assert_eq!(s.alerts().len(), 3);
 }
 
 /// `alert_on_first_poll = false`: the backlog is stored and its alerts recorded with
 /// notify = 0, nothing is shown; an item that arrives later is shown.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_poll_records_backlog_without_notifying() {
-    let Some(bus) = TestBus::start_or_skip("first_poll_records_backlog").await else {
+    let Some(s) = seed("first_poll_records_backlog")
+        .setting("alert_on_first_poll", false)
+        .start()
+        .await
+    else {
         return;
     };
-    let server = TestServer::start().await;
-    server.set(SEED, seed_response(ETAG_V1, LAST_MODIFIED_V1, &[]));
-    let sb = Sandbox::with_bus(bus.address());
-    sb.write_config(
-        &WatchList::standard()
-            .alert_on_first_poll(false)
-            .feed(&server.url(SEED), Some(SEED_CHANNEL))
-            .to_toml(),
-    );
 
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let out = s.poll_once().await;
     out.assert_code(0);
     assert_eq!(
-        bus.notifications(),
+        s.notifications(),
         vec![],
         "first poll must not notify\n{}",
         out.dump()
     );
-    assert_eq!(db::articles(&sb.db).len(), 4, "backlog stored");
-    let alerts = db::alerts(&sb.db);
+    assert_eq!(db::articles(s.db()).len(), 4, "backlog stored");
+    let alerts = s.alerts();
     assert_eq!(alerts.len(), 2, "backlog alerts recorded: {alerts:#?}");
     for a in &alerts {
         assert!(!a.notify, "backlog alert must have notify = 0: {a:#?}");
@@ -343,7 +341,7 @@ async fn first_poll_records_backlog_without_notifying() {
     }
 
     let item = finland_item();
-    server.set(
+    s.serve(
         SEED,
         seed_response(
             "\"seed-v2\"",
@@ -351,8 +349,8 @@ async fn first_poll_records_backlog_without_notifying() {
             std::slice::from_ref(&item),
         ),
     );
-    sb.tidings(&["poll", "--once"]).await.assert_code(0);
-    let notes = bus.notifications();
+    s.poll_once().await.assert_code(0);
+    let notes = s.notifications();
     assert_eq!(notes.len(), 1, "the new item, only: {notes:#?}");
     assert_notification(&notes[0], NATO.0, &item.title, SEED_CHANNEL);
 }
@@ -360,17 +358,13 @@ async fn first_poll_records_backlog_without_notifying() {
 /// No session bus at all: the poll still succeeds and the alert keeps its delivery error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_bus_records_delivery_error_and_exits_zero() {
-    let server = TestServer::start().await;
-    server.set(SEED, seed_response(ETAG_V1, LAST_MODIFIED_V1, &[]));
-    let sb = Sandbox::new(); // DBUS_SESSION_BUS_ADDRESS -> a socket that does not exist
-    sb.write_config(
-        &WatchList::standard()
-            .feed(&server.url(SEED), Some(SEED_CHANNEL))
-            .to_toml(),
-    );
-    let out = sb.tidings(&["poll", "--once"]).await;
+    // DBUS_SESSION_BUS_ADDRESS -> a socket that does not exist
+    let s = seed("no_bus_records_delivery_error")
+        .start_without_bus()
+        .await;
+    let out = s.poll_once().await;
     out.assert_code(0);
-    let alerts = db::alerts(&sb.db);
+    let alerts = s.alerts();
     assert_eq!(
         alerts.len(),
         2,
@@ -397,45 +391,51 @@ async fn no_bus_records_delivery_error_and_exits_zero() {
 /// `feeds.last_error`, the healthy feed still alerts, and the exit code is 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_feeds_do_not_stop_a_healthy_one() {
-    let server = TestServer::start().await;
-    server.set(SEED, seed_response(ETAG_V1, LAST_MODIFIED_V1, &[]));
-    server.set(
-        "/500",
-        Response::status(500)
-            .content_type("text/plain")
-            .body("internal error\n"),
-    );
-    server.set(
-        "/html",
-        Response::ok(fixtures::bytes("latimes-cloudfront-403.html")).content_type("text/html"),
-    );
-    server.set(
-        "/empty",
-        Response::ok(fixtures::bytes("empty-download.xml")).content_type("application/rss+xml"),
-    );
-    server.set(
-        "/cut",
-        Behaviour::ResetMidBody {
-            response: seed_response(ETAG_V1, LAST_MODIFIED_V1, &[]),
-            after: 700,
-        },
-    );
     let closed = http::closed_port_url("/feed.xml").await;
+    let s = Scenario::builder("failing_feeds_do_not_stop_a_healthy_one")
+        .watchlist(WatchList::standard())
+        .feed(
+            SEED,
+            "Healthy Wire",
+            seed_response(ETAG_V1, LAST_MODIFIED_V1, &[]),
+        )
+        .feed(
+            "/500",
+            "Broken Feed",
+            Response::status(500)
+                .content_type("text/plain")
+                .body("internal error\n"),
+        )
+        .feed(
+            "/html",
+            "Html Page",
+            Response::ok(fixtures::bytes("latimes-cloudfront-403.html")).content_type("text/html"),
+        )
+        .feed(
+            "/empty",
+            "Empty Body",
+            Response::ok(fixtures::bytes("empty-download.xml")).content_type("application/rss+xml"),
+        )
+        .watch(&closed, Some("Closed Port"))
+        .feed(
+            "/cut",
+            "Cut Off",
+            Behaviour::ResetMidBody {
+                response: seed_response(ETAG_V1, LAST_MODIFIED_V1, &[]),
+                after: 700,
+            },
+        )
+        .start_without_bus()
+        .await;
     let failing = [
-        ("Broken Feed", server.url("/500")),
-        ("Html Page", server.url("/html")),
-        ("Empty Body", server.url("/empty")),
+        ("Broken Feed", s.url("/500")),
+        ("Html Page", s.url("/html")),
+        ("Empty Body", s.url("/empty")),
         ("Closed Port", closed.clone()),
-        ("Cut Off", server.url("/cut")),
+        ("Cut Off", s.url("/cut")),
     ];
-    let mut wl = WatchList::standard().feed(&server.url(SEED), Some("Healthy Wire"));
-    for (name, url) in &failing {
-        wl = wl.feed(url, Some(name));
-    }
-    let sb = Sandbox::new();
-    sb.write_config(&wl.to_toml());
 
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let out = s.poll_once().await;
     out.assert_code(0);
     let healthy = out.line_with("Healthy Wire");
     assert!(healthy.contains("ok"), "healthy line: {healthy:?}");
@@ -445,7 +445,7 @@ async fn failing_feeds_do_not_stop_a_healthy_one() {
             line.contains("error"),
             "line for {name} should report an error: {line:?}"
         );
-        let row = db::feed(&sb.db, url);
+        let row = db::feed(s.db(), url);
         assert!(
             row.last_error
                 .as_deref()
@@ -458,15 +458,15 @@ async fn failing_feeds_do_not_stop_a_healthy_one() {
         broken.contains("500"),
         "the 500 should be named: {broken:?}"
     );
-    let row = db::feed(&sb.db, &server.url(SEED));
+    let row = db::feed(s.db(), &s.url(SEED));
     assert!(
         row.last_error.is_none(),
         "healthy feed has an error: {row:?}"
     );
-    let alerts = db::alerts(&sb.db);
+    let alerts = s.alerts();
     let healthy_alerts: Vec<&String> = alerts
         .iter()
-        .filter(|a| a.feed_url == server.url(SEED))
+        .filter(|a| a.feed_url == s.url(SEED))
         .map(|a| &a.topic)
         .collect();
     assert_eq!(
@@ -480,17 +480,18 @@ async fn failing_feeds_do_not_stop_a_healthy_one() {
 /// When no feed can be polled, the exit code is 1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_feeds_failing_exits_one() {
-    let server = TestServer::start().await;
-    server.set("/500", Response::status(500).body("internal error\n"));
     let closed = http::closed_port_url("/feed.xml").await;
-    let sb = Sandbox::new();
-    sb.write_config(
-        &WatchList::standard()
-            .feed(&server.url("/500"), Some("Broken Feed"))
-            .feed(&closed, Some("Closed Port"))
-            .to_toml(),
-    );
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let s = Scenario::builder("all_feeds_failing_exits_one")
+        .watchlist(WatchList::standard())
+        .feed(
+            "/500",
+            "Broken Feed",
+            Response::status(500).body("internal error\n"),
+        )
+        .watch(&closed, Some("Closed Port"))
+        .start_without_bus()
+        .await;
+    let out = s.poll_once().await;
     out.assert_code(1);
     for name in ["Broken Feed", "Closed Port"] {
         let line = out.line_with(name);
@@ -600,47 +601,43 @@ fn assert_no_repeated_cause(stderr: &str) {
 /// was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unusable_database_is_reported_and_not_overwritten() {
-    let server = TestServer::start().await;
-    server.set(SEED, seed_response(ETAG_V1, LAST_MODIFIED_V1, &[]));
-    let config = WatchList::standard()
-        .feed(&server.url(SEED), Some(SEED_CHANNEL))
-        .to_toml();
-
-    let sb = Sandbox::new();
-    sb.write_config(&config);
-    std::fs::create_dir(&sb.db).unwrap();
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let mut s = seed("unusable_database_is_reported")
+        .start_without_bus()
+        .await;
+    let db = s.db().to_owned();
+    std::fs::create_dir(&db).unwrap();
+    let out = s.poll_once().await;
     out.assert_failure();
     assert!(
-        out.stderr.contains(&sb.db.display().to_string()),
+        out.stderr.contains(&db.display().to_string()),
         "error should name {}\n{}",
-        sb.db.display(),
+        db.display(),
         out.dump()
     );
     assert_no_repeated_cause(&out.stderr);
-    assert!(sb.db.is_dir());
+    assert!(db.is_dir());
 
-    let sb = Sandbox::new();
-    sb.write_config(&config);
+    s.fresh_sandbox();
+    let db = s.db().to_owned();
     let garbage: Vec<u8> = b"this is not an SQLite database, it is a shopping list\n"
         .iter()
         .copied()
         .cycle()
         .take(8192)
         .collect();
-    std::fs::write(&sb.db, &garbage).unwrap();
+    std::fs::write(&db, &garbage).unwrap();
     for args in [&["poll", "--once"][..], &["history"][..]] {
-        let out = sb.tidings(args).await;
+        let out = s.tidings(args).await;
         out.assert_failure();
         assert!(
-            out.stderr.contains(&sb.db.display().to_string()),
+            out.stderr.contains(&db.display().to_string()),
             "error should name {}\n{}",
-            sb.db.display(),
+            db.display(),
             out.dump()
         );
         assert_no_repeated_cause(&out.stderr);
         assert_eq!(
-            std::fs::read(&sb.db).unwrap(),
+            std::fs::read(&db).unwrap(),
             garbage,
             "`{}` modified the garbage database file",
             out.command
@@ -652,14 +649,12 @@ async fn unusable_database_is_reported_and_not_overwritten() {
 /// `--limit N` keeps the N newest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_lists_newest_first_and_limit_works() {
-    let server = TestServer::start().await;
     let source = "History Wire";
-    let sb = Sandbox::new();
-    sb.write_config(
-        &WatchList::standard()
-            .feed(&server.url("/h.xml"), Some(source))
-            .to_toml(),
-    );
+    let s = Scenario::builder("history_lists_newest_first")
+        .watchlist(WatchList::standard())
+        .watch("/h.xml", Some(source)) // served below
+        .start_without_bus()
+        .await;
     let items = [
         Item::new(
             "a",
@@ -678,13 +673,13 @@ async fn history_lists_newest_first_and_limit_works() {
         ),
     ];
     for n in 1..=items.len() {
-        server.set("/h.xml", Response::ok(feeds::rss(source, &items[..n])));
-        sb.tidings(&["poll", "--once"]).await.assert_code(0);
+        s.serve("/h.xml", Response::ok(feeds::rss(source, &items[..n])));
+        s.poll_once().await.assert_code(0);
     }
-    let alerts = db::alerts(&sb.db);
+    let alerts = s.alerts();
     assert_eq!(alerts.len(), 3, "one alert per item: {alerts:#?}");
 
-    let out = sb.tidings(&["history"]).await;
+    let out = s.tidings(&["history"]).await;
     out.assert_code(0);
     let time = regex::Regex::new(r"\d{1,2}:\d{2}").unwrap();
     let mut positions = Vec::new();
@@ -702,7 +697,7 @@ async fn history_lists_newest_first_and_limit_works() {
         out.dump()
     );
 
-    let out = sb.tidings(&["history", "--limit", "2"]).await;
+    let out = s.tidings(&["history", "--limit", "2"]).await;
     out.assert_code(0);
     out.line_with(&items[2].title);
     out.line_with(&items[1].title);
@@ -732,23 +727,21 @@ async fn atom_and_json_feeds_alert_like_rss() {
             "World News Wire (JSON)",
         ),
     ] {
-        let Some(bus) = TestBus::start_or_skip("atom_and_json_feeds_alert_like_rss").await else {
+        let Some(s) = Scenario::builder("atom_and_json_feeds_alert_like_rss")
+            .watchlist(WatchList::standard())
+            .serve(
+                path,
+                Response::ok(fixtures::bytes(fixture)).content_type(content_type),
+            )
+            .watch(path, None)
+            .start()
+            .await
+        else {
             return;
         };
-        let server = TestServer::start().await;
-        server.set(
-            path,
-            Response::ok(fixtures::bytes(fixture)).content_type(content_type),
-        );
-        let sb = Sandbox::with_bus(bus.address());
-        sb.write_config(
-            &WatchList::standard()
-                .feed(&server.url(path), None)
-                .to_toml(),
-        );
-        let out = sb.tidings(&["poll", "--once"]).await;
+        let out = s.poll_once().await;
         out.assert_code(0);
-        let notes = bus.notifications();
+        let notes = s.notifications();
         assert_eq!(
             notes.len(),
             1,
@@ -763,33 +756,31 @@ async fn atom_and_json_feeds_alert_like_rss() {
 /// re-served feed without validators stores nothing new.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn items_without_guid_are_not_stored_twice() {
-    let server = TestServer::start().await;
-    server.set(
-        "/dt.xml",
-        Response::ok(fixtures::bytes("dailytelegraph-rss092-noguid.xml"))
-            .content_type("application/rss+xml"),
-    );
-    let sb = Sandbox::new();
-    sb.write_config(
-        &WatchList::standard()
-            .feed(&server.url("/dt.xml"), Some("Daily Telegraph"))
-            .to_toml(),
-    );
-    sb.tidings(&["poll", "--once"]).await.assert_code(0);
-    let first = db::articles(&sb.db);
+    let s = Scenario::builder("items_without_guid_are_not_stored_twice")
+        .watchlist(WatchList::standard())
+        .feed(
+            "/dt.xml",
+            "Daily Telegraph",
+            Response::ok(fixtures::bytes("dailytelegraph-rss092-noguid.xml"))
+                .content_type("application/rss+xml"),
+        )
+        .start_without_bus()
+        .await;
+    s.poll_once().await.assert_code(0);
+    let first = db::articles(s.db());
     assert!(!first.is_empty(), "the RSS 0.92 feed yields articles");
     // The same items in a body that differs (a trailing comment), so it is parsed again and
     // the items' identity, not the body's, has to hold.
     let mut again = fixtures::bytes("dailytelegraph-rss092-noguid.xml");
     again.extend_from_slice(b"\n<!-- re-rendered -->\n");
-    server.set(
+    s.serve(
         "/dt.xml",
         Response::ok(again).content_type("application/rss+xml"),
     );
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let out = s.poll_once().await;
     out.assert_code(0);
     assert_eq!(
-        db::articles(&sb.db),
+        db::articles(s.db()),
         first,
         "second poll of the same no-guid items stored new rows\n{}",
         out.dump()
@@ -801,27 +792,25 @@ async fn items_without_guid_are_not_stored_twice() {
 /// A moved feed: the redirect is followed and the feed polled as usual.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirected_feed_is_followed() {
-    let server = TestServer::start().await;
-    server.set(SEED, seed_response(ETAG_V1, LAST_MODIFIED_V1, &[]));
-    server.set(
+    let s = Scenario::builder("redirected_feed_is_followed")
+        .watchlist(WatchList::standard())
+        .serve(SEED, seed_response(ETAG_V1, LAST_MODIFIED_V1, &[]))
+        .watch("/moved.xml", Some("Moved Wire")) // served below: it redirects to SEED
+        .start_without_bus()
+        .await;
+    s.serve(
         "/moved.xml",
         Behaviour::Redirect {
             status: 301,
-            location: server.url(SEED),
+            location: s.url(SEED),
         },
     );
-    let sb = Sandbox::new();
-    sb.write_config(
-        &WatchList::standard()
-            .feed(&server.url("/moved.xml"), Some("Moved Wire"))
-            .to_toml(),
-    );
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let out = s.poll_once().await;
     out.assert_code(0);
     let line = out.line_with("Moved Wire");
     assert!(line.contains("ok"), "{line:?}");
-    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    let paths: Vec<String> = s.http.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(paths, ["/moved.xml", SEED], "redirect followed once");
-    assert_eq!(db::articles(&sb.db).len(), 4);
-    assert_eq!(db::alerts(&sb.db).len(), 2, "{:#?}", db::alerts(&sb.db));
+    assert_eq!(db::articles(s.db()).len(), 4);
+    assert_eq!(s.alerts().len(), 2, "{:#?}", s.alerts());
 }

@@ -6,15 +6,12 @@
 //! dir and, for the actions, a private D-Bus with the recording notification server. Nothing
 //! sleeps to synchronise: every wait polls a condition under a deadline.
 
-use std::time::{Duration, Instant};
-
 use crate::support::TIMEOUT;
-use crate::support::cli::{Daemon, Output, POLL_EVERY, Sandbox, wait_until};
+use crate::support::cli::{Daemon, Output, wait_until};
 use crate::support::db;
-use crate::support::dbus::TestBus;
 use crate::support::feeds::{self, Item};
-use crate::support::http::{Response, TestServer};
-use crate::support::watchlist::WatchList;
+use crate::support::http::Response;
+use crate::support::scenario::{Builder, Scenario};
 
 const TOPIC: &str = "NATO membership";
 
@@ -40,9 +37,9 @@ fn feed(items: &[Item]) -> Response {
 
 /// The alert id of the alert whose headline is `title`.
 #[track_caller]
-fn alert_id(sb: &Sandbox, title: &str) -> i64 {
+fn alert_id(s: &Scenario, title: &str) -> i64 {
     let rows = db::query(
-        &sb.db,
+        s.db(),
         &format!(
             "SELECT al.id FROM alerts al JOIN articles ar ON ar.id = al.article_id \
              WHERE ar.title = '{}'",
@@ -54,9 +51,9 @@ fn alert_id(sb: &Sandbox, title: &str) -> i64 {
 }
 
 /// Every row of `marks`: (topic, label, title, summary, via, alert_id, article_id).
-fn marks(sb: &Sandbox) -> Vec<db::Row> {
+fn marks(s: &Scenario) -> Vec<db::Row> {
     db::query(
-        &sb.db,
+        s.db(),
         "SELECT topic, label, title, summary, via, alert_id, article_id FROM marks ORDER BY id",
     )
 }
@@ -77,27 +74,23 @@ fn json_rows(out: &Output) -> Vec<serde_json::Value> {
 /// naming it; a bad label or id is a usage error (2).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mark_command_records_replaces_and_history_shows_it() {
-    let server = TestServer::start().await;
-    server.set("/feed.xml", feed(&[finland(), sweden()]));
-    let sb = Sandbox::new();
-    sb.write_config(
-        &WatchList::empty()
-            .feed(&server.url("/feed.xml"), Some("Wire"))
-            .topic(TOPIC, "NATO")
-            .to_toml(),
-    );
-    sb.tidings(&["poll", "--once"]).await.assert_code(0);
-    let fin = alert_id(&sb, &finland().title);
-    let swe = alert_id(&sb, &sweden().title);
+    let s = Scenario::builder("mark_command_records_replaces_and_history_shows_it")
+        .feed("/feed.xml", "Wire", feed(&[finland(), sweden()]))
+        .topic(TOPIC, "NATO")
+        .start_without_bus()
+        .await;
+    s.poll_once().await.assert_code(0);
+    let fin = alert_id(&s, &finland().title);
+    let swe = alert_id(&s, &sweden().title);
 
-    let out = sb.tidings(&["mark", &fin.to_string(), "wrong"]).await;
+    let out = s.tidings(&["mark", &fin.to_string(), "wrong"]).await;
     out.assert_code(0);
     let line = out.line_with("marked wrong");
     assert!(
         line.starts_with(&format!("alert {fin} ({TOPIC}): marked wrong")),
         "{line:?}"
     );
-    let rows = marks(&sb);
+    let rows = marks(&s);
     assert_eq!(rows.len(), 1, "{rows:?}");
     let r = &rows[0];
     assert_eq!(
@@ -115,7 +108,7 @@ async fn mark_command_records_replaces_and_history_shows_it() {
     assert!(r[6].is_some(), "the article is linked: {r:?}");
 
     // history: the id and the mark on the alert's line, nothing on the other one.
-    let out = sb.tidings(&["history"]).await;
+    let out = s.tidings(&["history"]).await;
     out.assert_code(0);
     let line = out.line_with(&finland().title);
     assert!(
@@ -127,7 +120,7 @@ async fn mark_command_records_replaces_and_history_shows_it() {
         other.contains(&format!("#{swe}")) && !other.contains('✗') && !other.contains('✓'),
         "{other:?}"
     );
-    let out = sb.tidings(&["history", "--json"]).await;
+    let out = s.tidings(&["history", "--json"]).await;
     out.assert_code(0);
     for row in json_rows(&out) {
         let want = if row["id"] == fin {
@@ -137,7 +130,7 @@ async fn mark_command_records_replaces_and_history_shows_it() {
         };
         assert_eq!(row["mark"], want, "{row}");
     }
-    let out = sb.tidings(&["history", "--csv"]).await;
+    let out = s.tidings(&["history", "--csv"]).await;
     out.assert_code(0);
     let mut reader = csv::Reader::from_reader(out.stdout.as_bytes());
     let header = reader.headers().unwrap().clone();
@@ -162,7 +155,7 @@ async fn mark_command_records_replaces_and_history_shows_it() {
     );
 
     // Unknown ids and bad words.
-    let out = sb.tidings(&["mark", "999999", "wrong"]).await;
+    let out = s.tidings(&["mark", "999999", "wrong"]).await;
     out.assert_code(1);
     assert!(out.stderr.contains("999999"), "{}", out.dump());
     for args in [
@@ -170,28 +163,28 @@ async fn mark_command_records_replaces_and_history_shows_it() {
         &["mark", "forty-two", "wrong"],
         &["mark", &fin.to_string()],
     ] {
-        sb.tidings(args).await.assert_code(2);
+        s.tidings(args).await.assert_code(2);
     }
 
     // Marking again replaces the mark.
-    let out = sb.tidings(&["mark", &fin.to_string(), "right"]).await;
+    let out = s.tidings(&["mark", &fin.to_string(), "right"]).await;
     out.assert_code(0);
     assert!(
         out.stdout.contains("marked right (was wrong)"),
         "{}",
         out.dump()
     );
-    let rows = marks(&sb);
+    let rows = marks(&s);
     assert_eq!(rows.len(), 1, "still one mark for the alert: {rows:?}");
     assert_eq!(rows[0][1].as_deref(), Some("1"), "{rows:?}");
-    let out = sb.tidings(&["history"]).await;
+    let out = s.tidings(&["history"]).await;
     assert!(
         out.line_with(&finland().title).contains("✓ right"),
         "{}",
         out.dump()
     );
     let view = db::query(
-        &sb.db,
+        s.db(),
         "SELECT alert_id, mark FROM alert_history ORDER BY alert_id",
     );
     assert!(
@@ -206,21 +199,18 @@ async fn mark_command_records_replaces_and_history_shows_it() {
 /// via = 'notification' and logs it; `tidings mark` works while the daemon runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wrong_action_marks_the_alert_from_its_notification() {
-    let Some(bus) = TestBus::start_or_skip("the_wrong_action_marks_the_alert").await else {
+    let Some(s) = Scenario::builder("the_wrong_action_marks_the_alert")
+        .batch_after(100)
+        .feed("/feed.xml", "Wire", feed(&[finland()]))
+        .every("1s")
+        .topic(TOPIC, "NATO")
+        .start()
+        .await
+    else {
         return;
     };
-    let server = TestServer::start().await;
-    server.set("/feed.xml", feed(&[finland()]));
-    let sb = Sandbox::with_bus(bus.address());
-    sb.write_config(
-        &WatchList::empty()
-            .setting("batch_after", 100)
-            .feed_every(&server.url("/feed.xml"), "Wire", "1s")
-            .topic(TOPIC, "NATO")
-            .to_toml(),
-    );
-    let mut daemon = sb.spawn(&["run"]);
-    let notes = bus.wait_for_notifications(1, TIMEOUT).await;
+    let mut daemon = s.run();
+    let notes = s.wait_for_notifications(1).await;
     let n = notes[0].clone();
     let keys: Vec<&str> = n.actions.iter().step_by(2).map(String::as_str).collect();
     assert_eq!(
@@ -236,26 +226,15 @@ async fn the_wrong_action_marks_the_alert_from_its_notification() {
         .map(String::as_str)
         .collect();
     assert_eq!(labels[3..], ["Not relevant", "Relevant"], "{n:#?}");
-    let alert = alert_id(&sb, &finland().title);
+    let alert = alert_id(&s, &finland().title);
 
     // Repeated until it has an effect: the daemon may not listen yet for the first one
     // (marking wrong twice is still one mark).
-    let deadline = Instant::now() + TIMEOUT;
-    let row = loop {
-        bus.invoke_action(n.id, "wrong").await;
-        let until = Instant::now() + Duration::from_secs(1);
-        while Instant::now() < until && marks(&sb).is_empty() {
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-        if let Some(row) = marks(&sb).into_iter().next() {
-            break row;
-        }
-        assert!(
-            daemon.is_running() && Instant::now() < deadline,
-            "`wrong` never marked the alert\n{}",
-            daemon.stderr()
-        );
-    };
+    s.click_until(&mut daemon, n.id, "wrong", "the alert to be marked", || {
+        !marks(&s).is_empty()
+    })
+    .await;
+    let row = marks(&s).remove(0);
     assert_eq!(
         row[..6],
         [
@@ -273,9 +252,9 @@ async fn the_wrong_action_marks_the_alert_from_its_notification() {
         .await;
 
     // The CLI while the daemon runs: the mark is replaced.
-    let out = sb.tidings(&["mark", &alert.to_string(), "right"]).await;
+    let out = s.tidings(&["mark", &alert.to_string(), "right"]).await;
     out.assert_code(0);
-    let rows = marks(&sb);
+    let rows = marks(&s);
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(
         (rows[0][1].as_deref(), rows[0][4].as_deref()),
@@ -327,18 +306,15 @@ fn helsinki() -> Item {
     )
 }
 
-/// Writes `examples.tsv` beside the watch-list, and the watch-list: `feed_url`, [`TOPIC`]
-/// learning from the examples, and (if `plain`) [`PLAIN`].
-fn learning_config(sb: &Sandbox, feed_url: &str, plain: bool) {
-    std::fs::write(sb.path().join("examples.tsv"), EXAMPLES).expect("write examples");
-    let mut w = WatchList::empty()
-        .setting("batch_after", 100)
-        .feed(feed_url, Some("Wire"))
+/// `examples.tsv` ([`EXAMPLES`]) beside the watch-list; the feed "Wire" serving `items`;
+/// [`TOPIC`] learning from the examples, and (if `plain`) [`PLAIN`].
+fn learning(test: &str, items: &[Item], plain: bool) -> Builder {
+    let b = Scenario::builder(test)
+        .file("examples.tsv", EXAMPLES)
+        .batch_after(100)
+        .feed("/feed.xml", "Wire", feed(items))
         .topic_learning(TOPIC, "NATO", &["examples.tsv"]);
-    if plain {
-        w = w.topic(PLAIN, "NATO");
-    }
-    sb.write_config(&w.to_toml());
+    if plain { b.topic(PLAIN, "NATO") } else { b }
 }
 
 /// The log line of a load of the watch-list for [`TOPIC`].
@@ -357,17 +333,20 @@ fn learns(examples: usize, right: usize, wrong: usize, marks: usize) -> String {
 /// failure.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn learned_alerts_explain_their_score_and_match_lets_articles_be_marked() {
-    let server = TestServer::start().await;
-    server.set("/feed.xml", feed(&[finland(), canteen(), helsinki()]));
-    let sb = Sandbox::new();
-    learning_config(&sb, &server.url("/feed.xml"), true);
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let s = learning(
+        "learned_alerts_explain_their_score",
+        &[finland(), canteen(), helsinki()],
+        true,
+    )
+    .start_without_bus()
+    .await;
+    let out = s.poll_once().await;
     out.assert_code(0);
     assert!(out.stderr.contains(&learns(8, 4, 4, 0)), "{}", out.dump());
 
     // The query proposes, the model decides: the canteen alerts only the plain topic.
     let alerts = db::query(
-        &sb.db,
+        s.db(),
         "SELECT al.topic, ar.title FROM alerts al JOIN articles ar ON ar.id = al.article_id \
          ORDER BY al.topic, ar.title",
     );
@@ -383,7 +362,7 @@ async fn learned_alerts_explain_their_score_and_match_lets_articles_be_marked() 
         out.dump()
     );
 
-    let out = sb.tidings(&["history", "--json"]).await;
+    let out = s.tidings(&["history", "--json"]).await;
     out.assert_code(0);
     let rows = json_rows(&out);
     assert_eq!(rows.len(), 3, "{}", out.dump());
@@ -403,7 +382,7 @@ async fn learned_alerts_explain_their_score_and_match_lets_articles_be_marked() 
             assert!(row["score"].is_null() && row["reasons"].is_null(), "{row}");
         }
     }
-    let out = sb.tidings(&["history", "--explain"]).await;
+    let out = s.tidings(&["history", "--explain"]).await;
     out.assert_code(0);
     let line = out.line_with("model: score");
     assert!(
@@ -413,7 +392,7 @@ async fn learned_alerts_explain_their_score_and_match_lets_articles_be_marked() 
     );
 
     // Every stored article with its id.
-    let out = sb.tidings(&["match", "--history", "--json"]).await;
+    let out = s.tidings(&["match", "--history", "--json"]).await;
     out.assert_code(0);
     let entries = json_rows(&out);
     assert_eq!(entries.len(), 3, "{}", out.dump());
@@ -426,12 +405,12 @@ async fn learned_alerts_explain_their_score_and_match_lets_articles_be_marked() 
     };
     let missed = id_of(&helsinki().title);
     let stored = db::query(
-        &sb.db,
+        s.db(),
         &format!("SELECT title FROM articles WHERE id = {missed}"),
     );
     assert_eq!(stored, [vec![Some(helsinki().title)]]);
 
-    let out = sb
+    let out = s
         .tidings(&[
             "mark",
             "--article",
@@ -448,7 +427,7 @@ async fn learned_alerts_explain_their_score_and_match_lets_articles_be_marked() 
         "{}",
         out.dump()
     );
-    let rows = marks(&sb);
+    let rows = marks(&s);
     assert_eq!(
         rows,
         [vec![
@@ -461,7 +440,7 @@ async fn learned_alerts_explain_their_score_and_match_lets_articles_be_marked() 
             Some(missed.to_string()),
         ]]
     );
-    let out = sb
+    let out = s
         .tidings(&[
             "mark",
             "--article",
@@ -473,15 +452,15 @@ async fn learned_alerts_explain_their_score_and_match_lets_articles_be_marked() 
         .await;
     out.assert_code(2);
     assert!(out.stderr.contains("Nope"), "{}", out.dump());
-    let out = sb
+    let out = s
         .tidings(&["mark", "--article", "999999", "--topic", TOPIC, "right"])
         .await;
     out.assert_code(1);
     assert!(out.stderr.contains("999999"), "{}", out.dump());
-    assert_eq!(marks(&sb).len(), 1);
+    assert_eq!(marks(&s).len(), 1);
 
     // The next load learns from it.
-    let out = sb.tidings(&["match", "--history", "--json"]).await;
+    let out = s.tidings(&["match", "--history", "--json"]).await;
     out.assert_code(0);
     assert!(out.stderr.contains(&learns(9, 5, 4, 1)), "{}", out.dump());
 }
@@ -490,24 +469,23 @@ async fn learned_alerts_explain_their_score_and_match_lets_articles_be_marked() 
 /// alert, then SIGHUP, and the reloaded model has one example more, the mark.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_line_mark_reaches_the_model_at_the_next_reload() {
-    let server = TestServer::start().await;
-    server.set("/feed.xml", feed(&[finland()]));
-    let sb = Sandbox::new();
-    learning_config(&sb, &server.url("/feed.xml"), false);
-    let mut daemon = sb.spawn(&["run"]);
+    let s = learning("a_command_line_mark_reaches_the_model", &[finland()], false)
+        .start_without_bus()
+        .await;
+    let mut daemon = s.run();
     daemon.wait_stderr(&learns(8, 4, 4, 0), TIMEOUT).await;
     let alert = wait_until(
         "the alert",
         TIMEOUT,
         || {
-            (db::count(&sb.db, "SELECT COUNT(*) FROM alerts") == 1)
-                .then(|| alert_id(&sb, &finland().title))
+            (db::count(s.db(), "SELECT COUNT(*) FROM alerts") == 1)
+                .then(|| alert_id(&s, &finland().title))
         },
         || daemon.stderr(),
     )
     .await;
 
-    sb.tidings(&["mark", &alert.to_string(), "wrong"])
+    s.tidings(&["mark", &alert.to_string(), "wrong"])
         .await
         .assert_code(0);
     assert!(
@@ -530,16 +508,15 @@ async fn a_command_line_mark_reaches_the_model_at_the_next_reload() {
 /// marks the alert, and the reload after SIGHUP learns from the mark.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notification_mark_reaches_the_model_at_the_next_reload() {
-    let Some(bus) = TestBus::start_or_skip("a_notification_mark_reaches_the_model").await else {
+    let Some(s) = learning("a_notification_mark_reaches_the_model", &[finland()], false)
+        .start()
+        .await
+    else {
         return;
     };
-    let server = TestServer::start().await;
-    server.set("/feed.xml", feed(&[finland()]));
-    let sb = Sandbox::with_bus(bus.address());
-    learning_config(&sb, &server.url("/feed.xml"), false);
-    let mut daemon = sb.spawn(&["run"]);
+    let mut daemon = s.run();
     daemon.wait_stderr(&learns(8, 4, 4, 0), TIMEOUT).await;
-    let notes = bus.wait_for_notifications(1, TIMEOUT).await;
+    let notes = s.wait_for_notifications(1).await;
     let n = notes[0].clone();
     assert_eq!(n.summary, TOPIC, "{n:#?}");
     let source_line = n.body_lines().get(1).map(|l| l.to_string());
@@ -551,23 +528,11 @@ async fn a_notification_mark_reaches_the_model_at_the_next_reload() {
     );
 
     // Repeated until it has an effect: the daemon may not listen yet for the first one.
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        bus.invoke_action(n.id, "wrong").await;
-        let until = Instant::now() + Duration::from_secs(1);
-        while Instant::now() < until && marks(&sb).is_empty() {
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-        if !marks(&sb).is_empty() {
-            break;
-        }
-        assert!(
-            daemon.is_running() && Instant::now() < deadline,
-            "`wrong` never marked the alert\n{}",
-            daemon.stderr()
-        );
-    }
-    let rows = marks(&sb);
+    s.click_until(&mut daemon, n.id, "wrong", "the alert to be marked", || {
+        !marks(&s).is_empty()
+    })
+    .await;
+    let rows = marks(&s);
     assert_eq!(
         (rows[0][1].as_deref(), rows[0][4].as_deref()),
         (Some("0"), Some("notification")),
@@ -584,20 +549,19 @@ async fn a_notification_mark_reaches_the_model_at_the_next_reload() {
 /// read back scores exactly as the one trained: the same score, to the last bit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn models_are_kept_beside_the_database_until_the_examples_change() {
-    let server = TestServer::start().await;
-    server.set("/feed.xml", feed(&[finland()]));
-    let sb = Sandbox::new();
-    learning_config(&sb, &server.url("/feed.xml"), false);
+    let s = learning("models_are_kept_beside_the_database", &[finland()], false)
+        .start_without_bus()
+        .await;
     let trained = format!("{}; model trained", learns(8, 4, 4, 0));
     let cached = format!("{}; model read from the cache", learns(8, 4, 4, 0));
 
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let out = s.poll_once().await;
     out.assert_code(0);
     assert!(out.stderr.contains(&trained), "{}", out.dump());
-    let models = sb.db.with_file_name("models");
+    let models = s.db().with_file_name("models");
     assert_eq!(std::fs::read_dir(&models).unwrap().count(), 1);
 
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let out = s.poll_once().await;
     out.assert_code(0);
     assert!(out.stderr.contains(&cached), "{}", out.dump());
 
@@ -607,22 +571,22 @@ async fn models_are_kept_beside_the_database_until_the_examples_change() {
         assert!(out.code == Some(0), "{}", out.dump());
         json_rows(out)[0]["topics"][0]["score"].to_string()
     };
-    let out = sb.tidings(&["match", "--history", "--json"]).await;
+    let out = s.tidings(&["match", "--history", "--json"]).await;
     assert!(out.stderr.contains(&cached), "{}", out.dump());
     let from_cache = score(&out);
-    let aside = sb.db.with_file_name("models-aside");
+    let aside = s.db().with_file_name("models-aside");
     std::fs::rename(&models, &aside).unwrap();
-    let out = sb.tidings(&["match", "--history", "--json"]).await;
+    let out = s.tidings(&["match", "--history", "--json"]).await;
     assert!(out.stderr.contains(&trained), "{}", out.dump());
     assert_eq!(score(&out), from_cache, "bit for bit");
     assert!(!models.exists(), "match keeps no model");
     std::fs::rename(&aside, &models).unwrap();
 
-    let alert = alert_id(&sb, &finland().title);
-    sb.tidings(&["mark", &alert.to_string(), "right"])
+    let alert = alert_id(&s, &finland().title);
+    s.tidings(&["mark", &alert.to_string(), "right"])
         .await
         .assert_code(0);
-    let out = sb.tidings(&["poll", "--once"]).await;
+    let out = s.poll_once().await;
     out.assert_code(0);
     assert!(
         out.stderr

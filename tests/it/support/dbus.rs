@@ -7,7 +7,6 @@
 //! `tokio::process` (never block a worker thread).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -174,7 +173,7 @@ impl TestBus {
     /// A private bus on which nobody owns `org.freedesktop.Notifications` (yet): a session
     /// started before the desktop. [`TestBus::serve`] brings the server up later.
     pub async fn start_without_server() -> Result<TestBus, BusError> {
-        let exe = find_on_path("dbus-daemon").ok_or(BusError::NotFound)?;
+        let exe = super::find_on_path("dbus-daemon").ok_or(BusError::NotFound)?;
         let dir = tempfile::Builder::new()
             .prefix("tidings-bus-")
             .tempdir()
@@ -403,11 +402,4 @@ impl TestBus {
             ),
         }
     }
-}
-
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
 }

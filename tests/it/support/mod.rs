@@ -10,6 +10,7 @@ pub mod feeds;
 pub mod fixtures;
 pub mod http;
 pub mod notify_socket;
+pub mod scenario;
 pub mod watchlist;
 
 use std::path::PathBuf;
@@ -29,6 +30,14 @@ pub fn in_ci() -> bool {
 pub fn skipped(why: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {why}");
+}
+
+/// The first file called `name` in a directory of `PATH`.
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 /// The shared feed corpus named by `TIDINGS_CORPUS` (relative paths from the crate root), or
