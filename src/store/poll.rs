@@ -2,11 +2,12 @@
 //! (one per story and topic) and the feed's new state — committed as a whole or not at all.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::explanation::Explanation;
 use super::{Result, Store, ts};
 use crate::model::{Article, FeedId, Match};
+use crate::story::{Story, StoryKey};
 
 /// An article just inserted, with its row id.
 #[derive(Debug, Clone)]
@@ -95,11 +96,7 @@ impl PollTx<'_> {
                 serde_json::to_string(&article.categories).unwrap_or_else(|_| "[]".into()),
                 article.published.map(ts),
                 now,
-                article
-                    .link
-                    .as_deref()
-                    .and_then(|l| url::Url::parse(l).ok())
-                    .map(|u| crate::parse::normalize_link(&u)),
+                article.link.as_deref().and_then(crate::story::story_link),
             ])?;
             if inserted == 1 {
                 new.push(NewArticle {
@@ -124,8 +121,11 @@ impl PollTx<'_> {
                 .tx
                 .prepare_cached("SELECT title, story_link FROM articles WHERE id = ?1")?
                 .query_row([a.article_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            let same =
-                self.same_story_alert(a.topic, &since, a.article_id, &title, link.as_deref())?;
+            let story = Story::new(StoryKey {
+                title: &title,
+                link: link.as_deref(),
+            });
+            let same = self.same_story_alert(a.topic, &since, a.article_id, &story)?;
             if let Some(alert) = same {
                 self.tx.prepare_cached("INSERT OR IGNORE INTO alert_sources (alert_id, article_id) VALUES (?1, ?2)")?
                     .execute(params![alert, a.article_id])?;
@@ -155,47 +155,39 @@ impl PollTx<'_> {
         Ok(created)
     }
 
-    /// The alert of `topic` since `since` about the same story, if any: first by normalised link
-    /// (indexed), then by title similarity against the topic's recent alerts.
+    /// The alert of `topic` since `since` about the same story, if any; [`Story::first_same`]
+    /// decides, over candidates read in the order it asks for: the alerts whose article has the
+    /// same normalised link (through the `articles_story_link` index), then the topic's recent
+    /// alerts, newest first — the latter only when the title can match at all.
     fn same_story_alert(
         &self,
         topic: &str,
         since: &str,
         article: i64,
-        title: &str,
-        link: Option<&str>,
+        story: &Story<'_>,
     ) -> Result<Option<i64>> {
-        if let Some(link) = link {
-            let by_link = self
-                .tx
-                .prepare_cached(
-                    "SELECT al.id FROM articles ar JOIN alerts al ON al.article_id = ar.id
-                     WHERE ar.story_link = ?1 AND al.topic = ?2 AND al.created_at >= ?3 AND ar.id != ?4
-                     ORDER BY al.id DESC LIMIT 1",
-                )?
-                .query_row(params![link, topic, since, article], |r| r.get(0))
-                .optional()?;
-            if by_link.is_some() {
-                return Ok(by_link);
+        let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
+        if let Some(link) = story.link() {
+            let mut by_link = self.tx.prepare_cached(
+                "SELECT al.id, ar.title, ar.story_link FROM articles ar JOIN alerts al ON al.article_id = ar.id
+                 WHERE ar.story_link = ?1 AND al.topic = ?2 AND al.created_at >= ?3 AND ar.id != ?4
+                 ORDER BY al.id DESC LIMIT 1",
+            )?;
+            let rows = by_link.query_map(params![link, topic, since, article], row)?;
+            if let Some(alert) = story.first_same(rows)? {
+                return Ok(Some(alert));
             }
         }
-        let words = crate::story::title_words(title);
-        if words.len() < crate::story::MIN_TITLE_WORDS {
+        if !story.compares_titles() {
             return Ok(None);
         }
-        let mut earlier = self.tx.prepare_cached(
-            "SELECT al.id, ar.title FROM alerts al JOIN articles ar ON ar.id = al.article_id
+        let mut recent = self.tx.prepare_cached(
+            "SELECT al.id, ar.title, ar.story_link FROM alerts al JOIN articles ar ON ar.id = al.article_id
              WHERE al.topic = ?1 AND al.created_at >= ?2 AND al.article_id != ?3
              ORDER BY al.id DESC",
         )?;
-        let mut rows = earlier.query(params![topic, since, article])?;
-        while let Some(r) = rows.next()? {
-            let other: String = r.get(1)?;
-            if crate::story::similar_titles(&words, &crate::story::title_words(&other)) {
-                return Ok(Some(r.get(0)?));
-            }
-        }
-        Ok(None)
+        let rows = recent.query_map(params![topic, since, article], row)?;
+        Ok(story.first_same(rows)?)
     }
 
     /// Records how the poll ended and commits everything.
@@ -432,5 +424,58 @@ mod tests {
             first.also_reported_by,
             ["https://b.example/rss", "https://c.example/rss"]
         );
+    }
+
+    /// An article whose link is an older alert's and whose title is a newer alert's joins the
+    /// one with the same link.
+    #[test]
+    fn the_same_link_wins_over_a_newer_similar_title() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let live = ("a1", "Live: NATO news", "https://news.example/live");
+        assert_eq!(
+            poll_with(&mut store, "https://a.example/rss", &[live], "NATO", now()),
+            1
+        );
+        let titled = (
+            "b1",
+            "Finland applies to join NATO",
+            "https://b.example/finland",
+        );
+        assert_eq!(
+            poll_with(
+                &mut store,
+                "https://b.example/rss",
+                &[titled],
+                "NATO",
+                now()
+            ),
+            1,
+            "a short title is compared by link only"
+        );
+        let both = (
+            "c1",
+            "Finland formally applies to join NATO",
+            "https://news.example/live?utm_source=rss",
+        );
+        assert_eq!(
+            poll_with(&mut store, "https://c.example/rss", &[both], "NATO", now()),
+            0
+        );
+        let rows = store
+            .history(&HistoryFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        let also = |title: &str| {
+            rows.iter()
+                .find(|r| r.title == title)
+                .unwrap()
+                .also_reported_by
+                .clone()
+        };
+        assert_eq!(also("Live: NATO news"), ["https://c.example/rss"]);
+        assert!(also("Finland applies to join NATO").is_empty());
     }
 }
