@@ -48,12 +48,76 @@ pub struct StoryKey<'a> {
 }
 
 pub fn same_story(a: StoryKey<'_>, b: StoryKey<'_>) -> bool {
-    if let (Some(x), Some(y)) = (a.link, b.link)
-        && x == y
-    {
-        return true;
+    Story::new(a).same_as(b)
+}
+
+/// The normalised link that identifies an article's story (see
+/// [`crate::parse::normalize_link`]); `None` when the link is not a URL.
+pub fn story_link(link: &str) -> Option<String> {
+    url::Url::parse(link)
+        .ok()
+        .map(|u| crate::parse::normalize_link(&u))
+}
+
+/// A new article, to be compared with earlier ones: its title's words are computed once.
+#[derive(Debug, Clone)]
+pub struct Story<'a> {
+    link: Option<&'a str>,
+    words: HashSet<String>,
+}
+
+impl<'a> Story<'a> {
+    pub fn new(key: StoryKey<'a>) -> Story<'a> {
+        Story {
+            link: key.link,
+            words: title_words(key.title),
+        }
     }
-    similar_titles(&title_words(a.title), &title_words(b.title))
+
+    /// The normalised link: earlier articles with the same one are the same story.
+    pub fn link(&self) -> Option<&'a str> {
+        self.link
+    }
+
+    /// Whether an earlier article with another link can still be the same story: only when
+    /// this title has at least [`MIN_TITLE_WORDS`] words.
+    pub fn compares_titles(&self) -> bool {
+        self.words.len() >= MIN_TITLE_WORDS
+    }
+
+    /// Is `earlier` the same story? The same normalised link, or near-identical titles.
+    pub fn same_as(&self, earlier: StoryKey<'_>) -> bool {
+        if let (Some(x), Some(y)) = (self.link, earlier.link)
+            && x == y
+        {
+            return true;
+        }
+        self.compares_titles() && similar_titles(&self.words, &title_words(earlier.title))
+    }
+
+    /// The id of the first of `earlier` — (id, title, normalised link) rows as the caller reads
+    /// them, stopping at the first error — that is the same story, reading no further.
+    ///
+    /// Which earlier alert a new article joins is the first one here: the store passes the
+    /// topic's alerts within [`WINDOW`] newest first, those with the same link before the
+    /// others, so the newest alert with the same link wins, else the newest with a
+    /// near-identical title.
+    pub fn first_same<Id, E>(
+        &self,
+        earlier: impl IntoIterator<Item = Result<(Id, String, Option<String>), E>>,
+    ) -> Result<Option<Id>, E> {
+        for row in earlier {
+            let (id, title, link) = row?;
+            let key = StoryKey {
+                title: &title,
+                link: link.as_deref(),
+            };
+            if self.same_as(key) {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// Near-identical titles, given their word sets.
@@ -129,5 +193,47 @@ mod tests {
             key("A", Some("https://x.example/s")),
             key("B", Some("https://x.example/s"))
         ));
+    }
+
+    #[test]
+    fn first_same_is_the_first_candidate_of_the_same_story() {
+        let row = |id: i64, title: &str, link: Option<&str>| -> Result<_, ()> {
+            Ok((id, title.to_string(), link.map(str::to_string)))
+        };
+        let story = Story::new(key(
+            "Finland applies to join NATO",
+            Some("https://news.example/finland-nato"),
+        ));
+        let earlier = [
+            row(3, "Sweden applies to join NATO", None),
+            row(2, "Finland formally applies to join NATO", None),
+            row(1, "Live", Some("https://news.example/finland-nato")),
+        ];
+        assert_eq!(story.first_same(earlier.clone()), Ok(Some(2)));
+        assert_eq!(story.first_same([earlier[2].clone()]), Ok(Some(1)));
+        assert_eq!(story.first_same([earlier[0].clone()]), Ok(None));
+        assert_eq!(story.first_same([row(4, "x", None), Err(())]), Err(()));
+
+        // A short title is compared by link only.
+        let short = Story::new(key("Live updates", Some("https://a.example/live")));
+        assert!(!short.compares_titles());
+        assert_eq!(
+            short.first_same([row(5, "Live updates", None)]),
+            Ok(None::<i64>)
+        );
+        assert_eq!(
+            short.first_same([row(6, "Other", Some("https://a.example/live"))]),
+            Ok(Some(6))
+        );
+    }
+
+    #[test]
+    fn story_links_are_normalised_links() {
+        assert_eq!(
+            story_link("https://www.news.example/finland-nato/?utm_source=rss"),
+            story_link("https://news.example/finland-nato")
+        );
+        assert!(story_link("https://news.example/finland-nato").is_some());
+        assert_eq!(story_link("not a url"), None);
     }
 }

@@ -1,0 +1,274 @@
+//! EDGE: the only owner of SQLite — the [`Store`], opening the database, [`StoreError`]; each
+//! concern of the store has its own file below.
+//!
+//! One poll of one feed is one transaction ([`PollTx`]): the new articles, their alerts and
+//! the feed's new state are committed together, so a crash never leaves an article stored
+//! without its alert, or a validator (ETag) advanced past articles that were not stored.
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `schema.rs` | the SQL schema, one migration per `user_version`, the `alert_history` view |
+//! | `feeds.rs` | feed rows and state: sync with the watch-list, enable/disable, host deferrals |
+//! | `poll.rs` | [`PollTx`]: one poll's new articles, alerts (one per story) and feed state |
+//! | `explanation.rs` | the JSON kept in `alerts.explanation` |
+//! | `outbox.rs` | pending alerts, deliveries to the desktop and to sinks, what was shown |
+//! | `mutes.rs` | topics muted until a time |
+//! | `history.rs` | `tidings history` rows and filters, counts and per-day stats |
+//! | `articles.rs` | stored articles read back |
+//! | `marks.rs` | the user's marks (right/wrong) on alerts and articles |
+//! | `retention.rs` | pruning old alerts and articles |
+//! | `daemon_state.rs` | daemon-wide facts by key |
+
+use std::fs::{DirBuilder, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::Connection;
+use thiserror::Error;
+
+mod articles;
+mod daemon_state;
+mod explanation;
+mod feeds;
+mod history;
+mod marks;
+mod mutes;
+mod outbox;
+mod poll;
+mod retention;
+mod schema;
+#[cfg(test)]
+mod test_support;
+
+pub use feeds::{FeedState, HostDeferral};
+pub use history::{HistoryFilter, HistoryRow};
+pub use marks::{Mark, MarkedAlert, label_word};
+pub use outbox::PendingAlert;
+pub use poll::{NewAlert, NewArticle, PollRecord, PollTx};
+pub use schema::SCHEMA_VERSION;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(
+        "database {path} has schema version {found}, newer than this tidings understands ({supported}); \
+         refusing to touch it (upgrade tidings, or use another --db)"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("no alert with id {0} (`tidings history` shows the ids)")]
+    NoSuchAlert(i64),
+    #[error("no article with id {0}")]
+    NoSuchArticle(i64),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl StoreError {
+    /// A lock held by another writer past `busy_timeout`: worth retrying later.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A time stored to the second, rounded *up*: for a host's `Retry-After`, which must never come
+/// early. (A feed's own `next_poll_at` is rounded down; a 429/503's `Retry-After` also defers
+/// its host, so the host deferral is what holds.)
+pub(crate) fn ts_ceil(t: DateTime<Utc>) -> String {
+    use chrono::{DurationRound, Timelike};
+    let t = if t.nanosecond() == 0 {
+        t
+    } else {
+        t.duration_trunc(chrono::Duration::seconds(1)).unwrap_or(t) + chrono::Duration::seconds(1)
+    };
+    ts(t)
+}
+
+fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`: directory 0700, file 0600, WAL,
+    /// `busy_timeout`, migrations. A newer schema or a file that is not a database is an
+    /// error naming the path; nothing is overwritten.
+    pub fn open(path: &Path) -> Result<Store> {
+        let open_err = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.exists()
+        {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| open_err(Box::new(e)))?;
+        }
+        if path.is_dir() {
+            return Err(open_err("it is a directory".into()));
+        }
+        // Create the file ourselves so that it is private from the first byte. Only a new
+        // file: opening (and closing) an existing one outside SQLite would drop this process's
+        // POSIX locks on it, held by its other connections — another process would then take
+        // itself for the last one and delete the WAL under them.
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(open_err(Box::new(e))),
+        }
+        let conn = Connection::open(path).map_err(|e| open_err(Box::new(e)))?;
+        // Recording a poll uses about twenty distinct statements: with rusqlite's default
+        // cache of 16 they were evicted and compiled again for every feed.
+        conn.set_prepared_statement_cache_capacity(64);
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        // Two processes opening a new database at once: the loser of the race to switch it to
+        // WAL gets SQLITE_BUSY without waiting; it simply tries again.
+        let mut tries = 0;
+        let configured = loop {
+            match store.configure() {
+                Err(e) if e.is_busy() && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                other => break other,
+            }
+        };
+        configured.map_err(|e| match e {
+            StoreError::Sqlite(e) => open_err(Box::new(e)),
+            other => other,
+        })?;
+        Ok(store)
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        self.conn.busy_timeout(Duration::from_secs(5))?;
+        // Reading the schema version first fails cleanly on a file that is not a database.
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: self.path.clone(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        if version < SCHEMA_VERSION {
+            schema::migrate(&mut self.conn)?;
+        }
+        for suffix in ["-wal", "-shm"] {
+            let mut p = self.path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Gives the connection's page cache back to the allocator (the daemon calls this when a
+    /// burst of polls is over; the cache refills on the next one).
+    pub fn release_memory(&self) -> Result<()> {
+        self.conn.execute_batch("PRAGMA shrink_memory")?;
+        Ok(())
+    }
+
+    /// Does the database answer? (For the watchdog.)
+    pub fn ping(&self) -> Result<()> {
+        self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newer_schema_and_garbage_files_are_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let newer = dir.path().join("newer.db");
+        {
+            let c = Connection::open(&newer).unwrap();
+            c.pragma_update(None, "user_version", 99).unwrap();
+        }
+        let err = Store::open(&newer).err().unwrap().to_string();
+        assert!(
+            err.contains("schema version 99") && err.contains("newer.db"),
+            "{err}"
+        );
+
+        let garbage = dir.path().join("garbage.db");
+        std::fs::write(
+            &garbage,
+            b"this is not a database, just some bytes long enough to look like a header......",
+        )
+        .unwrap();
+        let before = std::fs::read(&garbage).unwrap();
+        let err = Store::open(&garbage).err().unwrap().to_string();
+        assert!(err.contains("garbage.db"), "{err}");
+        assert_eq!(
+            std::fs::read(&garbage).unwrap(),
+            before,
+            "never overwritten"
+        );
+
+        let err = format!(
+            "{:#}",
+            anyhow::Error::from(Store::open(dir.path()).err().unwrap())
+        );
+        assert!(err.contains("is a directory"), "{err}");
+    }
+
+    #[test]
+    fn files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/tidings.db");
+        let _store = Store::open(&path).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+    }
+}

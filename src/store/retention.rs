@@ -1,0 +1,88 @@
+//! Retention: pruning old alerts and the articles no alert refers to, in batches.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::{Result, Store, ts};
+
+impl Store {
+    /// Retention: deletes alerts older than `keep_alerts` (if set), then articles first seen
+    /// before `keep_articles` that no alert refers to — at most `batch` rows of each, so that a
+    /// large backlog is worked off in short steps. Returns (articles, alerts) deleted.
+    pub fn prune(
+        &mut self,
+        now: DateTime<Utc>,
+        keep_articles: Duration,
+        keep_alerts: Option<Duration>,
+        batch: usize,
+    ) -> Result<(usize, usize)> {
+        let before = |d: Duration| {
+            ts(now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX / 2))
+        };
+        let tx = self.conn.transaction()?;
+        let alerts = match keep_alerts {
+            Some(d) => tx.execute(
+                "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE created_at < ?1 LIMIT ?2)",
+                params![before(d), batch as i64],
+            )?,
+            None => 0,
+        };
+        let articles = tx.execute(
+            "DELETE FROM articles WHERE id IN (
+                SELECT id FROM articles WHERE first_seen_at < ?1
+                  AND NOT EXISTS (SELECT 1 FROM alerts WHERE alerts.article_id = articles.id)
+                  AND NOT EXISTS (SELECT 1 FROM alert_sources WHERE alert_sources.article_id = articles.id)
+                LIMIT ?2)",
+            params![before(keep_articles), batch as i64],
+        )?;
+        tx.commit()?;
+        Ok((articles, alerts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::PollRecord;
+    use crate::store::test_support::{article, now, poll_with};
+
+    #[test]
+    fn retention_forgets_old_articles_without_alerts_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        poll_with(
+            &mut store,
+            "https://a.example/rss",
+            &[(
+                "alerted",
+                "Finland applies to join NATO",
+                "https://a.example/1",
+            )],
+            "NATO",
+            now(),
+        );
+        let feed = store
+            .sync_feed("https://a.example/rss", None, now())
+            .unwrap();
+        let mut tx = store.begin_poll(feed.id).unwrap();
+        tx.insert_new(vec![article("quiet", "Weather")], now())
+            .unwrap();
+        tx.finish(&PollRecord::default(), now()).unwrap();
+
+        let day = Duration::from_secs(86_400);
+        let later = now() + chrono::Duration::days(100);
+        assert_eq!(store.prune(later, 90 * day, None, 1000).unwrap(), (1, 0));
+        assert_eq!(
+            store.articles_since(None).unwrap().len(),
+            1,
+            "the alerted article stays"
+        );
+        assert_eq!(
+            store.prune(later, 90 * day, Some(30 * day), 1000).unwrap(),
+            (1, 1)
+        );
+        assert!(store.articles_since(None).unwrap().is_empty());
+    }
+}
