@@ -8,7 +8,6 @@ pub mod config;
 pub mod daemon;
 pub mod desktop;
 pub mod discover;
-pub mod eval_command;
 pub mod fetch;
 pub mod flood;
 pub mod learn;
