@@ -12,6 +12,7 @@ pub mod fetch;
 pub mod flood;
 pub mod learn;
 pub mod links;
+pub mod local_time;
 pub mod logging;
 pub mod matcher;
 pub mod model;

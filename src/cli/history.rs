@@ -207,10 +207,7 @@ pub fn model_line(l: &crate::model::Learned) -> String {
 fn stats(store: &Store, days: u32) -> Result<ExitCode, Failure> {
     let today = chrono::Local::now().date_naive();
     let first = today - chrono::Duration::days(i64::from(days) - 1);
-    let since = first
-        .and_hms_opt(0, 0, 0)
-        .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
-        .map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
+    let since = crate::local_time::day_start(first, &chrono::Local);
     let rows = store.alerts_per_day(since)?;
     print!("{}", render_stats(&rows, first, today));
     Ok(ExitCode::SUCCESS)
@@ -274,7 +271,7 @@ pub fn parse_since(
         return Ok(t.with_timezone(&chrono::Utc));
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+        return Ok(crate::local_time::day_start(d, &chrono::Utc));
     }
     anyhow::bail!(
         "cannot read {s:?} as a time: use a duration (\"7d\", \"36h\"), a date (2022-03-01) or an RFC 3339 time"
