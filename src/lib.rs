@@ -26,4 +26,5 @@ pub mod service;
 pub mod sinks;
 pub mod store;
 pub mod story;
+pub mod text_pos;
 pub mod watchlist_edit;
