@@ -409,7 +409,7 @@ impl Ctx<'_> {
         key: impl Into<String>,
         message: impl Into<String>,
     ) -> ConfigError {
-        let (line, column) = line_col(self.text, span.start);
+        let (line, column) = crate::text_pos::line_col(self.text, span.start);
         ConfigError::Invalid(Located {
             file: self.file.clone(),
             line,
@@ -437,22 +437,6 @@ impl Ctx<'_> {
         let message = e.message().trim().replace('\n', " ");
         self.at(span, key, message)
     }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..floor_char_boundary(text, offset)];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
-}
-
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 /// The dotted key path of the innermost key or value covering `offset`; when none covers it
@@ -1178,11 +1162,5 @@ mod tests {
             "https://a.example/rss",
             "credentials never shown"
         );
-    }
-
-    #[test]
-    fn line_col_counts_characters() {
-        assert_eq!(line_col("ab\ncd", 4), (2, 2));
-        assert_eq!(line_col("ä = \"x\"", 3), (1, 3));
     }
 }

@@ -137,25 +137,19 @@ impl QueryError {
         topic: &str,
         topic_index: Option<usize>,
     ) -> QueryError {
-        let mut pos = pos.min(query.len());
-        while !query.is_char_boundary(pos) {
-            pos -= 1;
-        }
-        let before = &query[..pos];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |k| k + 1);
-        let line_end = query[pos..].find('\n').map_or(query.len(), |k| pos + k);
-        let line_text = query[line_start..line_end].trim_end_matches('\r');
-        let lead = &query[line_start..pos];
-        let pad: String = lead
+        let (line, column) = crate::text_pos::line_col(query, pos);
+        let whole_line = crate::text_pos::line_at(query, pos);
+        let line_text = whole_line.trim_end_matches('\r');
+        let pad: String = whole_line
             .chars()
+            .take(column - 1)
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
         QueryError {
             topic_index,
             topic: topic.to_owned(),
             line,
-            column: lead.chars().count() + 1,
+            column,
             message,
             excerpt: format!("  {line_text}\n  {pad}^"),
         }

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::Failure;
+use super::paths::{db_path, existing_store, load_config};
+use super::{Failure, Global};
 use crate::config::Config;
 use crate::learn::eval::{self, Report};
 use crate::learn::{Example, read_examples};
@@ -44,6 +45,19 @@ pub fn column_name(topic: &str) -> String {
         }
     }
     out.trim_matches('_').to_owned()
+}
+
+/// `tidings eval`.
+pub(super) fn eval_command(global: &Global, args: EvalArgs) -> Result<ExitCode, Failure> {
+    // Measured as the daemon runs it: with the user's marks.
+    let config = load_config(global)?;
+    let db = db_path(global)?;
+    let config = match existing_store(&db) {
+        Some(store) => config.with_marks(&crate::daemon::read_marks(&store)),
+        None => config,
+    };
+    let cache = crate::model_cache::DirCache::read_only(&db);
+    eval(&config, &args, &cache)
 }
 
 /// `cache` serves the topics' trained models when FILE is scored without `--cv`.
@@ -198,7 +212,7 @@ fn why(m: &eval::Miss) -> String {
     };
     match &a.verdict {
         None => query,
-        Some(v) => format!("{query}; {}", crate::cli::model_line(v)),
+        Some(v) => format!("{query}; {}", super::model_line(v)),
     }
 }
 

@@ -1,0 +1,144 @@
+//! `tidings status`: every feed's health, as a table or JSON.
+
+use std::process::ExitCode;
+
+use super::paths::{load_config, open_store};
+use super::{Failure, Global};
+use crate::config;
+use crate::store::Store;
+
+/// `tidings status`.
+pub(super) fn status_command(global: &Global, json: bool) -> Result<ExitCode, Failure> {
+    let store = open_store(global)?;
+    // The watch-list, when readable, tells feeds switched off from feeds removed.
+    let switched_off: Vec<String> = load_config(global)
+        .map(|c| c.disabled_feeds.iter().map(|f| f.url.to_string()).collect())
+        .unwrap_or_default();
+    status(&store, json, &switched_off)
+}
+
+/// `tidings status`: every feed's health, read from the database (works while the daemon runs).
+fn status(store: &Store, json: bool, switched_off: &[String]) -> Result<ExitCode, Failure> {
+    let now = chrono::Utc::now();
+    let feeds = store.feeds()?;
+    let deferrals = store.host_deferrals(now)?;
+    let config_error = store.state("config_error")?;
+    let deferred_for = |f: &crate::store::FeedState| {
+        let url = f.fetch_url.as_deref().unwrap_or(&f.url);
+        let host = url::Url::parse(url)
+            .map(|u| crate::links::host_key(&u))
+            .unwrap_or_default();
+        deferrals.iter().find(|d| d.host == host)
+    };
+    let shown_url = |u: &str| {
+        url::Url::parse(u)
+            .map(|u| config::redact_url(&u))
+            .unwrap_or_else(|_| u.to_string())
+    };
+    if json {
+        let feeds: Vec<_> = feeds
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "name": f.name.clone().or_else(|| f.title.clone()),
+                    "url": shown_url(&f.url),
+                    "fetch_url": f.fetch_url.as_deref().map(shown_url),
+                    "in_config": f.in_config || switched_off.contains(&f.url),
+                    "enabled": !switched_off.contains(&f.url),
+                    "last_polled_at": f.last_polled_at,
+                    "last_status": f.last_status,
+                    "last_new_articles": f.last_new_articles,
+                    "next_poll_at": f.next_poll_at,
+                    "consecutive_failures": f.consecutive_failures,
+                    "disabled": f.disabled_reason,
+                    "deferred": deferred_for(f),
+                    "last_error": f.last_error,
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({ "config_error": config_error, "feeds": feeds });
+        println!("{doc}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(e) = &config_error {
+        println!("watch-list NOT reloaded (the previous one is in force): {e}\n");
+    }
+    if feeds.is_empty() {
+        println!("no feeds polled yet");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let local = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|| "-".into())
+    };
+    println!(
+        "{:<28} {:<11} {:>4} {:>4} {:<11} {:>5}  STATE",
+        "FEED", "LAST POLL", "HTTP", "NEW", "NEXT POLL", "FAILS"
+    );
+    for f in &feeds {
+        let name = f
+            .name
+            .clone()
+            .or_else(|| f.title.clone())
+            .unwrap_or_else(|| shown_url(&f.url));
+        let name: String = if name.chars().count() > 28 {
+            name.chars().take(27).chain(['…']).collect()
+        } else {
+            name
+        };
+        let mut state = Vec::new();
+        if switched_off.contains(&f.url) {
+            state.push("disabled in the watch-list".to_string());
+        } else if !f.in_config {
+            state.push("removed from watch-list".to_string());
+        }
+        if let Some(r) = &f.disabled_reason {
+            state.push(format!("disabled: {r}"));
+        }
+        if let Some(d) = deferred_for(f) {
+            state.push(format!(
+                "host deferred until {} ({})",
+                local(Some(d.until)),
+                d.reason
+            ));
+        }
+        if f.consecutive_failures > 0 {
+            state.push("backing off".into());
+        }
+        if let Some(u) = &f.fetch_url {
+            state.push(format!("moved to {}", shown_url(u)));
+        }
+        if let Some(e) = &f.last_error {
+            state.push(format!("error: {e}"));
+        }
+        if state.is_empty() {
+            let fine = if f.last_polled_at.is_some() {
+                "ok"
+            } else {
+                "not polled yet"
+            };
+            state.push(fine.into());
+        }
+        println!(
+            "{:<28} {:<11} {:>4} {:>4} {:<11} {:>5}  {}",
+            name,
+            local(f.last_polled_at),
+            f.last_status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".into()),
+            f.last_new_articles,
+            if f.disabled_reason.is_some() || !f.in_config {
+                "-".into()
+            } else {
+                local(f.next_poll_at)
+            },
+            f.consecutive_failures,
+            state.join("; ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
