@@ -22,6 +22,9 @@ use url::Url;
 
 use crate::model::{Article, ArticleKey};
 
+/// Article links' canonical form lives with the other URL rules; kept here for its callers.
+pub use crate::links::normalize_link;
+
 /// Marks entries that had no id of their own: feed-rs would otherwise invent a random one.
 const NO_ID: &str = "\u{0}tidings:no-id";
 
@@ -229,63 +232,6 @@ pub fn dedup_key(guid: Option<&str>, link: Option<&Url>, title: &str, summary: &
     let digest = h.finalize();
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     ArticleKey(format!("hash:{hex}"))
-}
-
-/// A link in a canonical form for comparison: no fragment, lowercase host, no `www.`,
-/// no default port, no trailing slash, tracking parameters removed, remaining query sorted.
-pub fn normalize_link(url: &Url) -> String {
-    let mut u = url.clone();
-    u.set_fragment(None);
-    if let Some(host) = u.host_str() {
-        let host = host.to_ascii_lowercase();
-        let host = host.strip_prefix("www.").unwrap_or(&host).to_string();
-        let _ = u.set_host(Some(&host));
-    }
-    let _ = u.set_scheme("https");
-    let _ = u.set_port(None);
-    // AMP variants: `amp.` hosts, a trailing `/amp` segment, `?amp` / `outputType=amp`.
-    if let Some(host) = u
-        .host_str()
-        .and_then(|h| h.strip_prefix("amp."))
-        .map(str::to_string)
-    {
-        let _ = u.set_host(Some(&host));
-    }
-    let mut path = u.path().trim_end_matches('/').to_string();
-    if let Some(p) = path.strip_suffix("/amp") {
-        path = p.to_string();
-    }
-    u.set_path(&path);
-    let mut pairs: Vec<(String, String)> = u
-        .query_pairs()
-        .filter(|(k, _)| !is_tracking_param(k))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    pairs.sort();
-    if pairs.is_empty() {
-        u.set_query(None);
-    } else {
-        u.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    String::from(u).trim_end_matches('/').to_string()
-}
-
-fn is_tracking_param(k: &str) -> bool {
-    k.starts_with("utm_")
-        || matches!(
-            k,
-            "fbclid"
-                | "gclid"
-                | "dclid"
-                | "msclkid"
-                | "mc_cid"
-                | "mc_eid"
-                | "igshid"
-                | "ocid"
-                | "cmpid"
-                | "amp"
-                | "outputType"
-        )
 }
 
 fn is_http(u: &Url) -> bool {
@@ -879,14 +825,5 @@ mod tests {
         );
         assert!(matches!(parse_str("hello"), Err(ParseError::NotAFeed(_))));
         assert!(parse_str("<rss version=\"2.0\"><chan").is_err());
-    }
-
-    #[test]
-    fn dedup_key_ignores_tracking_and_www() {
-        let a = Url::parse("http://www.example.com/a/?utm_campaign=z&id=3&fbclid=q#f").unwrap();
-        let b = Url::parse("https://example.com/a?id=3").unwrap();
-        assert_eq!(normalize_link(&a), normalize_link(&b));
-        let amp = Url::parse("https://amp.example.com/a/amp?id=3&outputType=amp").unwrap();
-        assert_eq!(normalize_link(&amp), normalize_link(&b));
     }
 }
