@@ -2,12 +2,11 @@
 //!
 //! feed-rs does the parsing, under `catch_unwind` so that no document can take the daemon
 //! down. Around it:
-//! - [`repair`]: what feed-rs rejects but feeds really send (UTF-16 and legacy encodings,
+//! - `repair.rs`: what feed-rs rejects but feeds really send (UTF-16 and legacy encodings,
 //!   `<rss>` without a `version`, Atom 0.3, JSON Feeds whose version URL uses `http://`),
-//! - [`article`]: one entry -> one [`Article`] with links resolved and a
-//!   stable dedup key,
-//! - [`text`]: HTML -> one line of plain text,
-//! - [`hints`]: the scheduling hints feed-rs does not read.
+//! - `article.rs`: one entry -> one [`Article`] with links resolved and a stable dedup key,
+//! - `text.rs`: HTML -> one line of plain text,
+//! - `hints.rs`: the scheduling hints feed-rs does not read.
 
 mod article;
 mod hints;
