@@ -606,7 +606,7 @@ fn validate(raw: RawConfig, ctx: &Ctx<'_>, path: &Path) -> Result<Config, Config
     for (i, f) in raw.feeds.iter().enumerate() {
         let key = |k: &str| format!("feed[{}].{k}", i + 1);
         let url = feed_url(f.url.get_ref()).map_err(|m| ctx.at(f.url.span(), key("url"), m))?;
-        if !seen_urls.insert(url.clone()) {
+        if !seen_urls.insert(crate::links::feed_identity(url.as_str())) {
             return Err(ctx.at(
                 f.url.span(),
                 key("url"),

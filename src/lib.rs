@@ -15,6 +15,7 @@ pub mod links;
 pub mod local_time;
 pub mod logging;
 pub mod matcher;
+pub mod memory;
 pub mod model;
 pub mod model_cache;
 pub mod opml;

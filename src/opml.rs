@@ -265,26 +265,14 @@ pub fn parse_opml_document(text: &str) -> Result<OpmlDocument, OpmlError> {
     Ok(doc)
 }
 
-/// The key two feed URLs are duplicates by: the parsed URL (scheme and host lower-cased,
-/// default port dropped, fragment removed), else the trimmed text.
-fn dedup_key(url: &str) -> String {
-    match url::Url::parse(url.trim()) {
-        Ok(mut u) => {
-            u.set_fragment(None);
-            u.to_string()
-        }
-        Err(_) => url.trim().to_string(),
-    }
-}
-
-/// Drops feeds whose URL repeats an earlier one (first one wins, order kept); returns the
-/// remaining feeds and how many were dropped.
+/// Drops feeds whose URL repeats an earlier one ([`crate::links::same_feed`]; first one wins,
+/// order kept); returns the remaining feeds and how many were dropped.
 pub fn dedup(feeds: Vec<OpmlFeed>) -> (Vec<OpmlFeed>, usize) {
     let mut seen = HashSet::new();
     let before = feeds.len();
     let kept: Vec<_> = feeds
         .into_iter()
-        .filter(|f| seen.insert(dedup_key(&f.url)))
+        .filter(|f| seen.insert(crate::links::feed_identity(&f.url)))
         .collect();
     let dropped = before - kept.len();
     (kept, dropped)

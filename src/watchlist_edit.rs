@@ -4,8 +4,8 @@
 //!
 //! Every function takes the file's text and returns the new text (pure; the caller reads and
 //! writes the file and validates the result with `config::load` before replacing the file).
-//! Feeds are matched by URL: equal after parsing (so `HTTPS://Example.com/feed` finds
-//! `https://example.com/feed`), else equal as trimmed text.
+//! Feeds are matched by URL with [`crate::links::same_feed`] (so `HTTPS://Example.com/feed`
+//! finds `https://example.com/feed`).
 
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
 
@@ -47,14 +47,6 @@ pub enum EditError {
     BadUrl(String),
 }
 
-fn same_url(a: &str, b: &str) -> bool {
-    let (a, b) = (a.trim(), b.trim());
-    match (url::Url::parse(a), url::Url::parse(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
-    }
-}
-
 fn parse(text: &str) -> Result<DocumentMut, EditError> {
     Ok(text.parse::<DocumentMut>()?)
 }
@@ -84,7 +76,7 @@ fn table_url(t: &Table) -> Option<&str> {
 fn find(feeds: &ArrayOfTables, url: &str) -> Option<usize> {
     feeds
         .iter()
-        .position(|t| table_url(t).is_some_and(|u| same_url(u, url)))
+        .position(|t| table_url(t).is_some_and(|u| crate::links::same_feed(u, url)))
 }
 
 /// Every `[[feed]]`, in file order. Tables without a string `url` are listed with an empty

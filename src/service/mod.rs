@@ -1,0 +1,13 @@
+//! Running under systemd: the user unit ([`install`](mod@install): `tidings service install |
+//! uninstall`), the sd_notify protocol ([`SdNotify`]) and the `STATUS=` line
+//! ([`status_line`]).
+
+pub mod install;
+pub mod sd_notify;
+pub mod status;
+
+pub use self::install::{install, uninstall};
+pub use self::sd_notify::SdNotify;
+pub use self::status::status_line;
+/// Kept for the daemon's call; the allocator's tuning and trimming live in [`crate::memory`].
+pub use crate::memory::trim_heap;
