@@ -194,11 +194,7 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
         if !self.sd.is_active() {
             return Ok(());
         }
-        let midnight = chrono::Local::now()
-            .date_naive()
-            .and_hms_opt(0, 0, 0)
-            .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
-            .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+        let midnight = crate::local_time::local_midnight(self.clock.now());
         let today = self.store.count_alerts_since(midnight)?.max(0) as u64;
         let failing = self.store.failing_feeds()?;
         let line = crate::service::status_line(
@@ -401,7 +397,7 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
     /// the memory that work freed (SQLite's page cache, the allocator's free lists).
     fn release_memory(&self) {
         let _ = self.store.release_memory();
-        crate::service::trim_heap();
+        crate::memory::trim_heap();
     }
 
     /// One turn of the loop: due work, then wait for one event and handle it. `Ok(true)` when

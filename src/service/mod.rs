@@ -9,5 +9,3 @@ pub mod status;
 pub use self::install::{install, uninstall};
 pub use self::sd_notify::SdNotify;
 pub use self::status::status_line;
-/// Kept for the daemon's call; the allocator's tuning and trimming live in [`crate::memory`].
-pub use crate::memory::trim_heap;
