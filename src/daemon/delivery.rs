@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use super::BUSY_PAUSE;
 use super::feedback::Shown;
 use super::seams::Clock;
+use super::{BUSY_PAUSE, blocking};
 use crate::config::Config;
 use crate::desktop::{AlertContent, Feedback, Notifier, render, render_summary};
 use crate::flood::{self, Candidate, Delivery as Planned, FloodState};
@@ -196,14 +196,11 @@ impl<N: Notifier, C: Clock> Delivery<N, C> {
             if self.sinks.get(&sink.name).is_some_and(|b| b.waiting(now)) {
                 continue;
             }
-            for alert in self.store.sink_pending(&sink.name, 100)? {
+            for alert in blocking(|| self.store.sink_pending(&sink.name, 100))? {
                 let result = crate::sinks::deliver(&sink.kind, &client, &alert).await;
-                self.store.mark_sink(
-                    alert.id,
-                    &sink.name,
-                    self.clock.now(),
-                    result.as_ref().err().map(String::as_str),
-                )?;
+                let at = self.clock.now();
+                let error = result.as_ref().err().map(String::as_str);
+                blocking(|| self.store.mark_sink(alert.id, &sink.name, at, error))?;
                 let backoff = self.sinks.entry(sink.name.clone()).or_default();
                 match result {
                     Ok(()) => {
@@ -227,7 +224,7 @@ impl<N: Notifier, C: Clock> Delivery<N, C> {
     /// listed, and delivery is retried shortly: they are marked then, never shown again.
     fn mark_shown(&mut self, now: DateTime<Utc>) -> Result<(), StoreError> {
         while let Some((ids, at, via)) = self.shown_unmarked.first() {
-            if let Err(e) = self.store.mark_delivered(ids, *at, via) {
+            if let Err(e) = blocking(|| self.store.mark_delivered(ids, *at, via)) {
                 let pause = chrono::Duration::from_std(BUSY_PAUSE).unwrap_or_default();
                 self.retry_store = Some(now + pause);
                 return Err(e);
@@ -244,18 +241,16 @@ impl<N: Notifier, C: Clock> Delivery<N, C> {
         if !self.flood_loaded {
             // Limits hold across restarts and separate `poll --once` runs.
             let hour_ago = now - chrono::Duration::hours(1);
-            self.flood = FloodState::from_shown(self.store.shown_since(hour_ago)?);
+            self.flood = FloodState::from_shown(blocking(|| self.store.shown_since(hour_ago))?);
             self.flood_loaded = true;
         }
         self.hold_until = None;
-        let pending = self.store.pending_alerts(1000)?;
+        let pending = blocking(|| self.store.pending_alerts(1000))?;
         if pending.is_empty() {
             self.desktop.retry_at = None;
             return Ok(());
         }
-        let muted: HashSet<String> = self
-            .store
-            .muted_topics(now)?
+        let muted: HashSet<String> = blocking(|| self.store.muted_topics(now))?
             .into_iter()
             .map(|(t, _)| t)
             .collect();
@@ -263,7 +258,7 @@ impl<N: Notifier, C: Clock> Delivery<N, C> {
             pending.into_iter().partition(|a| muted.contains(&a.topic));
         if !silenced.is_empty() {
             let ids: Vec<i64> = silenced.iter().map(|a| a.id).collect();
-            self.store.mark_delivered(&ids, now, "muted")?;
+            blocking(|| self.store.mark_delivered(&ids, now, "muted"))?;
         }
         let topics = self.config.topics.clone();
         let urgency = |topic: &str| {
@@ -347,7 +342,7 @@ impl<N: Notifier, C: Clock> Delivery<N, C> {
                             Planned::Summary(more) => ids.extend(more),
                         }
                     }
-                    self.store.mark_failed(&ids, &e.0)?;
+                    blocking(|| self.store.mark_failed(&ids, &e.0))?;
                     let failures = self.desktop.failed(now);
                     if failures == 1 {
                         warn!(error = %e, "cannot show notifications; alerts stay pending and are retried");

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+use super::blocking;
 use super::delivery::Delivery;
 use super::seams::Clock;
 use crate::desktop::{self, Feedback, Notifier};
@@ -68,7 +69,7 @@ impl<N: Notifier, C: Clock> Delivery<N, C> {
                             let until = self.clock.now()
                                 + chrono::Duration::from_std(MUTE_FOR).unwrap_or_default();
                             info!(topic = %topic, until = %until, "topic muted");
-                            self.store.mute_topic(&topic, until)?;
+                            blocking(|| self.store.mute_topic(&topic, until))?;
                         }
                     }
                     desktop::ACTION_WRONG | desktop::ACTION_RIGHT => {
@@ -87,10 +88,8 @@ impl<N: Notifier, C: Clock> Delivery<N, C> {
     /// Records the user's mark on `alert` from its notification. An alert gone meanwhile
     /// (retention) is logged, not fatal.
     fn mark_from_notification(&mut self, alert: i64, label: bool) -> Result<(), StoreError> {
-        match self
-            .store
-            .mark_alert(alert, label, "notification", self.clock.now())
-        {
+        let now = self.clock.now();
+        match blocking(|| self.store.mark_alert(alert, label, "notification", now)) {
             Ok(m) => {
                 info!(
                     alert = m.alert_id,

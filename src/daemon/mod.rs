@@ -299,7 +299,7 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
         }
         let mut reports: HashMap<String, FeedReport> = HashMap::new();
         while let Some(done) = self.tasks.join_next_with_id().await {
-            if let Some((url, report)) = self.on_done(done)? {
+            if let Some((url, report)) = blocking(|| self.on_done(done))? {
                 reports.insert(url, report);
             }
         }
@@ -363,7 +363,7 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
         while result.is_ok() && !self.tasks.is_empty() {
             match tokio::time::timeout_at(deadline, self.tasks.join_next_with_id()).await {
                 Ok(Some(done)) => {
-                    if let Err(e) = self.on_done(done) {
+                    if let Err(e) = blocking(|| self.on_done(done)) {
                         result = Err(e);
                     }
                 }
@@ -411,9 +411,9 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
         self.stats.wakeups += 1;
         let now = self.clock.now();
         // Due polls start first (as tasks); retention runs while they fetch.
-        let due_next = self.start_due(now)?;
+        let due_next = blocking(|| self.start_due(now))?;
         if self.next_prune.is_none_or(|t| t <= now) {
-            self.prune(now)?;
+            blocking(|| self.prune(now))?;
         }
         let next = [due_next, self.next_prune].into_iter().flatten().min();
         let mut wait = next
@@ -442,8 +442,11 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
             }
             Event::PollDone(done) => {
                 self.last_poll_at = Some(self.clock.now());
-                let recorded = self.on_done(done)?;
-                self.report_status()?;
+                let recorded = blocking(|| {
+                    let recorded = self.on_done(done)?;
+                    self.report_status()?;
+                    Ok::<_, StoreError>(recorded)
+                })?;
                 if let Some((_, report)) = recorded
                     && matches!(report.result, PollResult::Fetched { alerts, backlog: false, .. } if alerts > 0)
                 {
@@ -685,6 +688,18 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
         };
         self.next_prune = Some(now + wait);
         Ok(())
+    }
+}
+
+/// Runs SQLite work (synchronous, up to the 5 s busy timeout) without stalling the runtime's
+/// other tasks: on a multi-threaded runtime the worker first hands its queue to another thread
+/// (`block_in_place`); on a current-thread runtime (the paused-clock tests) it simply runs.
+/// See BENCHMARKS.md ("SQLite off the runtime's workers").
+pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 
