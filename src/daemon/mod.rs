@@ -10,7 +10,9 @@ mod delivery;
 mod feedback;
 mod learning;
 mod poll_task;
+mod reload;
 mod report;
+mod retention;
 mod seams;
 
 use std::collections::{HashMap, HashSet};
@@ -24,13 +26,12 @@ use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 use url::Url;
 
-use crate::config::{self, Config, FeedConfig, redact_url};
+use crate::config::{Config, FeedConfig, redact_url};
 use crate::desktop::{Feedback, Notifier};
 use crate::fetch::{FetchOutcome, Fetcher, Limits};
 use crate::links::host_key;
 use crate::model::FeedId;
-use crate::model_cache::DirCache;
-use crate::schedule::{self, Policy};
+use crate::schedule;
 use crate::store::{FeedState, Store, StoreError};
 
 pub use conclude::REDIRECT_ADOPT_AFTER;
@@ -39,6 +40,7 @@ pub use feedback::MUTE_FOR;
 pub use learning::{learn_from_marks, learning_lines, log_learning, read_marks};
 pub use poll_task::Fetched;
 pub use report::{FeedReport, PollResult, Stats};
+pub use retention::PRUNE_BATCH;
 pub use seams::{Clock, Fetch, SystemClock, TokioClock};
 
 use conclude::{Extra, fingerprint, record_poll};
@@ -95,9 +97,6 @@ impl LoopState {
         }
     }
 }
-
-/// Retention deletes at most this many rows per step.
-pub const PRUNE_BATCH: usize = 5_000;
 
 // ---------------------------------------------------------------------------------------------
 // The daemon
@@ -213,55 +212,6 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
     pub fn set_feedback(&mut self, rx: mpsc::UnboundedReceiver<Feedback>) {
         if let Some(d) = self.delivery.as_mut() {
             d.feedback = Some(rx);
-        }
-    }
-
-    /// Makes sure every configured feed has a row, marks which are configured, and spreads
-    /// the first polls of feeds that are due (or new) over their first interval.
-    fn sync_config(&mut self, spread: bool) -> Result<(), StoreError> {
-        let now = self.clock.now();
-        let feeds: Vec<(&str, Option<&str>)> = self
-            .config
-            .feeds
-            .iter()
-            .map(|f| (f.url.as_str(), f.name.as_deref()))
-            .collect();
-        let states = self.store.sync_feeds(&feeds, now)?;
-        let due: Vec<(FeedId, Duration)> = self
-            .config
-            .feeds
-            .iter()
-            .zip(&states)
-            .filter(|(_, s)| s.next_poll_at.is_none_or(|t| t <= now))
-            .map(|(f, s)| (s.id, self.policy(f).interval()))
-            .collect();
-        for sink in &self.config.sinks {
-            self.store.register_sink(&sink.name)?;
-        }
-        let urls: Vec<&str> = self.config.feeds.iter().map(|f| f.url.as_str()).collect();
-        self.store.set_configured(&urls)?;
-        if spread && due.len() > 1 {
-            let n = due.len() as u32;
-            let polls: Vec<(FeedId, DateTime<Utc>)> = due
-                .into_iter()
-                .enumerate()
-                .map(|(i, (id, interval))| {
-                    let offset = interval / n * i as u32;
-                    (
-                        id,
-                        now + chrono::Duration::from_std(offset).unwrap_or_default(),
-                    )
-                })
-                .collect();
-            self.store.set_next_polls(&polls)?;
-        }
-        Ok(())
-    }
-
-    fn policy(&self, feed: &FeedConfig) -> Policy {
-        Policy {
-            default_interval: self.config.settings.interval,
-            feed_interval: feed.interval,
         }
     }
 
@@ -609,85 +559,6 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
                 .disable_feed(state.id, "410 Gone", &fingerprint(&feed))?;
         }
         Ok(Some((feed.url.to_string(), report)))
-    }
-
-    /// Reads the watch-list again. A valid one replaces the running config (feeds and topics
-    /// added, removed or changed; removed feeds keep their history); an invalid one changes
-    /// nothing and is reported in the log and in `status`.
-    /// The user's marks join the topics' examples ([`learn_from_marks`]); loading and training
-    /// run on the blocking pool, not on a runtime worker.
-    async fn reload(&mut self, cause: ReloadCause) -> Result<(), StoreError> {
-        let _ = self.sd.reloading();
-        let result = self.reload_inner(cause).await;
-        let _ = self.sd.ready();
-        self.report_status()?;
-        result
-    }
-
-    async fn reload_inner(&mut self, cause: ReloadCause) -> Result<(), StoreError> {
-        let marks = read_marks(&self.store);
-        let path = self.config.path.clone();
-        let cache = DirCache::beside(self.store.path());
-        let loaded = tokio::task::spawn_blocking(move || {
-            config::load(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|c| learn_from_marks(c, &marks, &cache).map_err(|e| e.to_string()))
-        })
-        .await
-        .unwrap_or_else(|e| Err(format!("loading the watch-list failed: {e}")));
-        match loaded {
-            Ok(new) => {
-                let settings_changed = new.settings != self.config.settings;
-                info!(
-                    ?cause,
-                    feeds = new.feeds.len(),
-                    topics = new.topics.len(),
-                    "watch-list reloaded"
-                );
-                self.config = new;
-                if settings_changed {
-                    let s = &self.config.settings;
-                    // Polls in flight finish under the limits they started with.
-                    self.gates = Gates::new(s);
-                }
-                self.sync_config(true)?;
-                self.store.set_state("config_error", None)?;
-                self.stats.reloads += 1;
-            }
-            Err(e) => {
-                error!(
-                    ?cause,
-                    "watch-list not reloaded, the running one stays in force: {e}"
-                );
-                let at = crate::store::ts(self.clock.now());
-                self.store
-                    .set_state("config_error", Some(&format!("{at}: {e}")))?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Retention, once a day: forget old articles without alerts (and old alerts if set), in
-    /// steps of [`PRUNE_BATCH`] rows so that a large backlog never holds up the loop for long.
-    fn prune(&mut self, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let s = &self.config.settings;
-        let (articles, alerts) =
-            self.store
-                .prune(now, s.keep_articles, s.keep_alerts, PRUNE_BATCH)?;
-        if articles + alerts > 0 {
-            info!(
-                articles,
-                alerts, "retention: forgot old articles and alerts"
-            );
-        }
-        let more = articles.max(alerts) >= PRUNE_BATCH;
-        let wait = if more {
-            chrono::Duration::seconds(5)
-        } else {
-            chrono::Duration::days(1)
-        };
-        self.next_prune = Some(now + wait);
-        Ok(())
     }
 }
 

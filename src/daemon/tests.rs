@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex as StdMutex;
 
 use super::*;
+use crate::config;
 use crate::desktop::Feedback;
 use crate::desktop::{Notification, NotifyError};
 use crate::fetch::{CacheHints, FetchError, Validators};
