@@ -48,6 +48,30 @@ pub enum ParseError {
     Encoding(String),
     #[error("the feed parser crashed on this document ({0})")]
     Panicked(String),
+    #[error("more than {limit} entries in one document: not read")]
+    TooManyEntries { limit: usize },
+}
+
+/// The most entries one document may hold. feed-rs keeps every entry of a document in memory
+/// at once (about 1 KB each before their text): 10,000 is far above any news feed (they
+/// carry 10–100) and bounds what one hostile document can make the parser hold.
+pub const MAX_ENTRIES: usize = 10_000;
+
+/// Whether `doc` holds more than `limit` entries, counted by their opening tags (`<item`,
+/// `<entry`, with or without a prefix) or, in a JSON Feed, by `"id"` keys — before feed-rs
+/// builds them. Over-counting (the strings inside escaped HTML) errs on the side of refusing
+/// only documents that are already huge.
+fn too_many_entries(doc: &[u8], limit: usize) -> bool {
+    use std::sync::LazyLock;
+    static XML: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+        aho_corasick::AhoCorasick::new([&b"<item"[..], b"<entry", b":item", b":entry"])
+            .expect("fixed patterns")
+    });
+    static JSON: LazyLock<aho_corasick::AhoCorasick> =
+        LazyLock::new(|| aho_corasick::AhoCorasick::new([&b"\"id\""[..]]).expect("fixed pattern"));
+    let json = doc.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let finder = if json { &*JSON } else { &*XML };
+    finder.find_iter(doc).nth(limit).is_some()
 }
 
 /// Parses a feed document. `base` (the feed's URL) resolves relative links.
@@ -55,6 +79,9 @@ pub enum ParseError {
 /// Never panics: a panic inside feed-rs is caught and returned as [`ParseError::Panicked`].
 pub fn parse(bytes: &[u8], base: &Url) -> Result<ParsedFeed, ParseError> {
     let doc = repair::prepare(bytes)?;
+    if too_many_entries(&doc, MAX_ENTRIES) {
+        return Err(ParseError::TooManyEntries { limit: MAX_ENTRIES });
+    }
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
         .id_generator(|_, _, _| article::NO_ID.to_string())
@@ -211,5 +238,28 @@ mod tests {
         );
         assert!(matches!(parse_str("hello"), Err(ParseError::NotAFeed(_))));
         assert!(parse_str("<rss version=\"2.0\"><chan").is_err());
+    }
+
+    #[test]
+    fn a_document_with_too_many_entries_is_refused_before_it_is_built() {
+        let rss = |n: usize| {
+            let items: String = (0..n)
+                .map(|i| format!("<item><title>t{i}</title><guid>g{i}</guid></item>"))
+                .collect();
+            format!("<rss version=\"2.0\"><channel><title>x</title>{items}</channel></rss>")
+        };
+        assert!(!too_many_entries(rss(3).as_bytes(), 3));
+        assert!(too_many_entries(rss(4).as_bytes(), 3));
+        let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry/><entry/></feed>";
+        assert!(!too_many_entries(atom.as_bytes(), 2));
+        assert!(too_many_entries(atom.as_bytes(), 1));
+        let json =
+            r#" {"version":"https://jsonfeed.org/version/1.1","items":[{"id":"1"},{"id":"2"}]}"#;
+        assert!(!too_many_entries(json.as_bytes(), 2));
+        assert!(too_many_entries(json.as_bytes(), 1));
+        assert_eq!(
+            parse_str(&rss(MAX_ENTRIES + 1)),
+            Err(ParseError::TooManyEntries { limit: MAX_ENTRIES })
+        );
     }
 }
