@@ -10,6 +10,8 @@ use reqwest::{StatusCode, redirect};
 use thiserror::Error;
 use url::Url;
 
+use crate::schedule::CacheHints;
+
 /// `User-Agent` sent with every request.
 pub const USER_AGENT: &str = concat!(
     "tidings/",
@@ -46,17 +48,6 @@ impl Default for Limits {
 pub struct Validators {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
-}
-
-/// The server's caching hints, for the scheduler.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CacheHints {
-    /// `Cache-Control: max-age` (or `s-maxage`).
-    pub max_age: Option<Duration>,
-    /// `Expires`.
-    pub expires: Option<DateTime<Utc>>,
-    /// `Retry-After` (seconds or an HTTP date), resolved against the response time.
-    pub retry_after: Option<DateTime<Utc>>,
 }
 
 /// The result of one request.

@@ -4,8 +4,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::fetch::CacheHints;
-
 /// The lowest interval a feed gets unless it sets a lower one itself.
 pub const FLOOR: Duration = Duration::from_secs(5 * 60);
 /// The longest the server's hints can push the next poll.
@@ -33,6 +31,17 @@ impl Policy {
             None => self.default_interval.clamp(FLOOR, CEILING),
         }
     }
+}
+
+/// The server's caching hints, as `fetch` reads them from a response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheHints {
+    /// `Cache-Control: max-age` (or `s-maxage`).
+    pub max_age: Option<Duration>,
+    /// `Expires`.
+    pub expires: Option<DateTime<Utc>>,
+    /// `Retry-After` (seconds or an HTTP date), resolved against the response time.
+    pub retry_after: Option<DateTime<Utc>>,
 }
 
 /// What a feed document says about how often to poll it.

@@ -8,7 +8,8 @@ use std::sync::Mutex as StdMutex;
 use super::*;
 use crate::desktop::Feedback;
 use crate::desktop::{Notification, NotifyError};
-use crate::fetch::{CacheHints, FetchError, Validators};
+use crate::fetch::{FetchError, Validators};
+use crate::schedule::CacheHints;
 use crate::store::{NewAlert, PollRecord};
 
 const T0: &str = "2026-11-27T12:00:00Z";
