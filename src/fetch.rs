@@ -10,7 +10,7 @@ use reqwest::{StatusCode, redirect};
 use thiserror::Error;
 use url::Url;
 
-use crate::schedule::CacheHints;
+use crate::schedule::{self, CacheHints};
 
 /// `User-Agent` sent with every request.
 pub const USER_AGENT: &str = concat!(
@@ -325,7 +325,10 @@ fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Reads `Cache-Control`, `Expires` and `Retry-After`.
+/// The longest any server hint defers a feed or its host: the schedule's ceiling.
+pub const MAX_DEFERRAL: Duration = schedule::CEILING;
+
+/// Reads `Cache-Control`, `Expires` and `Retry-After`, clamped by [`clamp`].
 pub fn cache_hints(h: &HeaderMap, now: DateTime<Utc>) -> CacheHints {
     let max_age = h
         .get_all(header::CACHE_CONTROL)
@@ -345,20 +348,56 @@ pub fn cache_hints(h: &HeaderMap, now: DateTime<Utc>) -> CacheHints {
         .map(Duration::from_secs);
     let expires = header_str(h, header::EXPIRES).and_then(|s| http_date(&s));
     let retry_after = header_str(h, header::RETRY_AFTER).and_then(|s| match s.parse::<u64>() {
-        Ok(secs) => Some(now + chrono::Duration::seconds(secs.min(30 * 86_400) as i64)),
-        Err(_) => http_date(&s),
+        Ok(secs) => Some(Later::After(Duration::from_secs(secs))),
+        Err(_) => http_date(&s).map(Later::At),
     });
+    clamp(
+        now,
+        Sent {
+            max_age,
+            expires,
+            retry_after,
+        },
+    )
+}
+
+/// The server's hints as sent, before [`clamp`].
+#[derive(Debug, Clone, Copy, Default)]
+struct Sent {
+    max_age: Option<Duration>,
+    expires: Option<DateTime<Utc>>,
+    retry_after: Option<Later>,
+}
+
+/// `Retry-After`'s two forms.
+#[derive(Debug, Clone, Copy)]
+enum Later {
+    /// Seconds.
+    After(Duration),
+    /// An HTTP date.
+    At(DateTime<Utc>),
+}
+
+/// Every server hint clamped, in one place: nothing defers beyond [`MAX_DEFERRAL`] from `now`,
+/// and a time in the past is `now`.
+fn clamp(now: DateTime<Utc>, sent: Sent) -> CacheHints {
+    let latest = now + chrono::Duration::from_std(MAX_DEFERRAL).unwrap_or_default();
+    let at = |later: Later| match later {
+        Later::After(d) => {
+            now + chrono::Duration::from_std(d.min(MAX_DEFERRAL)).unwrap_or_default()
+        }
+        Later::At(t) => t.clamp(now, latest),
+    };
     CacheHints {
-        max_age,
-        expires,
-        retry_after,
+        max_age: sent.max_age.map(|d| d.min(MAX_DEFERRAL)),
+        expires: sent.expires.map(|t| at(Later::At(t))),
+        retry_after: sent.retry_after.map(at),
     }
 }
 
+/// An HTTP date in any of RFC 9110's three forms (IMF-fixdate, RFC 850, asctime).
 fn http_date(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc2822(s)
-        .ok()
-        .map(|d| d.with_timezone(&Utc))
+    httpdate::parse_http_date(s).ok().map(DateTime::<Utc>::from)
 }
 
 #[cfg(test)]
@@ -425,6 +464,123 @@ mod tests {
         );
         h.insert(header::RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(cache_hints(&h, now).retry_after, None);
+    }
+
+    fn noon() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn hints_of(name: header::HeaderName, value: &str) -> CacheHints {
+        let mut h = HeaderMap::new();
+        h.insert(name, value.parse().unwrap());
+        cache_hints(&h, noon())
+    }
+
+    #[test]
+    fn http_dates_in_all_three_forms() {
+        let at = noon() + chrono::Duration::minutes(30);
+        for form in [
+            "Fri, 27 Nov 2026 12:30:00 GMT",  // IMF-fixdate
+            "Friday, 27-Nov-26 12:30:00 GMT", // RFC 850
+            "Fri Nov 27 12:30:00 2026",       // asctime
+        ] {
+            assert_eq!(http_date(form), Some(at), "{form}");
+            assert_eq!(
+                hints_of(header::RETRY_AFTER, form).retry_after,
+                Some(at),
+                "Retry-After: {form}"
+            );
+            assert_eq!(
+                hints_of(header::EXPIRES, form).expires,
+                Some(at),
+                "Expires: {form}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_hint_is_clamped_to_a_day_and_never_before_now() {
+        let day = noon() + chrono::Duration::days(1);
+        let far = "Fri, 31 Dec 9999 23:59:59 GMT";
+        let past = "Wed, 01 Jan 2020 00:00:00 GMT";
+        assert_eq!(MAX_DEFERRAL, schedule::CEILING);
+        assert_eq!(hints_of(header::RETRY_AFTER, far).retry_after, Some(day));
+        assert_eq!(hints_of(header::EXPIRES, far).expires, Some(day));
+        assert_eq!(
+            hints_of(header::RETRY_AFTER, past).retry_after,
+            Some(noon())
+        );
+        assert_eq!(hints_of(header::EXPIRES, past).expires, Some(noon()));
+        assert_eq!(
+            hints_of(header::RETRY_AFTER, "31536000").retry_after,
+            Some(day),
+            "a year in seconds"
+        );
+        assert_eq!(
+            hints_of(header::RETRY_AFTER, "18446744073709551615").retry_after,
+            Some(day),
+            "u64::MAX seconds"
+        );
+        assert_eq!(
+            hints_of(header::CACHE_CONTROL, "max-age=31536000").max_age,
+            Some(MAX_DEFERRAL)
+        );
+        assert_eq!(
+            hints_of(header::CACHE_CONTROL, "max-age=60").max_age,
+            Some(Duration::from_secs(60))
+        );
+        for garbage in [
+            "soon",
+            "-5",
+            "Fri, 31 Dec 99999 23:59:59 GMT",
+            "2026-11-27T12:30:00Z",
+        ] {
+            assert_eq!(
+                hints_of(header::RETRY_AFTER, garbage).retry_after,
+                None,
+                "Retry-After: {garbage}"
+            );
+            assert_eq!(
+                hints_of(header::EXPIRES, garbage).expires,
+                None,
+                "Expires: {garbage}"
+            );
+        }
+    }
+
+    /// A server that asks for a pause until the year 9999 stops its host for a day, not for
+    /// ever (before the clamp the date form was taken as it came).
+    #[tokio::test]
+    async fn retry_after_in_year_9999_defers_the_host_one_day() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            let _ = sock
+                .write_all(
+                    b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: Fri, 31 Dec 9999 23:59:59 GMT\r\n\
+                      Content-Length: 0\r\nConnection: close\r\n\r\n",
+                )
+                .await;
+        });
+        let fetcher = Fetcher::new(Limits::default()).unwrap();
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/feed.xml")).unwrap();
+        let now = Utc::now();
+        let day = now + chrono::Duration::days(1);
+        match fetcher.fetch(&url, &Validators::default(), now).await {
+            FetchOutcome::Failed {
+                status: Some(429),
+                hints,
+                ..
+            } => assert_eq!(hints.retry_after, Some(day)),
+            other => panic!("expected a 429, got {other:?}"),
+        }
+        server.abort();
     }
 
     #[test]

@@ -33,7 +33,8 @@ impl Policy {
     }
 }
 
-/// The server's caching hints, as `fetch` reads them from a response.
+/// The server's caching hints, as `fetch` reads them from a response: already clamped to
+/// at most [`CEILING`] after the response, never before it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CacheHints {
     /// `Cache-Control: max-age` (or `s-maxage`).
