@@ -72,9 +72,65 @@ pub enum FetchOutcome {
     /// No usable body.
     Failed {
         status: Option<u16>,
+        /// What the failure means for the feed (the daemon decides by this, never by `status`).
+        failure: Failure,
+        /// What went wrong, for the feed's `last_error` and the log.
         error: FetchError,
         hints: CacheHints,
     },
+}
+
+impl FetchOutcome {
+    /// A response with an error status (not 2xx, 304 or a followed redirect), classified.
+    pub fn http_error(status: u16, hints: CacheHints) -> FetchOutcome {
+        let reason = StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("");
+        FetchOutcome::Failed {
+            status: Some(status),
+            failure: Failure::of_status(status, &hints),
+            error: FetchError::Status {
+                status,
+                reason: reason.to_string(),
+            },
+            hints,
+        }
+    }
+
+    /// A failure before any usable response (network, timeout, redirects, body cap): retried.
+    fn failed(status: Option<u16>, error: FetchError, hints: CacheHints) -> FetchOutcome {
+        FetchOutcome::Failed {
+            status,
+            failure: Failure::Retry,
+            error,
+            hints,
+        }
+    }
+}
+
+/// What a failed fetch means for the feed and its host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Try again after the feed's backoff: network errors, timeouts, refused redirects, a body
+    /// over the cap, and every error status but those below.
+    Retry,
+    /// 429 or 503 with `Retry-After`: the whole host asked for a pause until `until`
+    /// (clamped like every hint, see [`cache_hints`]).
+    RateLimited { until: DateTime<Utc> },
+    /// 410: the feed is gone for good.
+    Gone,
+}
+
+impl Failure {
+    /// What an error status means, given the response's (clamped) hints.
+    pub fn of_status(status: u16, hints: &CacheHints) -> Failure {
+        match (status, hints.retry_after) {
+            (410, _) => Failure::Gone,
+            (429 | 503, Some(until)) => Failure::RateLimited { until },
+            _ => Failure::Retry,
+        }
+    }
 }
 
 /// Why a fetch produced no usable body.
@@ -137,14 +193,11 @@ impl Fetcher {
         let whole = self.limits.request_timeout;
         match tokio::time::timeout(whole, self.fetch_inner(url, validators, now)).await {
             Ok(outcome) => outcome,
-            Err(_) => FetchOutcome::Failed {
-                status: None,
-                error: FetchError::Timeout(format!(
-                    "no complete response within {}s",
-                    whole.as_secs()
-                )),
-                hints: CacheHints::default(),
-            },
+            Err(_) => FetchOutcome::failed(
+                None,
+                FetchError::Timeout(format!("no complete response within {}s", whole.as_secs())),
+                CacheHints::default(),
+            ),
         }
     }
 
@@ -154,11 +207,7 @@ impl Fetcher {
         validators: &Validators,
         now: DateTime<Utc>,
     ) -> FetchOutcome {
-        let failed = |status, error| FetchOutcome::Failed {
-            status,
-            error,
-            hints: CacheHints::default(),
-        };
+        let failed = |status, error| FetchOutcome::failed(status, error, CacheHints::default());
         let mut url = url.clone();
         let mut all_permanent = true;
         let mut hops = 0;
@@ -208,14 +257,7 @@ impl Fetcher {
             return FetchOutcome::NotModified { hints, moved_to };
         }
         if !status.is_success() {
-            return FetchOutcome::Failed {
-                status: Some(status.as_u16()),
-                error: FetchError::Status {
-                    status: status.as_u16(),
-                    reason: status.canonical_reason().unwrap_or("").to_string(),
-                },
-                hints,
-            };
+            return FetchOutcome::http_error(status.as_u16(), hints);
         }
         let new_validators = Validators {
             etag: header_str(resp.headers(), header::ETAG),
@@ -230,11 +272,7 @@ impl Fetcher {
                 final_url: url,
                 moved_to,
             },
-            Err(error) => FetchOutcome::Failed {
-                status: Some(status.as_u16()),
-                error,
-                hints,
-            },
+            Err(error) => FetchOutcome::failed(Some(status.as_u16()), error, hints),
         }
     }
 
@@ -550,6 +588,26 @@ mod tests {
         }
     }
 
+    #[test]
+    fn error_statuses_are_classified() {
+        let until = noon() + chrono::Duration::minutes(5);
+        let asked = CacheHints {
+            retry_after: Some(until),
+            ..Default::default()
+        };
+        let failure =
+            |status, hints: &CacheHints| match FetchOutcome::http_error(status, hints.clone()) {
+                FetchOutcome::Failed { failure, .. } => failure,
+                other => panic!("{other:?}"),
+            };
+        assert_eq!(failure(410, &CacheHints::default()), Failure::Gone);
+        assert_eq!(failure(429, &asked), Failure::RateLimited { until });
+        assert_eq!(failure(503, &asked), Failure::RateLimited { until });
+        assert_eq!(failure(429, &CacheHints::default()), Failure::Retry);
+        assert_eq!(failure(500, &asked), Failure::Retry);
+        assert_eq!(failure(404, &CacheHints::default()), Failure::Retry);
+    }
+
     /// A server that asks for a pause until the year 9999 stops its host for a day, not for
     /// ever (before the clamp the date form was taken as it came).
     #[tokio::test]
@@ -575,10 +633,14 @@ mod tests {
         match fetcher.fetch(&url, &Validators::default(), now).await {
             FetchOutcome::Failed {
                 status: Some(429),
+                failure: Failure::RateLimited { until },
                 hints,
                 ..
-            } => assert_eq!(hints.retry_after, Some(day)),
-            other => panic!("expected a 429, got {other:?}"),
+            } => {
+                assert_eq!(until, day);
+                assert_eq!(hints.retry_after, Some(day));
+            }
+            other => panic!("expected 429 rate limited, got {other:?}"),
         }
         server.abort();
     }

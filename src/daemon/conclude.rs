@@ -176,6 +176,7 @@ pub(super) fn record_poll(
                         status,
                         error,
                         hints,
+                        ..
                     },
                     _,
                 ) => (status, error.to_string(), hints),

@@ -8,7 +8,7 @@ use std::sync::Mutex as StdMutex;
 use super::*;
 use crate::desktop::Feedback;
 use crate::desktop::{Notification, NotifyError};
-use crate::fetch::{FetchError, Validators};
+use crate::fetch::Validators;
 use crate::schedule::CacheHints;
 use crate::store::{NewAlert, PollRecord};
 
@@ -75,18 +75,14 @@ impl Fetch for ScriptedFetcher {
                     hints: CacheHints::default(),
                     moved_to: None,
                 },
-                Reply::Status(status, retry_after) => FetchOutcome::Failed {
-                    status: Some(status),
-                    error: FetchError::Status {
-                        status,
-                        reason: String::new(),
-                    },
-                    hints: CacheHints {
+                Reply::Status(status, retry_after) => FetchOutcome::http_error(
+                    status,
+                    CacheHints {
                         retry_after: retry_after
                             .map(|d| now + chrono::Duration::from_std(d).unwrap()),
                         ..Default::default()
                     },
-                },
+                ),
                 Reply::Moved(to) => FetchOutcome::NotModified {
                     hints: CacheHints::default(),
                     moved_to: Some(Url::parse(to).unwrap()),
