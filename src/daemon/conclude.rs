@@ -5,23 +5,25 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tracing::info;
+use tracing::{info, warn};
 use url::Url;
 
 use super::poll_task::{Precomputed, source_name};
 use super::report::{FeedReport, PollResult};
 use crate::config::{Config, FeedConfig, redact_url};
-use crate::fetch::FetchOutcome;
+use crate::fetch::{Failure, FetchOutcome};
+use crate::links::host_key;
 use crate::parse::{ParseError, ParsedFeed};
 use crate::schedule::{self, Outcome, Policy};
-use crate::store::{FeedState, NewAlert, PollRecord, Store, StoreError};
+use crate::store::{FeedState, HostDeferral, NewAlert, PollRecord, Store, StoreError};
 
 /// Permanent redirects are adopted once seen on this many polls in a row.
 pub const REDIRECT_ADOPT_AFTER: u32 = 2;
 
-/// Stores one feed's poll: new articles, their alerts and the feed's state, in one transaction.
 /// What the poll task learnt besides the outcome.
 pub(super) struct Extra {
+    /// The URL fetched (the feed's, or where an adopted redirect pointed).
+    pub url: Url,
     pub body_hash: Option<String>,
     pub unchanged: bool,
     pub precomputed: Option<Precomputed>,
@@ -29,6 +31,8 @@ pub(super) struct Extra {
     pub last_hints: schedule::FeedHints,
 }
 
+/// Stores one feed's poll in one transaction: new articles, their alerts, the feed's state,
+/// and the host's deferral or the feed disabled when the server asked for that.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn record_poll(
     store: &mut Store,
@@ -53,6 +57,8 @@ pub(super) fn record_poll(
         }
         FetchOutcome::Failed { .. } => None,
     };
+    let mut defer_host = None;
+    let mut gone = false;
     let mut tx = store.begin_poll(state.id)?;
     let (mut record, result) = match (outcome, parsed) {
         (FetchOutcome::NotModified { hints, .. }, _) => {
@@ -174,12 +180,28 @@ pub(super) fn record_poll(
                 (
                     FetchOutcome::Failed {
                         status,
+                        failure,
                         error,
                         hints,
-                        ..
                     },
                     _,
-                ) => (status, error.to_string(), hints),
+                ) => {
+                    match failure {
+                        Failure::RateLimited { until } => {
+                            defer_host = Some(HostDeferral {
+                                host: host_key(&extra.url),
+                                until,
+                                reason: status.map_or_else(
+                                    || "Retry-After".to_string(),
+                                    |s| format!("HTTP {s} with Retry-After"),
+                                ),
+                            });
+                        }
+                        Failure::Gone => gone = true,
+                        Failure::Retry => {}
+                    }
+                    (status, error.to_string(), hints)
+                }
                 (FetchOutcome::Fetched { status, hints, .. }, Some(Err(e))) => {
                     (Some(status), e.to_string(), hints)
                 }
@@ -225,7 +247,19 @@ pub(super) fn record_poll(
         }
         record.redirect_to = Some(to);
     }
+    if let Some(d) = &defer_host {
+        tx.defer_host(&d.host, d.until, &d.reason)?;
+    }
+    if gone {
+        tx.disable("410 Gone", &fingerprint(feed))?;
+    }
     tx.finish(&record, now)?;
+    if let Some(d) = &defer_host {
+        info!(host = %d.host, until = %d.until, "host asked us to come back later; deferring all its feeds");
+    }
+    if gone {
+        warn!(feed = %redact_url(&feed.url), "feed is gone (410); not polling it again until its watch-list entry changes or `tidings feeds enable`");
+    }
     Ok(FeedReport {
         name,
         url: redact_url(&feed.url),

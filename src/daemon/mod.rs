@@ -26,7 +26,7 @@ use url::Url;
 
 use crate::config::{self, Config, FeedConfig, redact_url};
 use crate::desktop::{Feedback, Notifier};
-use crate::fetch::{Failure, FetchOutcome, Fetcher, Limits};
+use crate::fetch::{Fetcher, Limits};
 use crate::links::host_key;
 use crate::model::FeedId;
 use crate::model_cache::DirCache;
@@ -545,17 +545,11 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
             keys,
             _slot,
         } = *fetched;
-        let host = host_key(&url);
-        let failure = match &outcome {
-            FetchOutcome::Failed {
-                status, failure, ..
-            } => Some((*status, *failure)),
-            _ => None,
-        };
         if let Some(Ok(p)) = &parsed {
             self.feed_hints.insert(state.id, p.hints.clone());
         }
         let extra = Extra {
+            url,
             body_hash,
             unchanged,
             precomputed,
@@ -586,16 +580,6 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
         }
         self.stats.polls += 1;
         log_report(&report);
-        if let Some((Some(status), Failure::RateLimited { until })) = failure {
-            info!(host = %host, until = %until, "host asked us to come back later; deferring all its feeds");
-            self.store
-                .defer_host(&host, until, &format!("HTTP {status} with Retry-After"))?;
-        }
-        if let Some((_, Failure::Gone)) = failure {
-            warn!(feed = %report.url, "feed is gone (410); not polling it again until its watch-list entry changes or `tidings feeds enable`");
-            self.store
-                .disable_feed(state.id, "410 Gone", &fingerprint(&feed))?;
-        }
         Ok(Some((feed.url.to_string(), report)))
     }
 

@@ -8,7 +8,7 @@ use std::sync::Mutex as StdMutex;
 use super::*;
 use crate::desktop::Feedback;
 use crate::desktop::{Notification, NotifyError};
-use crate::fetch::Validators;
+use crate::fetch::{FetchOutcome, Validators};
 use crate::schedule::CacheHints;
 use crate::store::{NewAlert, PollRecord};
 
