@@ -41,7 +41,7 @@ pub use poll_task::Fetched;
 pub use report::{FeedReport, PollResult, Stats};
 pub use seams::{Clock, Fetch, SystemClock, TokioClock};
 
-use conclude::{Extra, fingerprint, record_poll};
+use conclude::{Extra, conclude, fingerprint, record};
 use delivery::Wake;
 use poll_task::{Gates, Job, poll_one};
 use report::log_report;
@@ -555,16 +555,8 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
             precomputed,
             last_hints: self.feed_hints.get(&state.id).cloned().unwrap_or_default(),
         };
-        let recorded = record_poll(
-            &mut self.store,
-            &self.config,
-            &feed,
-            &state,
-            outcome,
-            parsed,
-            extra,
-            now,
-        );
+        let conclusion = conclude(&self.config, &feed, &state, outcome, parsed, extra, now);
+        let recorded = record(&mut self.store, &self.config, conclusion, now);
         let report = match recorded {
             Ok(r) => r,
             Err(e) if e.is_busy() => {
