@@ -363,9 +363,6 @@ fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// The longest any server hint defers a feed or its host: the schedule's ceiling.
-pub const MAX_DEFERRAL: Duration = schedule::CEILING;
-
 /// Reads `Cache-Control`, `Expires` and `Retry-After`, clamped by [`clamp`].
 pub fn cache_hints(h: &HeaderMap, now: DateTime<Utc>) -> CacheHints {
     let max_age = h
@@ -416,18 +413,18 @@ enum Later {
     At(DateTime<Utc>),
 }
 
-/// Every server hint clamped, in one place: nothing defers beyond [`MAX_DEFERRAL`] from `now`,
-/// and a time in the past is `now`.
+/// Every server hint clamped, in one place: nothing defers a feed or its host beyond the
+/// schedule's ceiling ([`schedule::CEILING`], a day) from `now`, and a time in the past is `now`.
 fn clamp(now: DateTime<Utc>, sent: Sent) -> CacheHints {
-    let latest = now + chrono::Duration::from_std(MAX_DEFERRAL).unwrap_or_default();
+    let latest = now + chrono::Duration::from_std(schedule::CEILING).unwrap_or_default();
     let at = |later: Later| match later {
         Later::After(d) => {
-            now + chrono::Duration::from_std(d.min(MAX_DEFERRAL)).unwrap_or_default()
+            now + chrono::Duration::from_std(d.min(schedule::CEILING)).unwrap_or_default()
         }
         Later::At(t) => t.clamp(now, latest),
     };
     CacheHints {
-        max_age: sent.max_age.map(|d| d.min(MAX_DEFERRAL)),
+        max_age: sent.max_age.map(|d| d.min(schedule::CEILING)),
         expires: sent.expires.map(|t| at(Later::At(t))),
         retry_after: sent.retry_after.map(at),
     }
@@ -543,7 +540,6 @@ mod tests {
         let day = noon() + chrono::Duration::days(1);
         let far = "Fri, 31 Dec 9999 23:59:59 GMT";
         let past = "Wed, 01 Jan 2020 00:00:00 GMT";
-        assert_eq!(MAX_DEFERRAL, schedule::CEILING);
         assert_eq!(hints_of(header::RETRY_AFTER, far).retry_after, Some(day));
         assert_eq!(hints_of(header::EXPIRES, far).expires, Some(day));
         assert_eq!(
@@ -563,7 +559,7 @@ mod tests {
         );
         assert_eq!(
             hints_of(header::CACHE_CONTROL, "max-age=31536000").max_age,
-            Some(MAX_DEFERRAL)
+            Some(schedule::CEILING)
         );
         assert_eq!(
             hints_of(header::CACHE_CONTROL, "max-age=60").max_age,
