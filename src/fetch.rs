@@ -10,6 +10,8 @@ use reqwest::{StatusCode, redirect};
 use thiserror::Error;
 use url::Url;
 
+use crate::schedule::{self, CacheHints};
+
 /// `User-Agent` sent with every request.
 pub const USER_AGENT: &str = concat!(
     "tidings/",
@@ -48,17 +50,6 @@ pub struct Validators {
     pub last_modified: Option<String>,
 }
 
-/// The server's caching hints, for the scheduler.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CacheHints {
-    /// `Cache-Control: max-age` (or `s-maxage`).
-    pub max_age: Option<Duration>,
-    /// `Expires`.
-    pub expires: Option<DateTime<Utc>>,
-    /// `Retry-After` (seconds or an HTTP date), resolved against the response time.
-    pub retry_after: Option<DateTime<Utc>>,
-}
-
 /// The result of one request.
 #[derive(Debug, Clone)]
 pub enum FetchOutcome {
@@ -81,9 +72,65 @@ pub enum FetchOutcome {
     /// No usable body.
     Failed {
         status: Option<u16>,
+        /// What the failure means for the feed (the daemon decides by this, never by `status`).
+        failure: Failure,
+        /// What went wrong, for the feed's `last_error` and the log.
         error: FetchError,
         hints: CacheHints,
     },
+}
+
+impl FetchOutcome {
+    /// A response with an error status (not 2xx, 304 or a followed redirect), classified.
+    pub fn http_error(status: u16, hints: CacheHints) -> FetchOutcome {
+        let reason = StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("");
+        FetchOutcome::Failed {
+            status: Some(status),
+            failure: Failure::of_status(status, &hints),
+            error: FetchError::Status {
+                status,
+                reason: reason.to_string(),
+            },
+            hints,
+        }
+    }
+
+    /// A failure before any usable response (network, timeout, redirects, body cap): retried.
+    fn failed(status: Option<u16>, error: FetchError, hints: CacheHints) -> FetchOutcome {
+        FetchOutcome::Failed {
+            status,
+            failure: Failure::Retry,
+            error,
+            hints,
+        }
+    }
+}
+
+/// What a failed fetch means for the feed and its host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Try again after the feed's backoff: network errors, timeouts, refused redirects, a body
+    /// over the cap, and every error status but those below.
+    Retry,
+    /// 429 or 503 with `Retry-After`: the whole host asked for a pause until `until`
+    /// (clamped like every hint, see [`cache_hints`]).
+    RateLimited { until: DateTime<Utc> },
+    /// 410: the feed is gone for good.
+    Gone,
+}
+
+impl Failure {
+    /// What an error status means, given the response's (clamped) hints.
+    pub fn of_status(status: u16, hints: &CacheHints) -> Failure {
+        match (status, hints.retry_after) {
+            (410, _) => Failure::Gone,
+            (429 | 503, Some(until)) => Failure::RateLimited { until },
+            _ => Failure::Retry,
+        }
+    }
 }
 
 /// Why a fetch produced no usable body.
@@ -146,14 +193,11 @@ impl Fetcher {
         let whole = self.limits.request_timeout;
         match tokio::time::timeout(whole, self.fetch_inner(url, validators, now)).await {
             Ok(outcome) => outcome,
-            Err(_) => FetchOutcome::Failed {
-                status: None,
-                error: FetchError::Timeout(format!(
-                    "no complete response within {}s",
-                    whole.as_secs()
-                )),
-                hints: CacheHints::default(),
-            },
+            Err(_) => FetchOutcome::failed(
+                None,
+                FetchError::Timeout(format!("no complete response within {}s", whole.as_secs())),
+                CacheHints::default(),
+            ),
         }
     }
 
@@ -163,11 +207,7 @@ impl Fetcher {
         validators: &Validators,
         now: DateTime<Utc>,
     ) -> FetchOutcome {
-        let failed = |status, error| FetchOutcome::Failed {
-            status,
-            error,
-            hints: CacheHints::default(),
-        };
+        let failed = |status, error| FetchOutcome::failed(status, error, CacheHints::default());
         let mut url = url.clone();
         let mut all_permanent = true;
         let mut hops = 0;
@@ -217,14 +257,7 @@ impl Fetcher {
             return FetchOutcome::NotModified { hints, moved_to };
         }
         if !status.is_success() {
-            return FetchOutcome::Failed {
-                status: Some(status.as_u16()),
-                error: FetchError::Status {
-                    status: status.as_u16(),
-                    reason: status.canonical_reason().unwrap_or("").to_string(),
-                },
-                hints,
-            };
+            return FetchOutcome::http_error(status.as_u16(), hints);
         }
         let new_validators = Validators {
             etag: header_str(resp.headers(), header::ETAG),
@@ -239,11 +272,7 @@ impl Fetcher {
                 final_url: url,
                 moved_to,
             },
-            Err(error) => FetchOutcome::Failed {
-                status: Some(status.as_u16()),
-                error,
-                hints,
-            },
+            Err(error) => FetchOutcome::failed(Some(status.as_u16()), error, hints),
         }
     }
 
@@ -334,7 +363,7 @@ fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Reads `Cache-Control`, `Expires` and `Retry-After`.
+/// Reads `Cache-Control`, `Expires` and `Retry-After`, clamped by [`clamp`].
 pub fn cache_hints(h: &HeaderMap, now: DateTime<Utc>) -> CacheHints {
     let max_age = h
         .get_all(header::CACHE_CONTROL)
@@ -354,20 +383,56 @@ pub fn cache_hints(h: &HeaderMap, now: DateTime<Utc>) -> CacheHints {
         .map(Duration::from_secs);
     let expires = header_str(h, header::EXPIRES).and_then(|s| http_date(&s));
     let retry_after = header_str(h, header::RETRY_AFTER).and_then(|s| match s.parse::<u64>() {
-        Ok(secs) => Some(now + chrono::Duration::seconds(secs.min(30 * 86_400) as i64)),
-        Err(_) => http_date(&s),
+        Ok(secs) => Some(Later::After(Duration::from_secs(secs))),
+        Err(_) => http_date(&s).map(Later::At),
     });
+    clamp(
+        now,
+        Sent {
+            max_age,
+            expires,
+            retry_after,
+        },
+    )
+}
+
+/// The server's hints as sent, before [`clamp`].
+#[derive(Debug, Clone, Copy, Default)]
+struct Sent {
+    max_age: Option<Duration>,
+    expires: Option<DateTime<Utc>>,
+    retry_after: Option<Later>,
+}
+
+/// `Retry-After`'s two forms.
+#[derive(Debug, Clone, Copy)]
+enum Later {
+    /// Seconds.
+    After(Duration),
+    /// An HTTP date.
+    At(DateTime<Utc>),
+}
+
+/// Every server hint clamped, in one place: nothing defers a feed or its host beyond the
+/// schedule's ceiling ([`schedule::CEILING`], a day) from `now`, and a time in the past is `now`.
+fn clamp(now: DateTime<Utc>, sent: Sent) -> CacheHints {
+    let latest = now + chrono::Duration::from_std(schedule::CEILING).unwrap_or_default();
+    let at = |later: Later| match later {
+        Later::After(d) => {
+            now + chrono::Duration::from_std(d.min(schedule::CEILING)).unwrap_or_default()
+        }
+        Later::At(t) => t.clamp(now, latest),
+    };
     CacheHints {
-        max_age,
-        expires,
-        retry_after,
+        max_age: sent.max_age.map(|d| d.min(schedule::CEILING)),
+        expires: sent.expires.map(|t| at(Later::At(t))),
+        retry_after: sent.retry_after.map(at),
     }
 }
 
+/// An HTTP date in any of RFC 9110's three forms (IMF-fixdate, RFC 850, asctime).
 fn http_date(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc2822(s)
-        .ok()
-        .map(|d| d.with_timezone(&Utc))
+    httpdate::parse_http_date(s).ok().map(DateTime::<Utc>::from)
 }
 
 #[cfg(test)]
@@ -434,6 +499,146 @@ mod tests {
         );
         h.insert(header::RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(cache_hints(&h, now).retry_after, None);
+    }
+
+    fn noon() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn hints_of(name: header::HeaderName, value: &str) -> CacheHints {
+        let mut h = HeaderMap::new();
+        h.insert(name, value.parse().unwrap());
+        cache_hints(&h, noon())
+    }
+
+    #[test]
+    fn http_dates_in_all_three_forms() {
+        let at = noon() + chrono::Duration::minutes(30);
+        for form in [
+            "Fri, 27 Nov 2026 12:30:00 GMT",  // IMF-fixdate
+            "Friday, 27-Nov-26 12:30:00 GMT", // RFC 850
+            "Fri Nov 27 12:30:00 2026",       // asctime
+        ] {
+            assert_eq!(http_date(form), Some(at), "{form}");
+            assert_eq!(
+                hints_of(header::RETRY_AFTER, form).retry_after,
+                Some(at),
+                "Retry-After: {form}"
+            );
+            assert_eq!(
+                hints_of(header::EXPIRES, form).expires,
+                Some(at),
+                "Expires: {form}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_hint_is_clamped_to_a_day_and_never_before_now() {
+        let day = noon() + chrono::Duration::days(1);
+        let far = "Fri, 31 Dec 9999 23:59:59 GMT";
+        let past = "Wed, 01 Jan 2020 00:00:00 GMT";
+        assert_eq!(hints_of(header::RETRY_AFTER, far).retry_after, Some(day));
+        assert_eq!(hints_of(header::EXPIRES, far).expires, Some(day));
+        assert_eq!(
+            hints_of(header::RETRY_AFTER, past).retry_after,
+            Some(noon())
+        );
+        assert_eq!(hints_of(header::EXPIRES, past).expires, Some(noon()));
+        assert_eq!(
+            hints_of(header::RETRY_AFTER, "31536000").retry_after,
+            Some(day),
+            "a year in seconds"
+        );
+        assert_eq!(
+            hints_of(header::RETRY_AFTER, "18446744073709551615").retry_after,
+            Some(day),
+            "u64::MAX seconds"
+        );
+        assert_eq!(
+            hints_of(header::CACHE_CONTROL, "max-age=31536000").max_age,
+            Some(schedule::CEILING)
+        );
+        assert_eq!(
+            hints_of(header::CACHE_CONTROL, "max-age=60").max_age,
+            Some(Duration::from_secs(60))
+        );
+        for garbage in [
+            "soon",
+            "-5",
+            "Fri, 31 Dec 99999 23:59:59 GMT",
+            "2026-11-27T12:30:00Z",
+        ] {
+            assert_eq!(
+                hints_of(header::RETRY_AFTER, garbage).retry_after,
+                None,
+                "Retry-After: {garbage}"
+            );
+            assert_eq!(
+                hints_of(header::EXPIRES, garbage).expires,
+                None,
+                "Expires: {garbage}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_statuses_are_classified() {
+        let until = noon() + chrono::Duration::minutes(5);
+        let asked = CacheHints {
+            retry_after: Some(until),
+            ..Default::default()
+        };
+        let failure =
+            |status, hints: &CacheHints| match FetchOutcome::http_error(status, hints.clone()) {
+                FetchOutcome::Failed { failure, .. } => failure,
+                other => panic!("{other:?}"),
+            };
+        assert_eq!(failure(410, &CacheHints::default()), Failure::Gone);
+        assert_eq!(failure(429, &asked), Failure::RateLimited { until });
+        assert_eq!(failure(503, &asked), Failure::RateLimited { until });
+        assert_eq!(failure(429, &CacheHints::default()), Failure::Retry);
+        assert_eq!(failure(500, &asked), Failure::Retry);
+        assert_eq!(failure(404, &CacheHints::default()), Failure::Retry);
+    }
+
+    /// A server that asks for a pause until the year 9999 stops its host for a day, not for
+    /// ever (before the clamp the date form was taken as it came).
+    #[tokio::test]
+    async fn retry_after_in_year_9999_defers_the_host_one_day() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            let _ = sock
+                .write_all(
+                    b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: Fri, 31 Dec 9999 23:59:59 GMT\r\n\
+                      Content-Length: 0\r\nConnection: close\r\n\r\n",
+                )
+                .await;
+        });
+        let fetcher = Fetcher::new(Limits::default()).unwrap();
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/feed.xml")).unwrap();
+        let now = Utc::now();
+        let day = now + chrono::Duration::days(1);
+        match fetcher.fetch(&url, &Validators::default(), now).await {
+            FetchOutcome::Failed {
+                status: Some(429),
+                failure: Failure::RateLimited { until },
+                hints,
+                ..
+            } => {
+                assert_eq!(until, day);
+                assert_eq!(hints.retry_after, Some(day));
+            }
+            other => panic!("expected 429 rate limited, got {other:?}"),
+        }
+        server.abort();
     }
 
     #[test]

@@ -4,8 +4,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::fetch::CacheHints;
-
 /// The lowest interval a feed gets unless it sets a lower one itself.
 pub const FLOOR: Duration = Duration::from_secs(5 * 60);
 /// The longest the server's hints can push the next poll.
@@ -35,6 +33,18 @@ impl Policy {
     }
 }
 
+/// The server's caching hints, as `fetch` reads them from a response: already clamped to
+/// at most [`CEILING`] after the response, never before it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheHints {
+    /// `Cache-Control: max-age` (or `s-maxage`).
+    pub max_age: Option<Duration>,
+    /// `Expires`.
+    pub expires: Option<DateTime<Utc>>,
+    /// `Retry-After` (seconds or an HTTP date), resolved against the response time.
+    pub retry_after: Option<DateTime<Utc>>,
+}
+
 /// What a feed document says about how often to poll it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FeedHints {
@@ -48,29 +58,25 @@ pub struct FeedHints {
     pub update_every: Option<Duration>,
 }
 
-/// How the poll went, as far as scheduling cares.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Outcome {
-    pub ok: bool,
-    pub hints: CacheHints,
-    /// The document's own hints (from the last parse).
-    pub feed: FeedHints,
-}
-
-/// When to poll next. Success: `now + interval`, pushed later (never earlier) by the server's
+/// When to poll next, after a poll whose response carried `hints` (the document's own hints,
+/// `feed`, from its last parse). `failures`: how many polls in a row failed, this one included
+/// (0: it succeeded).
+///
+/// Success: `now + interval`, pushed later (never earlier) by the server's and the document's
 /// hints, clamped to the ceiling. Failure number `failures` (1 = the first): exponential
 /// backoff from [`BACKOFF_BASE`] to [`BACKOFF_CAP`] with up to +25 % jitter
 /// (`jitter` in 0..=1), and never before a `Retry-After`.
 pub fn next_poll(
     now: DateTime<Utc>,
     policy: &Policy,
-    outcome: &Outcome,
+    hints: &CacheHints,
+    feed: &FeedHints,
     failures: u32,
     jitter: f64,
 ) -> DateTime<Utc> {
     let at = |d: Duration| now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
-    let retry_after = outcome.hints.retry_after.filter(|t| *t > now);
-    if !outcome.ok {
+    let retry_after = hints.retry_after.filter(|t| *t > now);
+    if failures > 0 {
         let exp = failures.saturating_sub(1).min(30);
         let backoff = BACKOFF_BASE.saturating_mul(1u32 << exp).min(BACKOFF_CAP);
         let jittered = backoff.mul_f64(1.0 + 0.25 * jitter.clamp(0.0, 1.0));
@@ -79,22 +85,22 @@ pub fn next_poll(
     }
     let interval = policy.interval();
     let mut wait = interval;
-    if let Some(age) = outcome.hints.max_age {
+    if let Some(age) = hints.max_age {
         wait = wait.max(age);
     }
-    if let Some(ttl) = outcome.feed.ttl_minutes {
+    if let Some(ttl) = feed.ttl_minutes {
         wait = wait.max(Duration::from_secs(u64::from(ttl) * 60));
     }
-    if let Some(every) = outcome.feed.update_every {
+    if let Some(every) = feed.update_every {
         wait = wait.max(every);
     }
-    if let Some(exp) = outcome.hints.expires
+    if let Some(exp) = hints.expires
         && let Ok(d) = (exp - now).to_std()
     {
         wait = wait.max(d);
     }
-    let t = skip_quiet_times(at(wait.min(CEILING.max(interval))), &outcome.feed)
-        .min(at(CEILING.max(interval)));
+    let t =
+        skip_quiet_times(at(wait.min(CEILING.max(interval))), feed).min(at(CEILING.max(interval)));
     retry_after.map_or(t, |r| r.max(t).min(at(CEILING)))
 }
 
@@ -138,20 +144,24 @@ mod tests {
 
     #[test]
     fn table() {
-        let ok = |hints: CacheHints, ttl: Option<u32>| Outcome {
-            ok: true,
-            hints,
-            feed: FeedHints {
+        // The server's hints and the document's; failures > 0 is a failed poll.
+        let ok = |hints: CacheHints, ttl: Option<u32>| {
+            let feed = FeedHints {
                 ttl_minutes: ttl,
                 ..Default::default()
-            },
+            };
+            (hints, feed)
         };
-        let fail = || Outcome {
-            ok: false,
-            ..Default::default()
-        };
+        let fail = <(CacheHints, FeedHints)>::default;
         let mins = |m: i64| t0() + chrono::Duration::minutes(m);
-        type Case = (&'static str, Policy, Outcome, u32, f64, DateTime<Utc>);
+        type Case = (
+            &'static str,
+            Policy,
+            (CacheHints, FeedHints),
+            u32,
+            f64,
+            DateTime<Utc>,
+        );
         #[rustfmt::skip]
         let cases: Vec<Case> = vec![
             ("default interval", policy(15, None), ok(Default::default(), None), 0, 0.0, mins(15)),
@@ -167,10 +177,10 @@ mod tests {
             ("third failure: 4 min", policy(15, None), fail(), 3, 0.0, mins(4)),
             ("jitter adds up to 25 %", policy(15, None), fail(), 3, 1.0, mins(5)),
             ("backoff capped at 12 h", policy(15, None), fail(), 40, 0.0, mins(12 * 60)),
-            ("retry-after obeyed", policy(15, None), Outcome { ok: false, hints: CacheHints { retry_after: Some(mins(90)), ..Default::default() }, feed: FeedHints::default() }, 1, 0.0, mins(90)),
+            ("retry-after obeyed", policy(15, None), (CacheHints { retry_after: Some(mins(90)), ..Default::default() }, FeedHints::default()), 1, 0.0, mins(90)),
         ];
-        for (name, p, o, f, j, want) in cases {
-            assert_eq!(next_poll(t0(), &p, &o, f, j), want, "{name}");
+        for (name, p, (hints, feed), f, j, want) in cases {
+            assert_eq!(next_poll(t0(), &p, &hints, &feed, f, j), want, "{name}");
         }
     }
 
@@ -178,11 +188,6 @@ mod tests {
     fn feed_hints_push_later() {
         use chrono::Weekday;
         let mins = |m: i64| t0() + chrono::Duration::minutes(m);
-        let with = |feed: FeedHints| Outcome {
-            ok: true,
-            hints: CacheHints::default(),
-            feed,
-        };
         let p = policy(15, None);
         // T0 is Friday 12:00 GMT.
         let cases: Vec<(&str, FeedHints, DateTime<Utc>)> = vec![
@@ -245,7 +250,8 @@ mod tests {
             ),
         ];
         for (name, feed, want) in cases {
-            assert_eq!(next_poll(t0(), &p, &with(feed), 0, 0.0), want, "{name}");
+            let hints = CacheHints::default();
+            assert_eq!(next_poll(t0(), &p, &hints, &feed, 0, 0.0), want, "{name}");
         }
     }
 }

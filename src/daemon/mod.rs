@@ -28,7 +28,7 @@ use url::Url;
 
 use crate::config::{Config, FeedConfig, redact_url};
 use crate::desktop::{Feedback, Notifier};
-use crate::fetch::{FetchOutcome, Fetcher, Limits};
+use crate::fetch::{Fetcher, Limits};
 use crate::links::host_key;
 use crate::model::FeedId;
 use crate::schedule;
@@ -43,7 +43,7 @@ pub use report::{FeedReport, PollResult, Stats};
 pub use retention::PRUNE_BATCH;
 pub use seams::{Clock, Fetch, SystemClock, TokioClock};
 
-use conclude::{Extra, fingerprint, record_poll};
+use conclude::{Extra, conclude, fingerprint, record};
 use delivery::Wake;
 use poll_task::{Gates, Job, poll_one};
 use report::log_report;
@@ -498,41 +498,18 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
             keys,
             _slot,
         } = *fetched;
-        let host = host_key(&url);
-        let retry_after = match &outcome {
-            FetchOutcome::Failed {
-                status: Some(s @ (429 | 503)),
-                hints,
-                ..
-            } => hints.retry_after.map(|t| (*s, t)),
-            _ => None,
-        };
-        let gone = matches!(
-            outcome,
-            FetchOutcome::Failed {
-                status: Some(410),
-                ..
-            }
-        );
         if let Some(Ok(p)) = &parsed {
             self.feed_hints.insert(state.id, p.hints.clone());
         }
         let extra = Extra {
+            url,
             body_hash,
             unchanged,
             precomputed,
             last_hints: self.feed_hints.get(&state.id).cloned().unwrap_or_default(),
         };
-        let recorded = record_poll(
-            &mut self.store,
-            &self.config,
-            &feed,
-            &state,
-            outcome,
-            parsed,
-            extra,
-            now,
-        );
+        let conclusion = conclude(&self.config, &feed, &state, outcome, parsed, extra, now);
+        let recorded = record(&mut self.store, &self.config, conclusion, now);
         let report = match recorded {
             Ok(r) => r,
             Err(e) if e.is_busy() => {
@@ -548,16 +525,6 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
         }
         self.stats.polls += 1;
         log_report(&report);
-        if let Some((status, until)) = retry_after {
-            info!(host = %host, until = %until, "host asked us to come back later; deferring all its feeds");
-            self.store
-                .defer_host(&host, until, &format!("HTTP {status} with Retry-After"))?;
-        }
-        if gone {
-            warn!(feed = %report.url, "feed is gone (410); not polling it again until its watch-list entry changes or `tidings feeds enable`");
-            self.store
-                .disable_feed(state.id, "410 Gone", &fingerprint(&feed))?;
-        }
         Ok(Some((feed.url.to_string(), report)))
     }
 }

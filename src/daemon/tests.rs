@@ -9,7 +9,8 @@ use super::*;
 use crate::config;
 use crate::desktop::Feedback;
 use crate::desktop::{Notification, NotifyError};
-use crate::fetch::{CacheHints, FetchError, Validators};
+use crate::fetch::{FetchOutcome, Validators};
+use crate::schedule::CacheHints;
 use crate::store::{NewAlert, PollRecord};
 
 const T0: &str = "2026-11-27T12:00:00Z";
@@ -75,18 +76,14 @@ impl Fetch for ScriptedFetcher {
                     hints: CacheHints::default(),
                     moved_to: None,
                 },
-                Reply::Status(status, retry_after) => FetchOutcome::Failed {
-                    status: Some(status),
-                    error: FetchError::Status {
-                        status,
-                        reason: String::new(),
-                    },
-                    hints: CacheHints {
+                Reply::Status(status, retry_after) => FetchOutcome::http_error(
+                    status,
+                    CacheHints {
                         retry_after: retry_after
                             .map(|d| now + chrono::Duration::from_std(d).unwrap()),
                         ..Default::default()
                     },
-                },
+                ),
                 Reply::Moved(to) => FetchOutcome::NotModified {
                     hints: CacheHints::default(),
                     moved_to: Some(Url::parse(to).unwrap()),

@@ -160,15 +160,6 @@ impl Store {
         Ok(())
     }
 
-    /// Stops polling a feed until it is re-enabled (`config` is its watch-list entry now).
-    pub fn disable_feed(&mut self, feed: FeedId, reason: &str, config: &str) -> Result<()> {
-        self.conn.execute(
-            "UPDATE feeds SET disabled_reason = ?2, disabled_config = ?3 WHERE id = ?1",
-            params![feed.0, reason, config],
-        )?;
-        Ok(())
-    }
-
     /// Polls a disabled feed again, from now. Returns whether it was disabled.
     pub fn enable_feed(&mut self, url: &str) -> Result<bool> {
         let n = self.conn.execute(
@@ -177,18 +168,6 @@ impl Store {
             [url],
         )?;
         Ok(n > 0)
-    }
-
-    /// Defers every feed of `host` until `until` (the later of this and any existing deferral).
-    pub fn defer_host(&mut self, host: &str, until: DateTime<Utc>, reason: &str) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO hosts (host, deferred_until, reason) VALUES (?1, ?2, ?3)
-             ON CONFLICT(host) DO UPDATE SET
-                reason = CASE WHEN excluded.deferred_until > deferred_until THEN excluded.reason ELSE reason END,
-                deferred_until = MAX(deferred_until, excluded.deferred_until)",
-            params![host, ts_ceil(until), reason],
-        )?;
-        Ok(())
     }
 
     /// Hosts deferred past `now`.
@@ -215,4 +194,37 @@ impl Store {
         )?;
         Ok(n.max(0) as usize)
     }
+}
+
+/// Stops polling a feed until it is re-enabled (`config` is its watch-list entry now). Part of
+/// a poll's transaction: [`super::PollTx::disable`].
+pub(super) fn disable_feed(
+    conn: &rusqlite::Connection,
+    feed: FeedId,
+    reason: &str,
+    config: &str,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE feeds SET disabled_reason = ?2, disabled_config = ?3 WHERE id = ?1",
+    )?
+    .execute(params![feed.0, reason, config])?;
+    Ok(())
+}
+
+/// Defers every feed of `host` until `until` (the later of this and any existing deferral).
+/// Part of a poll's transaction: [`super::PollTx::defer_host`].
+pub(super) fn defer_host(
+    conn: &rusqlite::Connection,
+    host: &str,
+    until: DateTime<Utc>,
+    reason: &str,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO hosts (host, deferred_until, reason) VALUES (?1, ?2, ?3)
+         ON CONFLICT(host) DO UPDATE SET
+            reason = CASE WHEN excluded.deferred_until > deferred_until THEN excluded.reason ELSE reason END,
+            deferred_until = MAX(deferred_until, excluded.deferred_until)",
+    )?
+    .execute(params![host, ts_ceil(until), reason])?;
+    Ok(())
 }

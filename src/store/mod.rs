@@ -1,15 +1,16 @@
 //! EDGE: the only owner of SQLite — the [`Store`], opening the database, [`StoreError`]; each
 //! concern of the store has its own file below.
 //!
-//! One poll of one feed is one transaction ([`PollTx`]): the new articles, their alerts and
-//! the feed's new state are committed together, so a crash never leaves an article stored
-//! without its alert, or a validator (ETag) advanced past articles that were not stored.
+//! One poll of one feed is one transaction ([`PollTx`]): the new articles, their alerts, the
+//! feed's new state, and a host deferral or the feed disabled (429 with `Retry-After`, 410) are
+//! committed together, so a crash never leaves an article stored without its alert, or a
+//! validator (ETag) advanced past articles that were not stored.
 //!
 //! | file | what it holds |
 //! |---|---|
 //! | `schema.rs` | the SQL schema, one migration per `user_version`, the `alert_history` view |
 //! | `feeds.rs` | feed rows and state: sync with the watch-list, enable/disable, host deferrals |
-//! | `poll.rs` | [`PollTx`]: one poll's new articles, alerts (one per story) and feed state |
+//! | `poll.rs` | [`PollTx`]: one poll's new articles, alerts (one per story), feed state, host deferral, disabling |
 //! | `explanation.rs` | the JSON kept in `alerts.explanation` |
 //! | `outbox.rs` | pending alerts, deliveries to the desktop and to sinks, what was shown |
 //! | `mutes.rs` | topics muted until a time |

@@ -190,6 +190,17 @@ impl PollTx<'_> {
         Ok(story.first_same(rows)?)
     }
 
+    /// Defers every feed of `host` until `until` (it asked for a pause), with this poll.
+    pub fn defer_host(&mut self, host: &str, until: DateTime<Utc>, reason: &str) -> Result<()> {
+        super::feeds::defer_host(&self.tx, host, until, reason)
+    }
+
+    /// Stops polling this feed until it is re-enabled (`config`: its watch-list entry now),
+    /// with this poll.
+    pub fn disable(&mut self, reason: &str, config: &str) -> Result<()> {
+        super::feeds::disable_feed(&self.tx, self.feed, reason, config)
+    }
+
     /// Records how the poll ended and commits everything.
     pub fn finish(self, record: &PollRecord, now: DateTime<Utc>) -> Result<()> {
         let now_s = ts(now);
@@ -293,6 +304,51 @@ mod tests {
             "a 304 keeps the validators"
         );
         assert_eq!(state.first_polled_at, Some(now()));
+    }
+
+    #[test]
+    fn host_deferral_and_disabling_commit_with_the_poll_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let feed = store
+            .sync_feed("https://a.example/rss", None, now())
+            .unwrap();
+        let until = now() + chrono::Duration::hours(1);
+        let gone = PollRecord {
+            status: Some(410),
+            error: Some("HTTP 410 Gone".into()),
+            ..Default::default()
+        };
+        {
+            // Not finished (a crash, a locked database): nothing of it is kept.
+            let mut tx = store.begin_poll(feed.id).unwrap();
+            tx.defer_host("a.example", until, "HTTP 429 with Retry-After")
+                .unwrap();
+            tx.disable("410 Gone", "entry").unwrap();
+        }
+        assert!(store.host_deferrals(now()).unwrap().is_empty());
+        let s = store.feed_by_url(&feed.url).unwrap().unwrap();
+        assert_eq!(s.disabled_reason, None);
+
+        let mut tx = store.begin_poll(feed.id).unwrap();
+        tx.defer_host("a.example", until, "HTTP 429 with Retry-After")
+            .unwrap();
+        tx.disable("410 Gone", "entry").unwrap();
+        tx.finish(&gone, now()).unwrap();
+        let deferrals = store.host_deferrals(now()).unwrap();
+        assert_eq!(
+            deferrals
+                .iter()
+                .map(|d| (d.host.as_str(), d.until))
+                .collect::<Vec<_>>(),
+            [("a.example", until)]
+        );
+        let s = store.feed_by_url(&feed.url).unwrap().unwrap();
+        assert_eq!(
+            (s.disabled_reason.as_deref(), s.disabled_config.as_deref()),
+            (Some("410 Gone"), Some("entry"))
+        );
+        assert_eq!(s.last_status, Some(410));
     }
 
     #[test]
