@@ -158,7 +158,8 @@ impl PollTx<'_> {
     /// The alert of `topic` since `since` about the same story, if any; [`Story::first_same`]
     /// decides, over candidates read in the order it asks for: the alerts whose article has the
     /// same normalised link (through the `articles_story_link` index), then the topic's recent
-    /// alerts, newest first — the latter only when the title can match at all.
+    /// alerts, newest first, at most [`crate::story::TITLE_CANDIDATES`] — the latter only when
+    /// the title can match at all.
     fn same_story_alert(
         &self,
         topic: &str,
@@ -169,7 +170,9 @@ impl PollTx<'_> {
         let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
         if let Some(link) = story.link() {
             let mut by_link = self.tx.prepare_cached(
-                "SELECT al.id, ar.title, ar.story_link FROM articles ar JOIN alerts al ON al.article_id = ar.id
+                // CROSS JOIN keeps articles outermost: the planner, without statistics,
+                // otherwise walks every alert of the topic in the window for each new one.
+                "SELECT al.id, ar.title, ar.story_link FROM articles ar CROSS JOIN alerts al ON al.article_id = ar.id
                  WHERE ar.story_link = ?1 AND al.topic = ?2 AND al.created_at >= ?3 AND ar.id != ?4
                  ORDER BY al.id DESC LIMIT 1",
             )?;
@@ -181,12 +184,17 @@ impl PollTx<'_> {
         if !story.compares_titles() {
             return Ok(None);
         }
+        // Newest first along `alerts_topic_created` (created_at, then id, follows insertion):
+        // the index gives the order, so the LIMIT stops the walk instead of sorting them all.
         let mut recent = self.tx.prepare_cached(
             "SELECT al.id, ar.title, ar.story_link FROM alerts al JOIN articles ar ON ar.id = al.article_id
              WHERE al.topic = ?1 AND al.created_at >= ?2 AND al.article_id != ?3
-             ORDER BY al.id DESC",
+             ORDER BY al.created_at DESC, al.id DESC LIMIT ?4",
         )?;
-        let rows = recent.query_map(params![topic, since, article], row)?;
+        let rows = recent.query_map(
+            params![topic, since, article, crate::story::TITLE_CANDIDATES as i64],
+            row,
+        )?;
         Ok(story.first_same(rows)?)
     }
 
