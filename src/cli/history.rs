@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::paths::open_store;
 use super::{Failure, Global, usage};
+use crate::sanitize::escape_controls as esc;
 use crate::store::Store;
 
 #[derive(Debug, Args)]
@@ -134,6 +135,8 @@ fn history(store: &Store, args: &HistoryArgs) -> Result<ExitCode, Failure> {
     if rows.is_empty() {
         let _ = writeln!(out, "no alerts");
     }
+    // Every piece of stored text is escaped: rows stored before feed text was stripped at
+    // parse may still hold escape sequences, and topic names and states are cheap to include.
     for r in rows {
         let when = r
             .created_at
@@ -141,10 +144,10 @@ fn history(store: &Store, args: &HistoryArgs) -> Result<ExitCode, Failure> {
             .format("%Y-%m-%d %H:%M");
         let mut text = format!(
             "{when}  {}  {}  {}  [{}]  #{}",
-            r.topic,
-            r.source,
-            r.title,
-            state(&r),
+            esc(&r.topic),
+            esc(&r.source),
+            esc(&r.title),
+            esc(&state(&r)),
             r.id
         );
         match r.mark.as_deref() {
@@ -153,30 +156,30 @@ fn history(store: &Store, args: &HistoryArgs) -> Result<ExitCode, Failure> {
             _ => {}
         }
         if let Some(link) = &r.link {
-            text.push_str(&format!("\n    {link}"));
+            text.push_str(&format!("\n    {}", esc(link)));
         }
         if !r.also_reported_by.is_empty() {
             text.push_str(&format!(
                 "\n    also reported by: {}",
-                r.also_reported_by.join(", ")
+                esc(&r.also_reported_by.join(", "))
             ));
         }
         if args.explain {
-            text.push_str(&format!("\n    terms: {}", r.terms.join(", ")));
+            text.push_str(&format!("\n    terms: {}", esc(&r.terms.join(", "))));
             if let (Some(score), Some(threshold), Some(reasons)) =
                 (r.score, r.threshold, &r.reasons)
             {
                 text.push_str(&format!(
                     "\n    {}",
-                    model_line(&crate::model::Learned {
+                    esc(&model_line(&crate::model::Learned {
                         score,
                         threshold,
                         reasons: reasons.clone(),
-                    })
+                    }))
                 ));
             }
             if !r.snippet.is_empty() {
-                text.push_str(&format!("\n    {}", r.snippet));
+                text.push_str(&format!("\n    {}", esc(&r.snippet)));
             }
         }
         if writeln!(out, "{text}").is_err() {
