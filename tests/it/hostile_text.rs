@@ -22,6 +22,23 @@ fn item(slug: &str, title: &str) -> Item {
     item
 }
 
+/// A sandbox watching `server`'s `/feed.xml` (these items, this channel title, no configured
+/// name: the feed's own title names it) for the NATO topic.
+fn watching(server: &TestServer, channel: &str, items: &[Item]) -> Sandbox {
+    server.set(
+        "/feed.xml",
+        Response::ok(rss(channel, items)).content_type("application/rss+xml"),
+    );
+    let sb = Sandbox::new();
+    sb.write_config(
+        &WatchList::empty()
+            .topic(NATO.0, NATO.1)
+            .feed(&server.url("/feed.xml"), None)
+            .to_toml(),
+    );
+    sb
+}
+
 /// What a terminal would obey in `out` (line feeds between lines aside), for messages.
 fn obeyed(out: &str) -> Vec<char> {
     out.chars()
@@ -50,17 +67,7 @@ fn assert_shown_not_obeyed(out: &Output) {
 async fn hostile_feed_text_never_reaches_the_terminal_raw() {
     let server = TestServer::start().await;
     let channel = "Wire\u{1b}]0;pwned\u{7} \u{1b}[31mNews\u{200F}";
-    server.set(
-        "/feed.xml",
-        Response::ok(rss(channel, &[item("a", HOSTILE_TITLE)])).content_type("application/rss+xml"),
-    );
-    let sb = Sandbox::new();
-    sb.write_config(
-        &WatchList::empty()
-            .topic(NATO.0, NATO.1)
-            .feed(&server.url("/feed.xml"), None)
-            .to_toml(),
-    );
+    let sb = watching(&server, channel, &[item("a", HOSTILE_TITLE)]);
     let polled = sb.tidings(&["poll", "--once"]).await;
     assert_shown_not_obeyed(&polled);
     assert!(polled.stdout.contains("Wire News"), "{}", polled.stdout);
@@ -149,4 +156,70 @@ async fn hostile_feed_text_never_reaches_the_terminal_raw() {
         "{}",
         explain.stdout
     );
+}
+
+/// Headlines (and a feed title) that a spreadsheet would run as formulas: `history --csv`
+/// writes each such cell as text, a `'` in front and in quotes (OWASP), and a CSV reader gets
+/// back the text with the `'`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_csv_cells_cannot_start_a_formula() {
+    let server = TestServer::start().await;
+    let titles = [
+        "=HYPERLINK(\"https://evil.example/\",\"NATO membership\")",
+        "+NATO membership vote",
+        "-NATO membership cmd|' /C calc'!A0",
+        "@SUM(1+1) NATO membership",
+        "\tNATO membership after a tab",
+    ];
+    let items: Vec<Item> = titles
+        .iter()
+        .enumerate()
+        .map(|(i, t)| item(&i.to_string(), t))
+        .collect();
+    let sb = watching(&server, "=cmd|' /C calc'!A0", &items);
+    sb.tidings(&["poll", "--once"]).await.assert_code(0);
+    let out = sb.tidings(&["history", "--csv"]).await;
+    println!("{}", out.dump());
+    out.assert_code(0);
+    for raw in [
+        "\"'=HYPERLINK(\"\"https://evil.example/\"\",\"\"NATO membership\"\")\"",
+        "\"'+NATO membership vote\"",
+        "\"'-NATO membership cmd|' /C calc'!A0\"",
+        "\"'@SUM(1+1) NATO membership\"",
+        "\"'=cmd|' /C calc'!A0\"",
+    ] {
+        assert!(
+            out.stdout.contains(raw),
+            "{raw} expected in:\n{}",
+            out.stdout
+        );
+    }
+    let mut reader = csv::Reader::from_reader(out.stdout.as_bytes());
+    let headlines: Vec<String> = reader
+        .records()
+        .map(|r| {
+            let r = r.expect("well-formed CSV");
+            for cell in &r {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "formula cell {cell:?} in {r:?}"
+                );
+            }
+            r[3].to_string()
+        })
+        .collect();
+    assert_eq!(headlines.len(), titles.len(), "{headlines:?}");
+    for t in titles {
+        // The tab at the start of the last headline is whitespace to the parser: it is gone.
+        let stored = t.trim_start();
+        let neutralised = if stored == t {
+            format!("'{t}")
+        } else {
+            stored.to_string()
+        };
+        assert!(
+            headlines.contains(&neutralised),
+            "{neutralised:?} not in {headlines:?}"
+        );
+    }
 }
