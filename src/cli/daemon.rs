@@ -11,6 +11,7 @@ use super::{EXIT_FAILURE, Failure, Global, usage};
 use crate::config::Config;
 use crate::daemon::Daemon;
 use crate::desktop::DesktopNotifier;
+use crate::sanitize::escape_controls;
 use crate::store::Store;
 
 /// `tidings run`.
@@ -87,7 +88,8 @@ async fn poll_once(config: Config, store: Store) -> Result<ExitCode, Failure> {
     let mut daemon = Daemon::new(config, store, notifier)?;
     let reports = daemon.poll(&feeds).await?;
     for r in &reports {
-        println!("{}", r.summary_line());
+        // Feed names and errors can quote a server: shown, never obeyed by the terminal.
+        println!("{}", escape_controls(&r.summary_line()));
     }
     if reports.iter().any(|r| r.ok()) {
         Ok(ExitCode::SUCCESS)

@@ -11,6 +11,7 @@ use super::daemon::runtime;
 use super::paths::{config_path, open_store};
 use super::{EXIT_USAGE, Failure, Global, usage};
 use crate::config;
+use crate::sanitize::escape_controls;
 
 #[derive(Debug, Subcommand)]
 pub enum FeedsCommand {
@@ -100,7 +101,13 @@ pub(super) fn feeds_command(global: &Global, cmd: FeedsCommand) -> Result<ExitCo
                     .clone()
                     .or_else(|| state.as_ref().and_then(|s| s.title.clone()))
                     .unwrap_or_default();
-                println!("{}  {}  [{health}]", e.url, name);
+                // The name may be the feed's own title and the health quote its server.
+                println!(
+                    "{}  {}  [{}]",
+                    escape_controls(&e.url),
+                    escape_controls(&name),
+                    escape_controls(&health)
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -184,7 +191,10 @@ pub(super) fn feeds_command(global: &Global, cmd: FeedsCommand) -> Result<ExitCo
             let (bytes, final_url) = fetch_once(&candidate)?;
             let chosen = match crate::parse::parse(&bytes, &final_url) {
                 Ok(feed) => {
-                    let title = feed.title.map(|t| format!(" ({t})")).unwrap_or_default();
+                    let title = feed
+                        .title
+                        .map(|t| format!(" ({})", escape_controls(&t)))
+                        .unwrap_or_default();
                     println!("{url}: a feed{title} with {} entries", feed.articles.len());
                     url.clone()
                 }
@@ -194,7 +204,8 @@ pub(super) fn feeds_command(global: &Global, cmd: FeedsCommand) -> Result<ExitCo
                     match (found.len(), pick) {
                         (0, _) => {
                             return Err(anyhow::anyhow!(
-                                "{url} is not a feed ({parse_err}) and the page links to no feeds"
+                                "{url} is not a feed ({}) and the page links to no feeds",
+                                escape_controls(&parse_err.to_string())
                             )
                             .into());
                         }
@@ -207,9 +218,10 @@ pub(super) fn feeds_command(global: &Global, cmd: FeedsCommand) -> Result<ExitCo
                             println!("{url} is a web page offering {n} feeds:");
                             for (i, (u, title, ty)) in found.iter().enumerate() {
                                 println!(
-                                    "  {}. {u}  {}  ({ty})",
+                                    "  {}. {u}  {}  ({})",
                                     i + 1,
-                                    title.clone().unwrap_or_default()
+                                    escape_controls(title.as_deref().unwrap_or_default()),
+                                    escape_controls(ty)
                                 );
                             }
                             println!("add one with: tidings feeds add {url} --pick N");
@@ -243,9 +255,12 @@ pub(super) fn fetch_once(url: &url::Url) -> Result<(Vec<u8>, url::Url), Failure>
         crate::fetch::FetchOutcome::Fetched {
             body, final_url, ..
         } => Ok((body, final_url)),
-        crate::fetch::FetchOutcome::Failed { error, .. } => {
-            Err(anyhow::anyhow!("{}: {error}", config::redact_url(url)).into())
-        }
+        crate::fetch::FetchOutcome::Failed { error, .. } => Err(anyhow::anyhow!(
+            "{}: {}",
+            config::redact_url(url),
+            escape_controls(&error.to_string())
+        )
+        .into()),
         crate::fetch::FetchOutcome::NotModified { .. } => {
             Err(anyhow::anyhow!("{}: unexpected 304 Not Modified", config::redact_url(url)).into())
         }

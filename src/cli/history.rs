@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::paths::open_store;
 use super::{Failure, Global, usage};
+use crate::sanitize::escape_controls as esc;
 use crate::store::Store;
 
 #[derive(Debug, Args)]
@@ -95,38 +96,45 @@ fn history(store: &Store, args: &HistoryArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::SUCCESS);
     }
     if args.csv {
-        let mut w = csv::Writer::from_writer(out);
-        w.write_record([
-            "time",
-            "topic",
-            "source",
-            "headline",
-            "link",
-            "delivered",
-            "also_reported_by",
-            "terms",
-            "snippet",
-            "id",
-            "mark",
-            "score",
-        ])
-        .map_err(anyhow::Error::from)?;
+        // Cells are quoted by `csv_cell` (which also neutralises formulas), not by the writer.
+        let mut w = csv::WriterBuilder::new()
+            .quote_style(csv::QuoteStyle::Never)
+            .from_writer(out);
+        write_csv_record(
+            &mut w,
+            [
+                "time",
+                "topic",
+                "source",
+                "headline",
+                "link",
+                "delivered",
+                "also_reported_by",
+                "terms",
+                "snippet",
+                "id",
+                "mark",
+                "score",
+            ],
+        )?;
         for r in &rows {
-            w.write_record([
-                crate::store::ts(r.created_at),
-                r.topic.clone(),
-                r.source.clone(),
-                r.title.clone(),
-                r.link.clone().unwrap_or_default(),
-                state(r),
-                r.also_reported_by.join("; "),
-                r.terms.join("; "),
-                r.snippet.clone(),
-                r.id.to_string(),
-                r.mark.clone().unwrap_or_default(),
-                r.score.map(|s| format!("{s:.4}")).unwrap_or_default(),
-            ])
-            .map_err(anyhow::Error::from)?;
+            write_csv_record(
+                &mut w,
+                [
+                    crate::store::ts(r.created_at),
+                    r.topic.clone(),
+                    r.source.clone(),
+                    r.title.clone(),
+                    r.link.clone().unwrap_or_default(),
+                    state(r),
+                    r.also_reported_by.join("; "),
+                    r.terms.join("; "),
+                    r.snippet.clone(),
+                    r.id.to_string(),
+                    r.mark.clone().unwrap_or_default(),
+                    r.score.map(|s| format!("{s:.4}")).unwrap_or_default(),
+                ],
+            )?;
         }
         w.flush().map_err(anyhow::Error::from)?;
         return Ok(ExitCode::SUCCESS);
@@ -134,6 +142,8 @@ fn history(store: &Store, args: &HistoryArgs) -> Result<ExitCode, Failure> {
     if rows.is_empty() {
         let _ = writeln!(out, "no alerts");
     }
+    // Every piece of stored text is escaped: rows stored before feed text was stripped at
+    // parse may still hold escape sequences, and topic names and states are cheap to include.
     for r in rows {
         let when = r
             .created_at
@@ -141,10 +151,10 @@ fn history(store: &Store, args: &HistoryArgs) -> Result<ExitCode, Failure> {
             .format("%Y-%m-%d %H:%M");
         let mut text = format!(
             "{when}  {}  {}  {}  [{}]  #{}",
-            r.topic,
-            r.source,
-            r.title,
-            state(&r),
+            esc(&r.topic),
+            esc(&r.source),
+            esc(&r.title),
+            esc(&state(&r)),
             r.id
         );
         match r.mark.as_deref() {
@@ -153,30 +163,30 @@ fn history(store: &Store, args: &HistoryArgs) -> Result<ExitCode, Failure> {
             _ => {}
         }
         if let Some(link) = &r.link {
-            text.push_str(&format!("\n    {link}"));
+            text.push_str(&format!("\n    {}", esc(link)));
         }
         if !r.also_reported_by.is_empty() {
             text.push_str(&format!(
                 "\n    also reported by: {}",
-                r.also_reported_by.join(", ")
+                esc(&r.also_reported_by.join(", "))
             ));
         }
         if args.explain {
-            text.push_str(&format!("\n    terms: {}", r.terms.join(", ")));
+            text.push_str(&format!("\n    terms: {}", esc(&r.terms.join(", "))));
             if let (Some(score), Some(threshold), Some(reasons)) =
                 (r.score, r.threshold, &r.reasons)
             {
                 text.push_str(&format!(
                     "\n    {}",
-                    model_line(&crate::model::Learned {
+                    esc(&model_line(&crate::model::Learned {
                         score,
                         threshold,
                         reasons: reasons.clone(),
-                    })
+                    }))
                 ));
             }
             if !r.snippet.is_empty() {
-                text.push_str(&format!("\n    {}", r.snippet));
+                text.push_str(&format!("\n    {}", esc(&r.snippet)));
             }
         }
         if writeln!(out, "{text}").is_err() {
@@ -184,6 +194,38 @@ fn history(store: &Store, args: &HistoryArgs) -> Result<ExitCode, Failure> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One row of `history --csv`, each cell through [`csv_cell`].
+fn write_csv_record<W: Write, S: AsRef<str>>(
+    w: &mut csv::Writer<W>,
+    cells: impl IntoIterator<Item = S>,
+) -> Result<(), Failure> {
+    let cells: Vec<S> = cells.into_iter().collect();
+    let cells: Vec<std::borrow::Cow<'_, str>> =
+        cells.iter().map(|c| csv_cell(c.as_ref())).collect();
+    w.write_record(cells.iter().map(|c| c.as_bytes()))
+        .map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
+/// One CSV cell as written: quoted where CSV needs it (a comma, a quote, a line break), and a
+/// cell a spreadsheet would read as a formula — starting with `=`, `+`, `-`, `@`, tab or
+/// carriage return — neutralised as OWASP advises ("CSV Injection"): a `'` in front, in quotes.
+/// Feed text is the server's: `=HYPERLINK(...)` in a headline must stay text.
+pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if !formula && !s.contains([',', '"', '\n', '\r']) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 4);
+    out.push('"');
+    if formula {
+        out.push('\'');
+    }
+    out.push_str(&s.replace('"', "\"\""));
+    out.push('"');
+    std::borrow::Cow::Owned(out)
 }
 
 /// `model: score 0.93 ≥ 0.50 — t:talks +0.81, q:@side +0.62`: a learned topic's verdict on one
@@ -299,6 +341,44 @@ mod tests {
              (· none, █ = 8 a day)\n"
         );
         assert!(render_stats(&[], d(25), d(27)).contains("no alerts"));
+    }
+
+    #[test]
+    fn csv_cells_are_quoted_where_needed_and_formulas_neutralised() {
+        for (cell, want) in [
+            ("NATO talks", "NATO talks"),
+            ("", ""),
+            ("0.9349", "0.9349"),
+            ("a, b", "\"a, b\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+            ("line\nbreak", "\"line\nbreak\""),
+            (
+                "=HYPERLINK(\"https://evil.example\",\"x\")",
+                "\"'=HYPERLINK(\"\"https://evil.example\"\",\"\"x\"\")\"",
+            ),
+            ("+1", "\"'+1\""),
+            ("-2+3", "\"'-2+3\""),
+            ("@SUM(A1)", "\"'@SUM(A1)\""),
+            ("\t=1", "\"'\t=1\""),
+            ("\r=1", "\"'\r=1\""),
+            ("a=1", "a=1"),
+        ] {
+            assert_eq!(csv_cell(cell), want, "{cell:?}");
+        }
+        // What a CSV reader gets back: the text, with the quote mark in front of formulas.
+        let mut w = csv::WriterBuilder::new()
+            .quote_style(csv::QuoteStyle::Never)
+            .from_writer(Vec::new());
+        write_csv_record(&mut w, ["=1+1", "a,\"b\"", "-x", "plain"]).unwrap();
+        let bytes = w.into_inner().unwrap();
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(bytes.as_slice());
+        let row = r.records().next().unwrap().unwrap();
+        assert_eq!(
+            row.iter().collect::<Vec<_>>(),
+            ["'=1+1", "a,\"b\"", "'-x", "plain"]
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::history::{model_line, parse_since};
 use super::paths::{db_path, default_config_path, existing_store, load_config, open_store};
 use super::{Failure, Global, usage};
 use crate::config::Config;
+use crate::sanitize::escape_controls as esc;
 use crate::store::Store;
 
 /// What the user says about an alert.
@@ -302,8 +303,9 @@ fn read_document(source: &str) -> Result<Vec<crate::model::Article>, Failure> {
             .unwrap_or_else(|_| url::Url::parse("file:///").expect("static URL"));
         (bytes, base)
     };
-    let parsed =
-        crate::parse::parse(&bytes, &base).with_context(|| format!("{source}: cannot parse"))?;
+    // The parser's message can quote the document.
+    let parsed = crate::parse::parse(&bytes, &base)
+        .map_err(|e| anyhow::anyhow!("{source}: cannot parse: {}", esc(&e.to_string())))?;
     Ok(parsed.articles)
 }
 
@@ -341,6 +343,8 @@ fn match_json(
     v.to_string()
 }
 
+/// One entry of `tidings match`, for a terminal: stored articles may predate the strip at parse,
+/// so their text is escaped ([`esc`]).
 fn match_human(
     id: Option<i64>,
     article: &crate::model::Article,
@@ -350,26 +354,27 @@ fn match_human(
     let mut s = String::new();
     let mark = if matches.is_empty() { "  " } else { "✓ " };
     s.push_str(mark);
-    s.push_str(if article.title.is_empty() {
+    let title = esc(&article.title);
+    s.push_str(if title.is_empty() {
         "(untitled)"
     } else {
-        &article.title
+        &title
     });
     if let Some(id) = id {
         s.push_str(&format!("  (article {id})"));
     }
     if let Some(link) = &article.link {
         s.push_str("\n    ");
-        s.push_str(link);
+        s.push_str(&esc(link));
     }
     for m in matches {
         s.push_str(&format!(
             "\n    [{}] {}",
-            topics[m.topic.0].name,
-            m.terms().join(", ")
+            esc(&topics[m.topic.0].name),
+            esc(&m.terms().join(", "))
         ));
         if let Some(l) = &m.learned {
-            s.push_str(&format!("\n        {}", model_line(l)));
+            s.push_str(&format!("\n        {}", esc(&model_line(l))));
         }
         if !m.snippet.text.is_empty() {
             let field = m
@@ -377,7 +382,10 @@ fn match_human(
                 .field
                 .map(|f| format!("{f}: "))
                 .unwrap_or_default();
-            s.push_str(&format!("\n        {field}{}", m.snippet.to_plain_marked()));
+            s.push_str(&format!(
+                "\n        {field}{}",
+                esc(&m.snippet.to_plain_marked())
+            ));
         }
     }
     s

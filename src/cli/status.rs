@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use super::paths::{load_config, open_store};
 use super::{Failure, Global};
 use crate::config;
+use crate::sanitize::escape_controls;
 use crate::store::Store;
 
 /// `tidings status`.
@@ -18,6 +19,7 @@ pub(super) fn status_command(global: &Global, json: bool) -> Result<ExitCode, Fa
 }
 
 /// `tidings status`: every feed's health, read from the database (works while the daemon runs).
+/// The table's text is escaped ([`escape_controls`]); JSON escapes control characters itself.
 fn status(store: &Store, json: bool, switched_off: &[String]) -> Result<ExitCode, Failure> {
     let now = chrono::Utc::now();
     let feeds = store.feeds()?;
@@ -61,7 +63,10 @@ fn status(store: &Store, json: bool, switched_off: &[String]) -> Result<ExitCode
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(e) = &config_error {
-        println!("watch-list NOT reloaded (the previous one is in force): {e}\n");
+        println!(
+            "watch-list NOT reloaded (the previous one is in force): {}\n",
+            escape_controls(e)
+        );
     }
     if feeds.is_empty() {
         println!("no feeds polled yet");
@@ -85,6 +90,7 @@ fn status(store: &Store, json: bool, switched_off: &[String]) -> Result<ExitCode
             .clone()
             .or_else(|| f.title.clone())
             .unwrap_or_else(|| shown_url(&f.url));
+        let name = escape_controls(&name).into_owned();
         let name: String = if name.chars().count() > 28 {
             name.chars().take(27).chain(['…']).collect()
         } else {
@@ -137,7 +143,7 @@ fn status(store: &Store, json: bool, switched_off: &[String]) -> Result<ExitCode
                 local(f.next_poll_at)
             },
             f.consecutive_failures,
-            state.join("; ")
+            escape_controls(&state.join("; "))
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -1,5 +1,6 @@
 //! One feed-rs entry -> one [`Article`]: links resolved against the feed's URL (http(s) only),
-//! text made plain, and the stable dedup key.
+//! text made plain (and free of escape sequences and control characters), and the stable dedup
+//! key.
 
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -7,12 +8,15 @@ use url::Url;
 use super::text::{html_to_text, text_of};
 use crate::links::normalize_link;
 use crate::model::{Article, ArticleKey};
+use crate::sanitize::strip_controls;
 
 /// Marks entries that had no id of their own: feed-rs would otherwise invent a random one.
 pub(super) const NO_ID: &str = "\u{0}tidings:no-id";
 
 /// The article an entry describes; `source` is the feed's title.
 pub(super) fn from_entry(e: feed_rs::model::Entry, base: &Url, source: &str) -> Article {
+    // The guid is the article's identity, kept as written (a changed guid would be a new
+    // article); it reaches the user only as JSON, which escapes it.
     let guid = Some(e.id).filter(|id| id != NO_ID && !id.trim().is_empty());
     let link = e
         .links
@@ -46,13 +50,17 @@ pub(super) fn from_entry(e: feed_rs::model::Entry, base: &Url, source: &str) -> 
             .authors
             .into_iter()
             .filter_map(|p| p.name)
-            .map(|n| n.trim().to_string())
+            .map(|n| strip_controls(&n).trim().to_string())
             .filter(|n| !n.is_empty())
             .collect(),
         categories: e
             .categories
             .into_iter()
-            .map(|c| c.label.unwrap_or(c.term).trim().to_string())
+            .map(|c| {
+                strip_controls(&c.label.unwrap_or(c.term))
+                    .trim()
+                    .to_string()
+            })
             .filter(|c| !c.is_empty())
             .collect(),
         published: e.published.or(e.updated),
@@ -122,6 +130,47 @@ mod tests {
             feed.articles[0].link.as_deref(),
             Some("https://example.com/story/9")
         );
+    }
+
+    /// Issue "Hostile servers, hostile text": escape sequences and control characters in any
+    /// text field (raw in the XML, as an HTML character reference, in a JSON Feed) are gone
+    /// before anything is stored.
+    #[test]
+    fn escape_sequences_and_controls_are_stripped_from_every_field() {
+        let feed = parse_str(
+            "<rss version=\"2.0\"><channel><title>Wire\u{1b}]0;pwned\u{7}\u{202E} News</title>\
+            <item><title>\u{1b}]0;evil title\u{7}NATO \u{1b}[2Jtalks\u{1b}]8;;https://evil.example/\u{1b}\\here\u{1b}]8;;\u{1b}\\</title>\
+            <guid>g</guid><description>&lt;p&gt;Finland&amp;#27;[31m applies\u{7f}\u{9b}&lt;/p&gt;</description>\
+            <author>x@example.com (Ann\u{1b}[8m Lee)</author><category>\u{2066}World\u{2069}</category>\
+            </item></channel></rss>",
+        )
+        .unwrap();
+        assert_eq!(feed.title.as_deref(), Some("Wire News"));
+        let a = &feed.articles[0];
+        assert_eq!(a.title, "NATO talkshere");
+        assert_eq!(a.summary, "Finland applies");
+        assert_eq!(a.source, "Wire News");
+        assert_eq!(a.categories, ["World"]);
+        assert!(
+            a.authors
+                .iter()
+                .all(|n| crate::sanitize::is_terminal_safe(n)),
+            "{:?}",
+            a.authors
+        );
+
+        let json = parse_str(
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"J\u001b[2J",
+            "items":[{"id":"1","title":"\u001b]0;evil\u0007Ceasefire\u202e","content_text":"a\u0000b\u009dc",
+            "content_html":"<p>x\u001b[1my</p>"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(json.title.as_deref(), Some("J"));
+        let a = &json.articles[0];
+        assert_eq!(a.title, "Ceasefire");
+        for text in [&a.summary, &a.content] {
+            assert!(crate::sanitize::is_terminal_safe(text), "{text:?}");
+        }
     }
 
     #[test]

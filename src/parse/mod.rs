@@ -109,7 +109,9 @@ pub fn parse(bytes: &[u8], base: &Url) -> Result<ParsedFeed, ParseError> {
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
-            return Err(ParseError::Panicked(msg));
+            return Err(ParseError::Panicked(
+                crate::sanitize::strip_controls(&msg).into_owned(),
+            ));
         }
     };
     let title = feed
@@ -171,7 +173,10 @@ fn classify_error(doc: &[u8], e: feed_rs::parser::ParseFeedError) -> ParseError 
                 ParseError::NotAFeed("no RSS, Atom or JSON Feed root element".into())
             }
         }
-        other => ParseError::NotAFeed(other.to_string()),
+        // feed-rs's message can quote the document.
+        other => {
+            ParseError::NotAFeed(crate::sanitize::strip_controls(&other.to_string()).into_owned())
+        }
     }
 }
 

@@ -12,6 +12,7 @@ mod daemon_child;
 mod e2e;
 mod eval;
 mod faults;
+mod hostile_text;
 mod marks;
 mod politeness;
 mod quality;

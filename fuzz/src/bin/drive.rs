@@ -99,6 +99,19 @@ const TOKENS: &[&[u8]] = &[
     b"</b>",
     b"\xef\xbf\xbe",
     b"\x1b[31m",
+    b"\x1b]0;",
+    b"\x1b]8;;",
+    b"\x07",
+    b"\x1b\\",
+    b"\x1b[2J",
+    b"\x1bP",
+    b"\xc2\x9b",
+    b"\xc2\x9c",
+    b"\xc2\x9d",
+    b"\x7f",
+    b"\xe2\x81\xa6",
+    b"\xe2\x80\x8f",
+    b"\xd8\x9c",
 ];
 
 struct Rng(u64);
@@ -201,6 +214,11 @@ fn builtin_seeds(target: &str) -> Vec<Vec<u8>> {
         ],
         "config" => &[
             "[settings]\ninterval = \"15m\"\nhost_spacing = \"0s\"\nmax_body_size = \"10MiB\"\nquiet_hours = \"23:00-07:00\"\n\n[aliases]\nz = [\"Zelensky\", \"Зеленський\"]\n\n[[feed]]\nurl = \"https://example.com/rss\"\nname = \"E\"\ninterval = \"1h 30m\"\n\n[[topic]]\nname = \"t\"\nquery = 'NATO NEAR/8 @z'\nurgency = \"critical\"\n",
+        ],
+        "terminal_text" => &[
+            "\u{1b}]0;evil\u{7}NATO membership \u{1b}[2Jtalks",
+            "\u{1b}]8;;https://evil.example/\u{1b}\\here\u{1b}]8;;\u{1b}\\ \u{202E}txt.exe",
+            "a\u{9b}2J b\u{9d}c \u{2066}Зеленський\u{2069}\t\n",
         ],
         _ => &[
             "NATO <should> say & \"openly\" 'if' it is not",
