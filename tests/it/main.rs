@@ -10,6 +10,7 @@ mod corpus_golden;
 mod crash;
 mod daemon_child;
 mod e2e;
+mod error_messages;
 mod eval;
 mod faults;
 mod marks;
