@@ -16,6 +16,7 @@ mod faults;
 mod marks;
 mod politeness;
 mod quality;
+mod read_only;
 mod regressions;
 mod security;
 mod service;
