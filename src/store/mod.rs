@@ -136,15 +136,7 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-            && !dir.exists()
-        {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| open_err(Box::new(e)))?;
-        }
+        create_parent_dir(path).map_err(|e| open_err(Box::new(e)))?;
         if path.is_dir() {
             return Err(open_err("it is a directory".into()));
         }
@@ -314,6 +306,15 @@ impl Store {
     pub fn ping(&self) -> Result<()> {
         self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
+    }
+}
+
+/// Creates the folder of `path` (the database, or a file beside it) with mode 0700 if it does
+/// not exist.
+pub(crate) fn create_parent_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) if !dir.exists() => DirBuilder::new().recursive(true).mode(0o700).create(dir),
+        _ => Ok(()),
     }
 }
 

@@ -14,6 +14,7 @@ mod error_messages;
 mod eval;
 mod faults;
 mod marks;
+mod one_daemon;
 mod politeness;
 mod quality;
 mod read_only;
