@@ -189,8 +189,9 @@ impl Store {
     ///
     /// SQLite reads a WAL database through its `-shm` (and `-wal`) files, which it creates
     /// beside the database when they are missing (with the database's mode). Where it cannot
-    /// (a read-only filesystem or folder) and there is no WAL content to read, the database
-    /// is opened `immutable` instead: nobody can be writing to a file in such a place.
+    /// create or use them (a read-only filesystem or folder, a `-shm` this process may not
+    /// write) and there is no WAL content to read, the database is opened `immutable`
+    /// instead: nobody is writing to it then.
     pub fn open_read_only(path: &Path) -> Result<Store> {
         let open_err = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
             path: path.to_path_buf(),
@@ -214,7 +215,7 @@ impl Store {
             path: path.to_path_buf(),
         };
         let store = match store.check_version() {
-            Err(StoreError::Sqlite(e)) if cannot_open(&e) && !has_wal_content(path) => {
+            Err(StoreError::Sqlite(e)) if cannot_use_shm(&e) && !has_wal_content(path) => {
                 drop(store);
                 let conn = Connection::open_with_flags(
                     immutable_uri(path),
@@ -318,10 +319,15 @@ pub(crate) fn create_parent_dir(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// SQLite could not open a file it needs (for a WAL database read-only: the `-shm` it must
-/// create).
-fn cannot_open(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::CannotOpen)
+/// SQLite cannot read this WAL database read-only through its `-shm` and `-wal`: it could not
+/// create them (`SQLITE_CANTOPEN`, `SQLITE_READONLY_DIRECTORY`), or the `-shm` exists but
+/// this process may not write it and no connection that may has it open
+/// (`SQLITE_READONLY_CANTINIT`).
+fn cannot_use_shm(e: &rusqlite::Error) -> bool {
+    use rusqlite::ffi::{SQLITE_READONLY_CANTINIT, SQLITE_READONLY_DIRECTORY};
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.code == rusqlite::ErrorCode::CannotOpen
+            || [SQLITE_READONLY_CANTINIT, SQLITE_READONLY_DIRECTORY].contains(&f.extended_code))
 }
 
 /// Whether `path`'s `-wal` holds anything (what an `immutable` open would not see).
