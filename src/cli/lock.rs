@@ -22,7 +22,7 @@ pub(super) struct DaemonLock {
 }
 
 /// The lock file of the database at `db`: `DB.lock`.
-pub(super) fn lock_path(db: &Path) -> PathBuf {
+fn lock_path(db: &Path) -> PathBuf {
     let mut p = db.as_os_str().to_owned();
     p.push(".lock");
     PathBuf::from(p)
@@ -49,7 +49,8 @@ pub(super) fn lock_database(db: &Path) -> Result<DaemonLock, Failure> {
             let _ = file.read_to_string(&mut holder);
             let holder = match holder.trim().parse::<u32>() {
                 Ok(pid) => format!("PID {pid}"),
-                Err(_) => "another process".to_string(),
+                // Between its lock and its write: it is starting.
+                Err(_) => "PID not written yet".to_string(),
             };
             return Err(anyhow::anyhow!(
                 "another tidings daemon ({holder}) is already running on {}: it holds the lock {} \
