@@ -20,8 +20,26 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(code) => code,
         Err(f) => {
-            eprintln!("tidings: {:#}", f.error);
+            eprintln!("tidings: {}", chain(&f.error));
             ExitCode::from(f.code)
         }
     }
+}
+
+/// The error and its causes, `: `-separated like `{:#}`, each cause once: an error whose
+/// message already ends with its cause's (`cannot read watch-list P: No such file or
+/// directory (os error 2)`, whose source is that io error) does not print it again.
+fn chain(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }

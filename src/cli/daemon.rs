@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use tracing::info;
 
-use super::paths::{load_config, open_store};
+use super::paths::{db_path, load_config, open_store};
 use super::{EXIT_FAILURE, Failure, Global, usage};
 use crate::config::Config;
 use crate::daemon::Daemon;
@@ -17,6 +17,9 @@ use crate::store::Store;
 /// `tidings run`.
 pub(super) fn run_command(global: &Global) -> Result<ExitCode, Failure> {
     let config = load_config(global)?;
+    // One daemon per database, held until this returns (or the process ends); taken before
+    // the database is opened, so a second `run` touches nothing. `poll --once` takes no lock.
+    let _lock = super::lock::lock_database(&db_path(global)?)?;
     let store = open_store(global)?;
     // Trained here, before the runtime starts (reloads train on its blocking pool).
     let config = learn_from_store(config, &store)?;

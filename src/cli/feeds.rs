@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use super::daemon::runtime;
-use super::paths::{config_path, open_store};
+use super::paths::{config_path, open_store, open_store_read_only};
 use super::{EXIT_USAGE, Failure, Global, usage};
 use crate::config;
 use crate::sanitize::escape_controls;
@@ -75,7 +75,8 @@ pub(super) fn feeds_command(global: &Global, cmd: FeedsCommand) -> Result<ExitCo
         FeedsCommand::List => {
             let text = read_watchlist(&path)?;
             let entries = edit::list_feeds(&text).map_err(usage)?;
-            let store = open_store(global).ok();
+            // Read-only: a missing database is not created; the feeds show "not polled yet".
+            let store = open_store_read_only(global).ok();
             for e in entries {
                 let state = store
                     .as_ref()

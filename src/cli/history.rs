@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use super::paths::open_store;
+use super::paths::open_store_read_only;
 use super::{Failure, Global, usage};
 use crate::sanitize::escape_controls as esc;
 use crate::store::Store;
@@ -44,13 +44,13 @@ pub struct HistoryArgs {
 
 /// `tidings history`.
 pub(super) fn history_command(global: &Global, args: HistoryArgs) -> Result<ExitCode, Failure> {
-    let store = open_store(global)?;
+    let store = open_store_read_only(global)?;
     history(&store, &args)
 }
 
 /// `tidings stats`.
 pub(super) fn stats_command(global: &Global, days: u32) -> Result<ExitCode, Failure> {
-    let store = open_store(global)?;
+    let store = open_store_read_only(global)?;
     stats(&store, days)
 }
 

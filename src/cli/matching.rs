@@ -184,7 +184,7 @@ pub(super) fn match_command(global: &Global, args: MatchArgs) -> Result<ExitCode
     // examples, as in the daemon, and --history reads its articles.
     let db = db_path(global)?;
     let store = if args.history {
-        Some(Store::open(&db)?)
+        Some(Store::open_read_only(&db)?)
     } else {
         existing_store(&db)
     };

@@ -7,6 +7,7 @@ mod docs;
 pub mod eval;
 mod feeds;
 mod history;
+mod lock;
 mod matching;
 mod paths;
 mod service;

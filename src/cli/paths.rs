@@ -52,6 +52,12 @@ pub(super) fn open_store(global: &Global) -> Result<Store, Failure> {
     Ok(Store::open(&db_path(global)?)?)
 }
 
+/// The existing database, read-only, for commands that only read it: never created or
+/// migrated; a missing one is an error naming its path.
+pub(super) fn open_store_read_only(global: &Global) -> Result<Store, Failure> {
+    Ok(Store::open_read_only(&db_path(global)?)?)
+}
+
 /// The watch-list path in force (`--config` or the default).
 pub(super) fn config_path(global: &Global) -> Result<PathBuf, Failure> {
     match &global.config {
@@ -64,13 +70,13 @@ pub(super) fn config_path(global: &Global) -> Result<PathBuf, Failure> {
     }
 }
 
-/// The database at `db` if it exists (never created), for its marks: one that cannot be
-/// opened is logged and does without.
+/// The database at `db` if it exists (never created, opened read-only), for its marks: one
+/// that cannot be opened is logged and does without.
 pub(super) fn existing_store(db: &std::path::Path) -> Option<Store> {
     if !db.exists() {
         return None;
     }
-    Store::open(db)
+    Store::open_read_only(db)
         .map_err(|e| tracing::warn!("{:#}; going on without the marks", anyhow::Error::new(e)))
         .ok()
 }

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::paths::{load_config, open_store};
+use super::paths::{load_config, open_store_read_only};
 use super::{Failure, Global};
 use crate::config;
 use crate::sanitize::escape_controls;
@@ -10,7 +10,7 @@ use crate::store::Store;
 
 /// `tidings status`.
 pub(super) fn status_command(global: &Global, json: bool) -> Result<ExitCode, Failure> {
-    let store = open_store(global)?;
+    let store = open_store_read_only(global)?;
     // The watch-list, when readable, tells feeds switched off from feeds removed.
     let switched_off: Vec<String> = load_config(global)
         .map(|c| c.disabled_feeds.iter().map(|f| f.url.to_string()).collect())

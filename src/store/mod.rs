@@ -67,6 +67,19 @@ pub enum StoreError {
         found: i64,
         supported: i64,
     },
+    #[error(
+        "database {path} has schema version {found}, older than this tidings reads ({supported}); \
+         a read-only command does not upgrade it (`tidings run` or `tidings poll --once` does)"
+    )]
+    OlderSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error(
+        "no database at {path} (check --db or TIDINGS_DB; `tidings run` or `tidings poll --once` creates it)"
+    )]
+    Missing { path: PathBuf },
     #[error("no alert with id {0} (`tidings history` shows the ids)")]
     NoSuchAlert(i64),
     #[error("no article with id {0}")]
@@ -124,15 +137,7 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-            && !dir.exists()
-        {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| open_err(Box::new(e)))?;
-        }
+        create_parent_dir(path).map_err(|e| open_err(Box::new(e)))?;
         if path.is_dir() {
             return Err(open_err("it is a directory".into()));
         }
@@ -176,6 +181,89 @@ impl Store {
             other => other,
         })?;
         Ok(store)
+    }
+
+    /// Opens the existing database at `path` for reading only (`status`, `history`, `stats`,
+    /// `match --history`, `feeds list`, the marks of `match` and `eval`): nothing is created,
+    /// migrated or written. A missing file is [`StoreError::Missing`]; a schema older or newer
+    /// than this build is refused (older: `run` or `poll --once` upgrades it).
+    ///
+    /// SQLite reads a WAL database through its `-shm` (and `-wal`) files, which it creates
+    /// beside the database when they are missing (with the database's mode). Where it cannot
+    /// create or use them (a read-only filesystem or folder, a `-shm` this process may not
+    /// write) and there is no WAL content to read, the database is opened `immutable`
+    /// instead: nobody is writing to it then.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        let open_err = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::Missing {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(e) => return Err(open_err(Box::new(e))),
+            Ok(m) if m.is_dir() => return Err(open_err("it is a directory".into())),
+            Ok(_) => {}
+        }
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(Box::new(e)))?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        let store = match store.check_version() {
+            Err(StoreError::Sqlite(e)) if cannot_use_shm(&e) && !has_wal_content(path) => {
+                drop(store);
+                let conn = Connection::open_with_flags(
+                    immutable_uri(path),
+                    flags | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+                )
+                .map_err(|e| open_err(Box::new(e)))?;
+                let store = Store {
+                    conn,
+                    path: path.to_path_buf(),
+                };
+                store.check_version().map(|()| store)
+            }
+            other => other.map(|()| store),
+        };
+        let store = store.map_err(|e| match e {
+            StoreError::Sqlite(e) => open_err(Box::new(e)),
+            other => other,
+        })?;
+        store.conn.set_prepared_statement_cache_capacity(64);
+        Ok(store)
+    }
+
+    /// For [`Store::open_read_only`]: waits for writers like [`Store::open`], and refuses any
+    /// schema but this build's.
+    fn check_version(&self) -> Result<()> {
+        self.conn.busy_timeout(Duration::from_secs(5))?;
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        // The schema itself read now: a damaged first page is an error naming the file here,
+        // not a bare "malformed" from the first query.
+        self.conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
+        let (path, found, supported) = (self.path.clone(), version, SCHEMA_VERSION);
+        match version.cmp(&SCHEMA_VERSION) {
+            std::cmp::Ordering::Equal => Ok(()),
+            std::cmp::Ordering::Greater => Err(StoreError::NewerSchema {
+                path,
+                found,
+                supported,
+            }),
+            std::cmp::Ordering::Less => Err(StoreError::OlderSchema {
+                path,
+                found,
+                supported,
+            }),
+        }
     }
 
     fn configure(&mut self) -> Result<()> {
@@ -223,18 +311,68 @@ impl Store {
     }
 }
 
+/// Creates the folder of `path` (the database, or a file beside it) with mode 0700 if it does
+/// not exist.
+pub(crate) fn create_parent_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) if !dir.exists() => DirBuilder::new().recursive(true).mode(0o700).create(dir),
+        _ => Ok(()),
+    }
+}
+
+/// SQLite cannot read this WAL database read-only through its `-shm` and `-wal`: it could not
+/// create them (`SQLITE_CANTOPEN`, `SQLITE_READONLY_DIRECTORY`), or the `-shm` exists but
+/// this process may not write it and no connection that may has it open
+/// (`SQLITE_READONLY_CANTINIT`).
+fn cannot_use_shm(e: &rusqlite::Error) -> bool {
+    use rusqlite::ffi::{SQLITE_READONLY_CANTINIT, SQLITE_READONLY_DIRECTORY};
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.code == rusqlite::ErrorCode::CannotOpen
+            || [SQLITE_READONLY_CANTINIT, SQLITE_READONLY_DIRECTORY].contains(&f.extended_code))
+}
+
+/// Whether `path`'s `-wal` holds anything (what an `immutable` open would not see).
+fn has_wal_content(path: &Path) -> bool {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(wal).is_ok_and(|m| m.len() > 0)
+}
+
+/// `file:PATH?immutable=1`, the path percent-encoded (a `?`, `#` or `%` in it stays a path).
+fn immutable_uri(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    // `file:///abs` for an absolute path: after `file://` comes an (empty) authority.
+    let mut uri = String::from(if path.is_absolute() {
+        "file://"
+    } else {
+        "file:"
+    });
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bare SQLite file at `path` whose `user_version` is `version`.
+    fn db_with_version(path: &Path, version: i64) {
+        let c = Connection::open(path).unwrap();
+        c.pragma_update(None, "user_version", version).unwrap();
+    }
 
     #[test]
     fn newer_schema_and_garbage_files_are_refused_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let newer = dir.path().join("newer.db");
-        {
-            let c = Connection::open(&newer).unwrap();
-            c.pragma_update(None, "user_version", 99).unwrap();
-        }
+        db_with_version(&newer, 99);
         let err = Store::open(&newer).err().unwrap().to_string();
         assert!(
             err.contains("schema version 99") && err.contains("newer.db"),
@@ -261,6 +399,58 @@ mod tests {
             anyhow::Error::from(Store::open(dir.path()).err().unwrap())
         );
         assert!(err.contains("is a directory"), "{err}");
+    }
+
+    #[test]
+    fn read_only_opens_create_nothing_and_read_only_this_builds_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("typo/tidings.db");
+        let err = Store::open_read_only(&missing).err().unwrap();
+        assert!(matches!(err, StoreError::Missing { .. }), "{err}");
+        assert!(err.to_string().contains("typo/tidings.db"), "{err}");
+        assert!(!dir.path().join("typo").exists(), "no folder created");
+
+        let older = dir.path().join("older.db");
+        db_with_version(&older, 1);
+        let err = Store::open_read_only(&older).err().unwrap().to_string();
+        assert!(
+            err.contains("schema version 1, older") && err.contains("older.db"),
+            "{err}"
+        );
+        let version: i64 = Connection::open(&older)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 1, "not migrated");
+
+        let newer = dir.path().join("newer.db");
+        db_with_version(&newer, 99);
+        let err = Store::open_read_only(&newer).err().unwrap().to_string();
+        assert!(err.contains("schema version 99, newer"), "{err}");
+
+        let path = dir.path().join("tidings.db");
+        drop(Store::open(&path).unwrap());
+        let store = Store::open_read_only(&path).unwrap();
+        assert!(store.feeds().unwrap().is_empty());
+        let err = store
+            .conn
+            .execute(
+                "INSERT INTO daemon_state (key, value) VALUES ('k', 'v')",
+                [],
+            )
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("readonly"), "{err}");
+    }
+
+    #[test]
+    fn immutable_uris_keep_odd_paths_paths() {
+        assert_eq!(
+            immutable_uri(Path::new("/a b/x?y#z%.db")),
+            "file:///a%20b/x%3Fy%23z%25.db?immutable=1"
+        );
+        assert_eq!(immutable_uri(Path::new("t.db")), "file:t.db?immutable=1");
     }
 
     #[test]

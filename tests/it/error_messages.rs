@@ -1,0 +1,44 @@
+//! Error messages (issue "Hostile servers, hostile text, and one daemon per database"): each
+//! cause once.
+
+use crate::support::cli::Sandbox;
+
+/// A missing watch-list: its cause once, not "(os error 2): … (os error 2)".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_watch_list_names_its_cause_once() {
+    let sb = Sandbox::new();
+    let missing = sb.path().join("missing.toml");
+    let db = sb.db.display().to_string();
+    for command in ["check", "run", "poll"] {
+        let mut args = vec!["--config", missing.to_str().unwrap(), "--db", &db, command];
+        if command == "poll" {
+            args.push("--once");
+        }
+        let out = sb.run(&args).await;
+        out.assert_code(2);
+        assert_eq!(
+            out.stderr,
+            format!(
+                "tidings: cannot read watch-list {}: No such file or directory (os error 2)\n",
+                missing.display()
+            ),
+            "{}",
+            out.dump()
+        );
+    }
+    // The default watch-list (no --config): where to put one, then the cause, once.
+    let default = sb.path().join("xdg/config/tidings/watchlist.toml");
+    let out = sb.run(&["--db", &db, "check"]).await;
+    out.assert_code(2);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "tidings: no watch-list at {0}: copy config/watchlist.toml there, or pass --config \
+             PATH: cannot read watch-list {0}: No such file or directory (os error 2)\n",
+            default.display()
+        ),
+        "{}",
+        out.dump()
+    );
+    assert!(!sb.db.exists(), "a config error opens no database");
+}
