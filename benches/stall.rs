@@ -5,6 +5,10 @@
 //! sleeps 1 ms at a time and records how late each wake-up is. The figures are the lateness of
 //! the ticker (what any other task — a fetch, delivery, a D-Bus reply — would see).
 //!
+//! With `TIDINGS_STALL_LOCK_MS=N`, another connection holds the database's write lock for N ms
+//! from 20 ms into the pass (a `sqlite3` writer, a second process): the daemon's writes wait
+//! in SQLite's busy handler meanwhile.
+//!
 //! Run: `cargo bench --bench stall` (prints p50 / p99 / max lateness and the pass's time).
 
 use std::future::Future;
@@ -87,7 +91,21 @@ fn main() {
     let config_path = dir.path().join("watchlist.toml");
     std::fs::write(&config_path, toml).unwrap();
     let config = tidings::config::load(&config_path).unwrap();
-    let store = tidings::store::Store::open(&dir.path().join("tidings.db")).unwrap();
+    let db = dir.path().join("tidings.db");
+    let store = tidings::store::Store::open(&db).unwrap();
+    let lock_ms: u64 = std::env::var("TIDINGS_STALL_LOCK_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let locker = (lock_ms > 0).then(|| {
+        std::thread::spawn(move || {
+            let conn = rusqlite::Connection::open(&db).unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+            conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+            std::thread::sleep(Duration::from_millis(lock_ms));
+            conn.execute_batch("COMMIT").unwrap();
+        })
+    });
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -116,6 +134,9 @@ fn main() {
         stop.store(true, Ordering::Relaxed);
         (ticker.await.unwrap(), took)
     });
+    if let Some(t) = locker {
+        t.join().unwrap();
+    }
     let mut ms: Vec<f64> = lates.iter().map(|d| d.as_secs_f64() * 1e3).collect();
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| ms[((ms.len() as f64 - 1.0) * q) as usize];

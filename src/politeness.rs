@@ -73,7 +73,9 @@ impl HostGate {
             *next = start + self.spacing;
             start
         };
-        tokio::time::sleep_until(start).await;
+        if start > Instant::now() {
+            tokio::time::sleep_until(start).await;
+        }
         HostTurn {
             slot,
             spacing: self.spacing,
@@ -88,8 +90,12 @@ impl HostTurn {
     /// records this start.
     pub async fn start(&self) {
         let mut last = self.slot.last_start.lock().await;
-        if let Some(prev) = *last {
-            tokio::time::sleep_until(prev + self.spacing).await;
+        // Only sleep when there is time to wait: a timer, even one already due, costs a turn of
+        // the timer wheel (about a millisecond), and this lock is held meanwhile.
+        if let Some(at) = last.map(|prev| prev + self.spacing)
+            && at > Instant::now()
+        {
+            tokio::time::sleep_until(at).await;
         }
         let now = Instant::now();
         *last = Some(now);
