@@ -244,10 +244,30 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
         for sink in &self.config.sinks {
             self.store.register_sink(&sink.name)?;
         }
+        // A host that asked for a pause is not asked again before it ends.
+        let deferred: HashMap<String, crate::store::HostDeferral> = self
+            .store
+            .host_deferrals(now)?
+            .into_iter()
+            .map(|d| (d.host.clone(), d))
+            .collect();
+        let mut reports: HashMap<String, FeedReport> = HashMap::new();
         for (f, state) in feeds.iter().zip(states) {
+            let fetch_url = state.fetch_url.as_deref().and_then(|u| Url::parse(u).ok());
+            if let Some(d) = deferred.get(&host_key(fetch_url.as_ref().unwrap_or(&f.url))) {
+                let report = FeedReport {
+                    name: poll_task::source_name(f, None, &state),
+                    url: redact_url(&f.url),
+                    result: PollResult::Deferred {
+                        until: d.until,
+                        reason: d.reason.clone(),
+                    },
+                };
+                reports.insert(f.url.to_string(), report);
+                continue;
+            }
             self.spawn_poll(f.clone(), state);
         }
-        let mut reports: HashMap<String, FeedReport> = HashMap::new();
         while let Some(done) = self.tasks.join_next_with_id().await {
             if let Some((url, report)) = blocking(|| self.on_done(done))? {
                 reports.insert(url, report);

@@ -29,6 +29,11 @@ pub enum PollResult {
         status: Option<u16>,
         error: String,
     },
+    /// Not requested: its host asked for a pause (`Retry-After`) that has not ended.
+    Deferred {
+        until: chrono::DateTime<chrono::Utc>,
+        reason: String,
+    },
 }
 
 impl FeedReport {
@@ -60,6 +65,11 @@ impl FeedReport {
                 format!("ok     {}  {status}  unchanged", self.name)
             }
             PollResult::Failed { error, .. } => format!("error  {}  {error}", self.name),
+            PollResult::Deferred { until, reason } => format!(
+                "wait   {}  not polled: its host asked for a pause until {} ({reason})",
+                self.name,
+                until.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")
+            ),
         }
     }
 }
@@ -85,7 +95,10 @@ pub(super) fn log_report(r: &FeedReport) {
         } if *new > 0 => {
             info!(feed = %r.url, status, new, matched = alerts, "polled")
         }
-        PollResult::Fetched { .. } | PollResult::NotModified | PollResult::Unchanged { .. } => {
+        PollResult::Fetched { .. }
+        | PollResult::NotModified
+        | PollResult::Unchanged { .. }
+        | PollResult::Deferred { .. } => {
             tracing::debug!(feed = %r.url, "polled, nothing new")
         }
         PollResult::Failed { status, error } => {

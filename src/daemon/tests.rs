@@ -306,6 +306,45 @@ async fn retry_after_defers_every_feed_of_that_host() {
     assert!(h.script.minutes(other).len() >= 4, "other hosts carry on");
 }
 
+/// `poll --once` honours a host's deferral too: within the pause its feeds are not requested,
+/// and their report says why and until when; other hosts are polled.
+#[tokio::test(start_paused = true)]
+async fn a_one_shot_poll_honours_the_hosts_deferral() {
+    let (a, other) = ("https://busy.example/a.xml", "https://calm.example/rss");
+    let mut h = harness(&feeds_toml(&[a, other], "15m"));
+    h.script.reply(
+        a,
+        vec![Reply::Status(429, Some(Duration::from_secs(40 * 60)))],
+    );
+    let feeds = h.daemon.config.feeds.clone();
+    h.daemon.poll(&feeds).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(10 * 60)).await;
+    let reports = h.daemon.poll(&feeds).await.unwrap();
+    assert_eq!(
+        h.script.minutes(a),
+        [0.0],
+        "not asked again inside the pause"
+    );
+    assert_eq!(
+        h.script.minutes(other),
+        [0.0, 10.0],
+        "other hosts are polled"
+    );
+    assert!(
+        matches!(&reports[0].result, PollResult::Deferred { until, .. } if *until == t0() + chrono::Duration::minutes(40)),
+        "{:?}",
+        reports[0]
+    );
+    assert!(reports[0].ok(), "a pause is not a failure");
+    assert!(
+        reports[0]
+            .summary_line()
+            .contains("not polled: its host asked for a pause until"),
+        "{}",
+        reports[0].summary_line()
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn gone_feed_is_disabled_until_its_entry_changes() {
     let (gone, ok) = ("https://old.example/rss", "https://new.example/rss");

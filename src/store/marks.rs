@@ -144,20 +144,14 @@ mod tests {
 
     use super::*;
     use crate::model::Article;
-    use crate::store::test_support::{article, now, poll_with};
+    use crate::store::test_support::{article, now, one_nato_alert};
     use crate::store::{HistoryFilter, PollRecord};
 
     #[test]
     fn marking_again_replaces_the_mark_and_marks_outlive_retention() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-        poll_with(
-            &mut store,
-            "https://a.example/rss",
-            &[("a1", "Finland applies to join NATO", "https://a.example/1")],
-            "NATO",
-            now(),
-        );
+        one_nato_alert(&mut store, "a1");
         let feed = store
             .sync_feed("https://a.example/rss", None, now())
             .unwrap();

@@ -46,23 +46,13 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::PollRecord;
-    use crate::store::test_support::{article, now, poll_with};
+    use crate::store::test_support::{article, now, one_nato_alert};
 
     #[test]
     fn retention_forgets_old_articles_without_alerts_only() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-        poll_with(
-            &mut store,
-            "https://a.example/rss",
-            &[(
-                "alerted",
-                "Finland applies to join NATO",
-                "https://a.example/1",
-            )],
-            "NATO",
-            now(),
-        );
+        one_nato_alert(&mut store, "alerted");
         let feed = store
             .sync_feed("https://a.example/rss", None, now())
             .unwrap();

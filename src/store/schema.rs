@@ -188,7 +188,7 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_support::{now, poll_with};
+    use crate::store::test_support::one_nato_alert;
     use crate::store::{HistoryFilter, Store};
 
     #[test]
@@ -206,13 +206,7 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
-        poll_with(
-            &mut store,
-            "https://a.example/rss",
-            &[("a1", "Finland applies to join NATO", "https://a.example/1")],
-            "NATO",
-            now(),
-        );
+        one_nato_alert(&mut store, "a1");
         let rows = store
             .history(&HistoryFilter {
                 limit: 10,

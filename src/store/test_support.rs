@@ -65,3 +65,15 @@ pub(super) fn poll_with(
     tx.finish(&PollRecord::default(), at).unwrap();
     created
 }
+
+/// Stores one poll of `https://a.example/rss` with one article (`key`, "Finland applies to
+/// join NATO", `https://a.example/1`) that alerts for `NATO`.
+pub(super) fn one_nato_alert(store: &mut Store, key: &str) {
+    poll_with(
+        store,
+        "https://a.example/rss",
+        &[(key, "Finland applies to join NATO", "https://a.example/1")],
+        "NATO",
+        now(),
+    );
+}
