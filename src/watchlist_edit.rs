@@ -1,13 +1,15 @@
 //! Editing the watch-list from the command line (`tidings feeds add | remove | enable |
 //! disable | list`) without disturbing the user's file: comments, blank lines, key order and
 //! formatting survive byte for byte, except in the one `[[feed]]` table that is edited.
+//! Listing reads either form of the feeds (`[[feed]]` tables or `feed = [{ url = … }]`); only
+//! edits need the `[[feed]]` tables.
 //!
 //! Every function takes the file's text and returns the new text (pure; the caller reads and
 //! writes the file and validates the result with `config::load` before replacing the file).
 //! Feeds are matched by URL with [`crate::links::same_feed`] (so `HTTPS://Example.com/feed`
 //! finds `https://example.com/feed`).
 
-use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
+use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, TableLike, Value, value};
 
 /// A `[[feed]]` as written in the watch-list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +33,9 @@ pub enum EditError {
     /// `feed` is something other than an array of `[[feed]]` tables (e.g. an inline array).
     #[error("`feed` must be written as [[feed]] tables to be edited by tidings")]
     FeedShape,
+    /// `feed` is not an array of tables in either form, so there are no feeds to read.
+    #[error("`feed` must be an array of tables: [[feed]] tables or feed = [{{ url = \"…\" }}]")]
+    NotFeeds,
     /// `feeds add` with a URL that is already in the watch-list.
     #[error("{url}: already in the watch-list (feed[{index}])")]
     Duplicate {
@@ -68,7 +73,25 @@ fn feeds_mut(doc: &mut DocumentMut) -> Result<Option<&mut ArrayOfTables>, EditEr
     }
 }
 
-fn table_url(t: &Table) -> Option<&str> {
+/// Every feed's table, in file order, in either form: `[[feed]]` tables or an array of inline
+/// tables (read-only: edits need the `[[feed]]` tables, [`feeds`]).
+fn feed_tables(doc: &DocumentMut) -> Result<Vec<&dyn TableLike>, EditError> {
+    match doc.get("feed") {
+        None => Ok(Vec::new()),
+        Some(Item::ArrayOfTables(a)) => Ok(a.iter().map(|t| t as &dyn TableLike).collect()),
+        Some(Item::Value(Value::Array(a))) => a
+            .iter()
+            .map(|v| {
+                v.as_inline_table()
+                    .map(|t| t as &dyn TableLike)
+                    .ok_or(EditError::NotFeeds)
+            })
+            .collect(),
+        Some(_) => Err(EditError::NotFeeds),
+    }
+}
+
+fn table_url(t: &dyn TableLike) -> Option<&str> {
     t.get("url").and_then(Item::as_str)
 }
 
@@ -79,15 +102,12 @@ fn find(feeds: &ArrayOfTables, url: &str) -> Option<usize> {
         .position(|t| table_url(t).is_some_and(|u| crate::links::same_feed(u, url)))
 }
 
-/// Every `[[feed]]`, in file order. Tables without a string `url` are listed with an empty
-/// URL (the config loader reports them properly).
+/// Every feed, `[[feed]]` tables or inline ones, in file order. Tables without a string `url`
+/// are listed with an empty URL (the config loader reports them properly).
 pub fn list_feeds(text: &str) -> Result<Vec<FeedEntry>, EditError> {
     let doc = parse(text)?;
-    let Some(feeds) = feeds(&doc)? else {
-        return Ok(Vec::new());
-    };
-    Ok(feeds
-        .iter()
+    Ok(feed_tables(&doc)?
+        .into_iter()
         .map(|t| FeedEntry {
             url: table_url(t).unwrap_or_default().to_string(),
             name: t.get("name").and_then(Item::as_str).map(str::to_string),
@@ -444,6 +464,8 @@ query = 'NATO NEAR/8 (join* OR membership)'
     #[test]
     fn errors() {
         assert!(matches!(list_feeds("[[feed]\n"), Err(EditError::Toml(_))));
+        assert!(matches!(list_feeds("feed = 1\n"), Err(EditError::NotFeeds)));
+        assert!(matches!(list_feeds("[feed]\n"), Err(EditError::NotFeeds)));
         assert!(matches!(
             remove_feed(
                 "feed = [{ url = \"https://a.example/\" }]\n",
@@ -454,6 +476,42 @@ query = 'NATO NEAR/8 (join* OR membership)'
         assert!(matches!(
             set_feed_enabled("", "https://a.example/", false),
             Err(EditError::NotFound(_))
+        ));
+    }
+
+    /// Feeds written as an array of inline tables are a valid watch-list: they are listed like
+    /// `[[feed]]` tables; only edits ask for the `[[feed]]` form.
+    #[test]
+    fn inline_feeds_are_listed_not_edited() {
+        let text = "feed = [\n  { url = \"https://a.example/rss\", name = \"A\", interval = \"10m\" },\n  \
+                    { url = \"https://b.example/rss\", enabled = false },\n]\n";
+        crate::config::parse(text, std::path::Path::new("watchlist.toml")).expect("valid");
+        let feeds = list_feeds(text).expect("list");
+        assert_eq!(
+            feeds,
+            [
+                FeedEntry {
+                    url: "https://a.example/rss".into(),
+                    name: Some("A".into()),
+                    interval: Some("10m".into()),
+                    enabled: true,
+                },
+                FeedEntry {
+                    url: "https://b.example/rss".into(),
+                    name: None,
+                    interval: None,
+                    enabled: false,
+                },
+            ]
+        );
+        assert!(list_feeds("feed = []\n").expect("empty").is_empty());
+        assert!(matches!(
+            add_feed(text, "https://c.example/rss", None),
+            Err(EditError::FeedShape)
+        ));
+        assert!(matches!(
+            set_feed_enabled(text, "https://b.example/rss", true),
+            Err(EditError::FeedShape)
         ));
     }
 

@@ -18,6 +18,26 @@ pub(super) fn status_command(global: &Global, json: bool) -> Result<ExitCode, Fa
     status(&store, json, &switched_off)
 }
 
+/// `t` in `tz` as `MM-DD HH:MM`, with the year in front (`YYYY-MM-DD HH:MM`) when it is not
+/// `now`'s year there: a deferral can run into the next year.
+fn when<Tz: chrono::TimeZone>(
+    t: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+    tz: &Tz,
+) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    use chrono::Datelike;
+    let t = t.with_timezone(tz);
+    let format = if t.year() == now.with_timezone(tz).year() {
+        "%m-%d %H:%M"
+    } else {
+        "%Y-%m-%d %H:%M"
+    };
+    t.format(format).to_string()
+}
+
 /// `tidings status`: every feed's health, read from the database (works while the daemon runs).
 /// The table's text is escaped ([`escape_controls`]); JSON escapes control characters itself.
 fn status(store: &Store, json: bool, switched_off: &[String]) -> Result<ExitCode, Failure> {
@@ -108,7 +128,7 @@ fn status(store: &Store, json: bool, switched_off: &[String]) -> Result<ExitCode
         if let Some(d) = deferred_for(f) {
             state.push(format!(
                 "host deferred until {} ({})",
-                local(Some(d.until)),
+                when(d.until, now, &chrono::Local),
                 d.reason
             ));
         }
@@ -147,4 +167,25 @@ fn status(store: &Store, json: bool, switched_off: &[String]) -> Result<ExitCode
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{FixedOffset, TimeZone, Utc};
+
+    use super::when;
+
+    #[test]
+    fn a_time_shows_its_year_only_when_it_is_not_this_year() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 5, 7, 0, 0).unwrap();
+        let later = Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 0).unwrap();
+        let next_year = Utc.with_ymd_and_hms(2027, 1, 1, 0, 30, 0).unwrap();
+        assert_eq!(when(later, now, &Utc), "12-31 23:59");
+        assert_eq!(when(next_year, now, &Utc), "2027-01-01 00:30");
+        // The year is the local one: 2026-12-31 23:30 UTC is already 2027 in UTC+1.
+        let plus_one = FixedOffset::east_opt(3600).unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 12, 31, 23, 30, 0).unwrap();
+        assert_eq!(when(at, now, &plus_one), "2027-01-01 00:30");
+        assert_eq!(when(at, now, &Utc), "12-31 23:30");
+    }
 }

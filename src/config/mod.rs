@@ -58,6 +58,14 @@ pub struct Config {
     learned: Arc<OnceLock<Arc<Matcher>>>,
 }
 
+impl Config {
+    /// Holds no feed (enabled or not) and no topic: what an empty or truncated file reads as.
+    /// Valid, but a reload refuses it over a running configuration that holds something.
+    pub fn is_empty(&self) -> bool {
+        self.feeds.is_empty() && self.disabled_feeds.is_empty() && self.topics.is_empty()
+    }
+}
+
 /// Reads and validates the watch-list at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {

@@ -1,6 +1,7 @@
 //! The watch-list, read again: a valid one replaces the running configuration (feeds and topics
 //! added, removed or changed; the topics retrained with the user's marks), an invalid one changes
-//! nothing and is reported; and the feeds' rows kept in step with it.
+//! nothing and is reported, and so does a valid one that holds nothing over a running one that
+//! holds something (an emptied file); and the feeds' rows kept in step with it.
 
 use std::time::Duration;
 
@@ -68,8 +69,9 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
     }
 
     /// Reads the watch-list again. A valid one replaces the running config (feeds and topics
-    /// added, removed or changed; removed feeds keep their history); an invalid one changes
-    /// nothing and is reported in the log and in `status`.
+    /// added, removed or changed; removed feeds keep their history); an invalid one, or one
+    /// with no feeds and no topics replacing one with some, changes nothing and is reported
+    /// in the log and in `status`.
     /// The user's marks join the topics' examples ([`learn_from_marks`]); loading and training
     /// run on the blocking pool, not on a runtime worker.
     pub(super) async fn reload(&mut self, cause: ReloadCause) -> Result<(), StoreError> {
@@ -90,7 +92,20 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
                 .and_then(|c| learn_from_marks(c, &marks, &cache).map_err(|e| e.to_string()))
         })
         .await
-        .unwrap_or_else(|e| Err(format!("loading the watch-list failed: {e}")));
+        .unwrap_or_else(|e| Err(format!("loading the watch-list failed: {e}")))
+        .and_then(|new| {
+            // A 0-byte file (an editor that truncates, a failed copy) is valid TOML: taken at
+            // its word it would stop all monitoring without a word.
+            if new.is_empty() && !self.config.is_empty() {
+                Err(format!(
+                    "{} holds no feeds and no topics (emptied or truncated?); to stop \
+                     monitoring, stop the daemon or disable the feeds",
+                    new.path.display()
+                ))
+            } else {
+                Ok(new)
+            }
+        });
         match loaded {
             Ok(new) => {
                 let settings_changed = new.settings != self.config.settings;

@@ -197,6 +197,41 @@ async fn run_for<N: Notifier + Send + Sync + 'static>(
     reload_tx
 }
 
+/// Runs the daemon for 10 minutes more than one per edit: every 10 minutes the watch-list
+/// becomes the next of `edits` and is reloaded.
+async fn run_editing(h: &mut Harness, edits: &[&str]) {
+    let path = h.config_path.clone();
+    let virtual_time = Duration::from_secs(10 * 60 * (edits.len() as u64 + 1));
+    let driver = |reload_tx: mpsc::Sender<ReloadCause>| async move {
+        for text in edits {
+            tokio::time::sleep(Duration::from_secs(10 * 60)).await;
+            write(&path, text);
+            reload_tx.send(ReloadCause::FileChanged).await.unwrap();
+        }
+    };
+    let (reload_tx, reload_rx) = mpsc::channel(4);
+    let run = h.daemon.run(tokio::time::sleep(virtual_time), reload_rx);
+    let ((), res) = tokio::join!(driver(reload_tx), run);
+    res.unwrap();
+}
+
+/// Writes `text` as the watch-list, then [`reload_at_once`].
+async fn reload_now(h: &mut Harness, text: &str) {
+    write(&h.config_path, text);
+    reload_at_once(h).await;
+}
+
+/// Reloads the watch-list at once and runs the daemon for a minute.
+async fn reload_at_once(h: &mut Harness) {
+    let (reload_tx, reload_rx) = mpsc::channel(1);
+    reload_tx.send(ReloadCause::FileChanged).await.unwrap();
+    drop(reload_tx);
+    h.daemon
+        .run(tokio::time::sleep(Duration::from_secs(60)), reload_rx)
+        .await
+        .unwrap();
+}
+
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
@@ -399,22 +434,8 @@ async fn reload_adds_and_removes_feeds_and_a_broken_file_changes_nothing() {
         "https://c.example/rss",
     );
     let mut h = harness(&feeds_toml(&[a, b], "5m"));
-    let path = h.config_path.clone();
-    let (reload_tx, reload_rx) = mpsc::channel(4);
     let script = h.script.clone();
-    let driver = async {
-        tokio::time::sleep(Duration::from_secs(10 * 60)).await;
-        write(&path, &feeds_toml(&[a, c], "5m"));
-        reload_tx.send(ReloadCause::FileChanged).await.unwrap();
-        tokio::time::sleep(Duration::from_secs(10 * 60)).await;
-        write(&path, "[[feed]\nurl = ");
-        reload_tx.send(ReloadCause::FileChanged).await.unwrap();
-    };
-    let run = h
-        .daemon
-        .run(tokio::time::sleep(Duration::from_secs(30 * 60)), reload_rx);
-    let ((), res) = tokio::join!(driver, run);
-    res.unwrap();
+    run_editing(&mut h, &[&feeds_toml(&[a, c], "5m"), "[[feed]\nurl = "]).await;
 
     let after = |url: &str, min: f64| script.minutes(url).into_iter().filter(|t| *t > min).count();
     assert!(
@@ -431,6 +452,36 @@ async fn reload_adds_and_removes_feeds_and_a_broken_file_changes_nothing() {
     assert_eq!(h.daemon.stats.reloads, 1);
     let removed = h.daemon.store.feed_by_url(b).unwrap().unwrap();
     assert!(!removed.in_config, "removed feed keeps its row");
+}
+
+/// An emptied watch-list (0 bytes: an editor that truncates, a failed `cp`) is valid TOML, but
+/// a reload that would drop every feed and every topic keeps the running configuration and
+/// says why in `status`; the next good file is taken. Starting empty stays allowed.
+#[tokio::test(start_paused = true)]
+async fn a_reload_to_an_empty_watch_list_keeps_the_running_one() {
+    let (a, b) = ("https://a.example/rss", "https://b.example/rss");
+    let mut h = harness(&feeds_toml(&[a], "5m"));
+    let script = h.script.clone();
+    run_editing(&mut h, &["", "# nothing yet\n[settings]\n"]).await;
+
+    let after = |url: &str, min: f64| script.minutes(url).into_iter().filter(|t| *t > min).count();
+    assert!(after(a, 20.0) >= 1, "the running config goes on");
+    let err = h.daemon.store.state("config_error").unwrap().unwrap();
+    assert!(err.contains("no feeds and no topics"), "{err}");
+    assert_eq!(h.daemon.stats.reloads, 0);
+    assert!(h.daemon.store.feed_by_url(a).unwrap().unwrap().in_config);
+    assert_eq!(h.daemon.config.feeds.len(), 1);
+
+    // The next good file is taken and clears the error.
+    reload_now(&mut h, &feeds_toml(&[b], "5m")).await;
+    assert_eq!(h.daemon.store.state("config_error").unwrap(), None);
+    assert_eq!(h.daemon.stats.reloads, 1);
+
+    // Empty over empty drops nothing: taken as it is.
+    let mut h = harness("");
+    reload_now(&mut h, "[settings]\n").await;
+    assert_eq!(h.daemon.store.state("config_error").unwrap(), None);
+    assert_eq!(h.daemon.stats.reloads, 1);
 }
 
 /// A reload whose example file went bad (a label that is not 0/1; no negative left) keeps the
@@ -469,13 +520,7 @@ async fn a_reload_with_bad_examples_keeps_the_running_topics() {
         ),
     ] {
         write(&examples, bad);
-        let (reload_tx, reload_rx) = mpsc::channel(1);
-        reload_tx.send(ReloadCause::FileChanged).await.unwrap();
-        drop(reload_tx);
-        h.daemon
-            .run(tokio::time::sleep(Duration::from_secs(60)), reload_rx)
-            .await
-            .unwrap();
+        reload_at_once(&mut h).await;
         let err = h.daemon.store.state("config_error").unwrap().unwrap();
         assert!(err.contains(want), "{err}");
         assert_eq!(learning(&h), Some(2), "the running topics stay");

@@ -42,3 +42,29 @@ async fn a_missing_watch_list_names_its_cause_once() {
     );
     assert!(!sb.db.exists(), "a config error opens no database");
 }
+
+/// An empty watch-list (0 bytes, or only settings and comments) is valid: `check` says so on
+/// stdout, warns on stderr that nothing would be monitored, and exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_warns_about_an_empty_watch_list() {
+    let sb = Sandbox::new();
+    for text in ["", "# later\n[settings]\ninterval = \"5m\"\n"] {
+        sb.write_config(text);
+        let out = sb.tidings(&["check"]).await;
+        out.assert_code(0);
+        assert!(
+            out.stdout.contains("ok (0 feeds, 0 topics"),
+            "{}",
+            out.dump()
+        );
+        assert!(
+            out.stderr.contains("warning:") && out.stderr.contains("no feeds and no topics"),
+            "{}",
+            out.dump()
+        );
+    }
+    sb.write_config("[[feed]]\nurl = \"https://a.example/rss\"\n");
+    let out = sb.tidings(&["check"]).await;
+    out.assert_code(0);
+    assert_eq!(out.stderr, "", "{}", out.dump());
+}

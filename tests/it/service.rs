@@ -911,6 +911,48 @@ async fn opml_import_counts_and_adds_the_right_feeds() {
     assert_eq!(read(&sb.config), before);
 }
 
+/// Feeds written as an array of inline tables are a valid watch-list: `feeds list` and
+/// `feeds export` read them; `feeds add` says it needs `[[feed]]` tables and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inline_feeds_are_listed_and_exported_but_not_edited() {
+    let server = TestServer::start().await;
+    server.set(
+        "/c.xml",
+        feed_response("seed-feed.xml", "application/rss+xml"),
+    );
+    let sb = Sandbox::new();
+    let text = "feed = [\n  { url = \"https://a.example/rss\", name = \"Alpha\" },\n  \
+                { url = \"https://b.example/rss\", enabled = false },\n]\n";
+    sb.write_config(text);
+    sb.tidings(&["check"]).await.assert_code(0);
+
+    let list = sb.tidings(&["feeds", "list"]).await;
+    list.assert_code(0);
+    assert_eq!(list.stdout.lines().count(), 2, "{}", list.dump());
+    assert!(list.line_with("https://a.example/rss").contains("Alpha"));
+    assert!(list.line_with("https://b.example/rss").contains("disabled"));
+
+    let export = sb.tidings(&["feeds", "export"]).await;
+    export.assert_code(0);
+    assert!(
+        export.stdout.contains("https://a.example/rss")
+            && export.stdout.contains("https://b.example/rss")
+            && export.stdout.contains("Alpha"),
+        "{}",
+        export.dump()
+    );
+
+    let out = sb.tidings(&["feeds", "add", &server.url("/c.xml")]).await;
+    out.assert_code(2);
+    assert!(
+        out.stderr
+            .contains("must be written as [[feed]] tables to be edited"),
+        "{}",
+        out.dump()
+    );
+    assert_eq!(read(&sb.config), text);
+}
+
 /// Exports `from`'s watch-list, imports that into an empty watch-list; both hold the same
 /// feeds and the second export is the first, byte for byte. Returns the export.
 async fn round_trip(from: &Sandbox) -> String {
