@@ -8,7 +8,7 @@ use url::Url;
 use super::ConfigError;
 use super::error::Ctx;
 use super::raw::RawFeed;
-use super::values::{feed_url, positive_duration, redact_url};
+use super::values::{INTERVAL, duration_in, feed_url, redact_url};
 
 /// One `[[feed]]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +51,7 @@ pub(super) fn validate(
         let interval = f
             .interval
             .as_ref()
-            .map(|v| positive_duration(ctx, v, &key("interval")))
+            .map(|v| duration_in(ctx, v, &key("interval"), INTERVAL))
             .transpose()?;
         let feed = FeedConfig {
             url,

@@ -5,7 +5,10 @@ use std::time::Duration;
 use super::ConfigError;
 use super::error::Ctx;
 use super::raw::RawSettings;
-use super::values::{byte_size, count, duration, positive_duration};
+use super::values::{
+    HOST_SPACING, INTERVAL, NOTIFICATION_TIMEOUT, RETENTION, UP_TO_A_DAY, byte_size, count,
+    duration_in,
+};
 
 /// Default poll interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15 * 60);
@@ -61,7 +64,7 @@ impl Default for Settings {
 pub(super) fn validate(ctx: &Ctx<'_>, s: &RawSettings) -> Result<Settings, ConfigError> {
     let mut settings = Settings::default();
     if let Some(v) = &s.interval {
-        settings.interval = positive_duration(ctx, v, "settings.interval")?;
+        settings.interval = duration_in(ctx, v, "settings.interval", INTERVAL)?;
     }
     if let Some(v) = s.alert_on_first_poll {
         settings.alert_on_first_poll = v;
@@ -73,7 +76,7 @@ pub(super) fn validate(ctx: &Ctx<'_>, s: &RawSettings) -> Result<Settings, Confi
         settings.host_concurrency = count(ctx, v, "settings.host_concurrency")?;
     }
     if let Some(v) = &s.host_spacing {
-        settings.host_spacing = duration(ctx, v, "settings.host_spacing")?;
+        settings.host_spacing = duration_in(ctx, v, "settings.host_spacing", HOST_SPACING)?;
     }
     if let Some(v) = &s.max_body_size {
         settings.max_body_bytes = byte_size(v.get_ref()).filter(|&n| n > 0).ok_or_else(|| {
@@ -89,7 +92,7 @@ pub(super) fn validate(ctx: &Ctx<'_>, s: &RawSettings) -> Result<Settings, Confi
         settings.flood.batch_after = count(ctx, v, "settings.batch_after")?;
     }
     if let Some(v) = &s.batch_window {
-        settings.flood.batch_window = duration(ctx, v, "settings.batch_window")?;
+        settings.flood.batch_window = duration_in(ctx, v, "settings.batch_window", UP_TO_A_DAY)?;
     }
     if let Some(v) = &s.max_per_topic_per_hour {
         settings.flood.per_topic_per_hour = count(ctx, v, "settings.max_per_topic_per_hour")?;
@@ -107,7 +110,12 @@ pub(super) fn validate(ctx: &Ctx<'_>, s: &RawSettings) -> Result<Settings, Confi
     if let Some(v) = &s.notification_timeout {
         settings.notification_timeout = match v.get_ref().trim() {
             "default" => None,
-            _ => Some(positive_duration(ctx, v, "settings.notification_timeout")?),
+            _ => Some(duration_in(
+                ctx,
+                v,
+                "settings.notification_timeout",
+                NOTIFICATION_TIMEOUT,
+            )?),
         };
     }
     if let Some(v) = &s.opener {
@@ -122,10 +130,10 @@ pub(super) fn validate(ctx: &Ctx<'_>, s: &RawSettings) -> Result<Settings, Confi
     }
 
     if let Some(v) = &s.keep_articles {
-        settings.keep_articles = positive_duration(ctx, v, "settings.keep_articles")?;
+        settings.keep_articles = duration_in(ctx, v, "settings.keep_articles", RETENTION)?;
     }
     if let Some(v) = &s.keep_alerts {
-        settings.keep_alerts = Some(positive_duration(ctx, v, "settings.keep_alerts")?);
+        settings.keep_alerts = Some(duration_in(ctx, v, "settings.keep_alerts", RETENTION)?);
     }
     Ok(settings)
 }

@@ -38,12 +38,24 @@ fn bad_configs_name_file_line_column_key_and_problem() {
             "watchlist.toml:1:1: feed[1]: missing field `url`",
         ),
         (
+            "[settings]\nkeep_alerts = \"300000y\"\n",
+            "watchlist.toml:2:15: settings.keep_alerts: \"300000y\" is out of range: from 1s to 100years",
+        ),
+        (
+            "[settings]\nhost_spacing = \"18446744073709551615s\"\n",
+            "watchlist.toml:2:16: settings.host_spacing: \"18446744073709551615s\" is too long: at most 1h",
+        ),
+        (
+            "[[feed]]\nurl = \"https://a.example/rss\"\ninterval = \"0s\"\n",
+            "watchlist.toml:3:12: feed[1].interval: \"0s\" is out of range: from 1s to 30days",
+        ),
+        (
             "[settings]\ninterval = \"soon\"\n",
             "watchlist.toml:2:12: settings.interval: invalid duration \"soon\": expected number at 0 (examples: \"90s\", \"15m\", \"1h 30m\")",
         ),
         (
             "[settings]\ninterval = \"0s\"\n",
-            "watchlist.toml:2:12: settings.interval: must be longer than zero",
+            "watchlist.toml:2:12: settings.interval: \"0s\" is out of range: from 1s to 30days",
         ),
         (
             "[settings]\ninterval = 15\n",

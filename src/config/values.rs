@@ -63,17 +63,52 @@ pub(super) fn duration(
     })
 }
 
-pub(super) fn positive_duration(
+/// A duration within `range` (each key's range is in README.md, "Settings"): outside it, an
+/// error at the value's position naming both ends. The ranges keep every later time sum far
+/// from overflow.
+pub(super) fn duration_in(
     ctx: &Ctx<'_>,
     v: &Spanned<String>,
     key: &str,
+    range: std::ops::RangeInclusive<Duration>,
 ) -> Result<Duration, ConfigError> {
     let d = duration(ctx, v, key)?;
-    if d.is_zero() {
-        return Err(ctx.at(v.span(), key, "must be longer than zero"));
+    if range.contains(&d) {
+        return Ok(d);
     }
-    Ok(d)
+    let show = |d: &Duration| humantime::format_duration(*d).to_string();
+    let problem = if range.start().is_zero() {
+        format!(
+            "{:?} is too long: at most {}",
+            v.get_ref(),
+            show(range.end())
+        )
+    } else {
+        format!(
+            "{:?} is out of range: from {} to {}",
+            v.get_ref(),
+            show(range.start()),
+            show(range.end())
+        )
+    };
+    Err(ctx.at(v.span(), key, problem))
 }
+
+/// Polling intervals: from one second to 30 days.
+pub(super) const INTERVAL: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(30 * 86_400);
+/// Spacing between requests to one host: up to one hour.
+pub(super) const HOST_SPACING: std::ops::RangeInclusive<Duration> =
+    Duration::ZERO..=Duration::from_secs(3_600);
+/// The batching window and a notification's timeout: up to one day.
+pub(super) const UP_TO_A_DAY: std::ops::RangeInclusive<Duration> =
+    Duration::ZERO..=Duration::from_secs(86_400);
+/// How long a notification stays on screen: more than zero, up to one day.
+pub(super) const NOTIFICATION_TIMEOUT: std::ops::RangeInclusive<Duration> =
+    Duration::from_millis(1)..=Duration::from_secs(86_400);
+/// Retention: from one second to 100 years.
+pub(super) const RETENTION: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(3_155_760_000); // 100 years of 365.25 days
 
 pub(super) fn count(ctx: &Ctx<'_>, v: &Spanned<i64>, key: &str) -> Result<usize, ConfigError> {
     match usize::try_from(*v.get_ref()) {

@@ -18,8 +18,13 @@ impl Store {
         keep_alerts: Option<Duration>,
         batch: usize,
     ) -> Result<(usize, usize)> {
+        // Checked: a horizon beyond the calendar keeps everything instead of overflowing.
         let before = |d: Duration| {
-            ts(now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX / 2))
+            let cutoff = chrono::Duration::from_std(d)
+                .ok()
+                .and_then(|d| now.checked_sub_signed(d))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            ts(cutoff)
         };
         let tx = self.conn.transaction()?;
         let alerts = match keep_alerts {
@@ -74,5 +79,19 @@ mod tests {
             (1, 1)
         );
         assert!(store.articles_since(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_horizon_beyond_the_calendar_keeps_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        one_nato_alert(&mut store, "a1");
+        let forever = Duration::from_secs(300_000 * 365 * 86_400);
+        assert_eq!(
+            store
+                .prune(now(), forever, Some(Duration::MAX), 100)
+                .unwrap(),
+            (0, 0)
+        );
     }
 }
