@@ -153,12 +153,10 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
         clock: C,
     ) -> Result<Self, StoreError> {
         let clock = Arc::new(clock);
-        let delivery = Delivery::new(
-            Store::open(store.path())?,
-            notifier,
-            clock.clone(),
-            config.clone(),
-        );
+        // Delivery's own connection reads a few pending alerts at a time: a small page cache.
+        let delivery_store = Store::open(store.path())?;
+        delivery_store.limit_cache(256)?;
+        let delivery = Delivery::new(delivery_store, notifier, clock.clone(), config.clone());
         Ok(Daemon {
             gates: Gates::new(&config.settings),
             config,

@@ -304,6 +304,14 @@ impl Store {
         Ok(())
     }
 
+    /// Caps this connection's page cache at `kib` KiB (SQLite's default is 2 MiB): for a
+    /// second connection that reads little, so two caches do not both grow to the default.
+    pub fn limit_cache(&self, kib: u32) -> Result<()> {
+        self.conn
+            .pragma_update(None, "cache_size", -i64::from(kib.max(1)))?;
+        Ok(())
+    }
+
     /// Does the database answer? (For the watchdog.)
     pub fn ping(&self) -> Result<()> {
         self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
