@@ -1,5 +1,5 @@
 //! Issue 7, fault matrix: one `tidings run` (child process, private D-Bus with the recording
-//! notification server) over 32 feeds, each on a loopback "host" of its own (127.0.0.10 …),
+//! notification server) over 34 feeds, each on a loopback "host" of its own (127.0.0.10 …),
 //! half of them misbehaving in one way each. The daemon must stay up, alert every healthy
 //! feed's matching article exactly once, record a clear error and back off for each faulty
 //! feed, and keep its peak RSS (VmHWM) under 100 MB.
@@ -109,6 +109,14 @@ fn ten_thousand_doc(headline: &str) -> Vec<u8> {
         })
         .collect();
     rss("Ten Thousand", &items)
+}
+
+/// 20,000 short items (about 4 MB, inside the body cap): refused before feed-rs builds them.
+fn twenty_thousand_doc() -> Vec<u8> {
+    let items: Vec<Item> = (0..20_000)
+        .map(|i| Item::new(&format!("hk-{i}"), &format!("Bulletin {i}"), ""))
+        .collect();
+    rss("Twenty Thousand", &items)
 }
 
 /// Two items with the same guid, both matching: one article, one alert.
@@ -250,6 +258,18 @@ async fn fault_matrix_daemon_survives_alerts_healthy_and_backs_off_faulty() {
                 .header("Retry-After", &in_an_hour)
                 .into(),
             vec!["429"],
+        ),
+        (
+            "HTTP 429 Retry-After in year 9999",
+            Response::status(429)
+                .header("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")
+                .into(),
+            vec!["429"],
+        ),
+        (
+            "Twenty thousand items",
+            ok_xml(twenty_thousand_doc(), "\"k\"").into(),
+            vec!["more than 10000 entries"],
         ),
         (
             "Trickle",
