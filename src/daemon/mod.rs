@@ -24,7 +24,6 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
-use url::Url;
 
 use crate::config::{Config, FeedConfig, redact_url};
 use crate::desktop::{Feedback, Notifier};
@@ -243,16 +242,10 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
             self.store.register_sink(&sink.name)?;
         }
         // A host that asked for a pause is not asked again before it ends.
-        let deferred: HashMap<String, crate::store::HostDeferral> = self
-            .store
-            .host_deferrals(now)?
-            .into_iter()
-            .map(|d| (d.host.clone(), d))
-            .collect();
+        let deferred = self.host_deferrals(now)?;
         let mut reports: HashMap<String, FeedReport> = HashMap::new();
         for (f, state) in feeds.iter().zip(states) {
-            let fetch_url = state.fetch_url.as_deref().and_then(|u| Url::parse(u).ok());
-            if let Some(d) = deferred.get(&host_key(fetch_url.as_ref().unwrap_or(&f.url))) {
+            if let Some(d) = deferred.get(&host_key(&poll_task::fetch_url(f, &state))) {
                 let report = FeedReport {
                     name: poll_task::source_name(f, None, &state),
                     url: redact_url(&f.url),
@@ -436,6 +429,19 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
         Ok(false)
     }
 
+    /// The hosts that asked for a pause still running at `now`, by host key.
+    fn host_deferrals(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<String, crate::store::HostDeferral>, StoreError> {
+        Ok(self
+            .store
+            .host_deferrals(now)?
+            .into_iter()
+            .map(|d| (d.host.clone(), d))
+            .collect())
+    }
+
     /// Starts every feed that is due and not in flight; returns when the next one is due.
     fn start_due(&mut self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
         let mut states: HashMap<String, FeedState> = self
@@ -444,12 +450,7 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
             .into_iter()
             .map(|s| (s.url.clone(), s))
             .collect();
-        let deferred: HashMap<String, DateTime<Utc>> = self
-            .store
-            .host_deferrals(now)?
-            .into_iter()
-            .map(|d| (d.host, d.until))
-            .collect();
+        let deferred = self.host_deferrals(now)?;
         let busy: HashSet<FeedId> = self.in_flight.values().copied().collect();
         let mut next: Option<DateTime<Utc>> = None;
         let feeds = self.config.feeds.clone();
@@ -467,11 +468,10 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
                 info!(feed = %redact_url(&feed.url), "watch-list entry edited: polling the disabled feed again");
                 self.store.enable_feed(feed.url.as_str())?;
             }
-            let fetch_url = state.fetch_url.as_deref().and_then(|u| Url::parse(u).ok());
-            let host = host_key(fetch_url.as_ref().unwrap_or(&feed.url));
+            let host = host_key(&poll_task::fetch_url(&feed, &state));
             let mut due_at = state.next_poll_at.unwrap_or(now);
-            if let Some(until) = deferred.get(&host) {
-                due_at = due_at.max(*until);
+            if let Some(d) = deferred.get(&host) {
+                due_at = due_at.max(d.until);
             }
             if let Some(retry) = self.retry_soon.get(&state.id) {
                 due_at = due_at.max(*retry);

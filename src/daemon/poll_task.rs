@@ -74,6 +74,16 @@ pub(super) struct Job<F, C> {
     pub known: Option<Arc<[u64]>>,
 }
 
+/// Where a feed is fetched from: the URL it moved to (an adopted permanent redirect), else its
+/// watch-list URL.
+pub(super) fn fetch_url(feed: &FeedConfig, state: &FeedState) -> Url {
+    state
+        .fetch_url
+        .as_deref()
+        .and_then(|u| Url::parse(u).ok())
+        .unwrap_or_else(|| feed.url.clone())
+}
+
 /// One feed's poll: its host's turn, a place among the unrecorded and among the fetching,
 /// the fetch, then (for a new body) parsing and matching on the blocking pool.
 pub(super) async fn poll_one<F: Fetch, C: Clock>(job: Job<F, C>) -> Box<Fetched> {
@@ -86,11 +96,7 @@ pub(super) async fn poll_one<F: Fetch, C: Clock>(job: Job<F, C>) -> Box<Fetched>
         state,
         known,
     } = job;
-    let url = state
-        .fetch_url
-        .as_deref()
-        .and_then(|u| Url::parse(u).ok())
-        .unwrap_or_else(|| feed.url.clone());
+    let url = fetch_url(&feed, &state);
     // The host first: a host with many due feeds waits at its own pace without holding the
     // places other hosts need.
     let turn = gates.hosts.acquire(&url).await;

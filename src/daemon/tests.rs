@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex as StdMutex;
 
 use super::*;
+use url::Url;
+
 use crate::config;
 use crate::desktop::Feedback;
 use crate::desktop::{Notification, NotifyError};
