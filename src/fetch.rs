@@ -2,6 +2,9 @@
 //!
 //! One [`Fetcher`] (one reqwest client, one connection pool) serves the whole process.
 
+#![deny(clippy::arithmetic_side_effects)] // instants move only through `checked_time`
+
+use crate::checked_time;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -247,7 +250,7 @@ impl Fetcher {
                 status,
                 StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
             );
-            hops += 1;
+            hops = hops.saturating_add(1);
             url = next;
         };
         let moved_to = (hops > 0 && all_permanent).then(|| url.clone());
@@ -311,7 +314,7 @@ async fn read_capped(mut resp: reqwest::Response, cap: u64) -> Result<Vec<u8>, F
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
-                if body.len() as u64 + chunk.len() as u64 > cap {
+                if (body.len() as u64).saturating_add(chunk.len() as u64) > cap {
                     return Err(FetchError::TooLarge { limit: cap });
                 }
                 body.extend_from_slice(&chunk);
@@ -416,11 +419,9 @@ enum Later {
 /// Every server hint clamped, in one place: nothing defers a feed or its host beyond the
 /// schedule's ceiling ([`schedule::CEILING`], a day) from `now`, and a time in the past is `now`.
 fn clamp(now: DateTime<Utc>, sent: Sent) -> CacheHints {
-    let latest = now + chrono::Duration::from_std(schedule::CEILING).unwrap_or_default();
+    let latest = checked_time::later(now, schedule::CEILING);
     let at = |later: Later| match later {
-        Later::After(d) => {
-            now + chrono::Duration::from_std(d.min(schedule::CEILING)).unwrap_or_default()
-        }
+        Later::After(d) => checked_time::later(now, d.min(schedule::CEILING)),
         Later::At(t) => t.clamp(now, latest),
     };
     CacheHints {

@@ -11,6 +11,9 @@
 //!
 //! Critical topics are exempt from the rate limit and batching: they are urgent by choice.
 
+#![deny(clippy::arithmetic_side_effects)] // instants move only through `checked_time`
+
+use crate::checked_time::{earlier, earlier_by, later_by};
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
@@ -72,7 +75,9 @@ impl QuietHours {
         }
         tz.from_local_datetime(&day.and_time(self.end))
             .earliest()
-            .map_or(now + chrono::Duration::hours(1), |t| t.with_timezone(&Utc))
+            .map_or(later_by(now, chrono::Duration::hours(1)), |t| {
+                t.with_timezone(&Utc)
+            })
     }
 }
 
@@ -99,7 +104,7 @@ impl FloodState {
     }
 
     fn prune(&mut self, now: DateTime<Utc>) {
-        let hour_ago = now - chrono::Duration::hours(1);
+        let hour_ago = earlier_by(now, chrono::Duration::hours(1));
         while self.shown.front().is_some_and(|(t, _)| *t < hour_ago) {
             self.shown.pop_front();
         }
@@ -147,7 +152,8 @@ pub fn plan<Tz: TimeZone>(
     let mut singles: Vec<&Candidate<'_>> = Vec::new();
     let mut per_topic: HashMap<&str, usize> = HashMap::new();
     for (_, topic) in &state.shown {
-        *per_topic.entry(topic.as_str()).or_default() += 1;
+        let n = per_topic.entry(topic.as_str()).or_default();
+        *n = n.saturating_add(1);
     }
     for a in pending {
         if a.critical {
@@ -169,17 +175,17 @@ pub fn plan<Tz: TimeZone>(
         if *n >= policy.per_topic_per_hour {
             summarised.push(a.id);
         } else {
-            *n += 1;
+            *n = n.saturating_add(1);
             singles.push(a);
         }
     }
-    let window_start = now - chrono::Duration::from_std(policy.batch_window).unwrap_or_default();
+    let window_start = earlier(now, policy.batch_window);
     let recent = state
         .shown
         .iter()
         .filter(|(t, _)| *t >= window_start)
         .count();
-    if recent + singles.len() > policy.batch_after {
+    if recent.saturating_add(singles.len()) > policy.batch_after {
         summarised.extend(singles.drain(..).map(|a| a.id));
     }
     plan.deliveries

@@ -3,6 +3,7 @@
 //! See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod atomic_write;
+pub mod checked_time;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -1,5 +1,8 @@
 //! Where a day begins in a time zone, as an instant: "today" and "the last N days" start there.
 
+#![deny(clippy::arithmetic_side_effects)] // instants move only through `checked_time`
+
+use crate::checked_time::naive_earlier_by;
 use chrono::{DateTime, Local, NaiveDate, NaiveTime, Offset, TimeDelta, TimeZone, Utc};
 
 /// The start of `now`'s day in the local time zone (see [`day_start`]).
@@ -17,14 +20,19 @@ pub fn day_start<Tz: TimeZone>(date: NaiveDate, tz: &Tz) -> DateTime<Utc> {
         None => {
             // In the gap: midnight read with the offset in force before the jump is the jump.
             let before = tz
-                .offset_from_utc_datetime(&(midnight - TimeDelta::days(1)))
+                .offset_from_utc_datetime(&naive_earlier_by(midnight, TimeDelta::days(1)))
                 .fix();
-            (midnight - TimeDelta::seconds(i64::from(before.local_minus_utc()))).and_utc()
+            naive_earlier_by(
+                midnight,
+                TimeDelta::seconds(i64::from(before.local_minus_utc())),
+            )
+            .and_utc()
         }
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)] // tests may compute plainly
 mod tests {
     use super::*;
     use chrono::{FixedOffset, LocalResult, NaiveDateTime};

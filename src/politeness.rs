@@ -4,6 +4,9 @@
 //! with many due feeds queues behind its own spacing without holding places other hosts
 //! could use.
 
+#![deny(clippy::arithmetic_side_effects)] // instants move only through `checked_time`
+
+use crate::checked_time::deadline;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,7 +73,7 @@ impl HostGate {
         let start = {
             let mut next = slot.next_start.lock().await;
             let start = (*next).max(Instant::now());
-            *next = start + self.spacing;
+            *next = deadline(start, self.spacing);
             start
         };
         if start > Instant::now() {
@@ -92,7 +95,7 @@ impl HostTurn {
         let mut last = self.slot.last_start.lock().await;
         // Only sleep when there is time to wait: a timer, even one already due, costs a turn of
         // the timer wheel (about a millisecond), and this lock is held meanwhile.
-        if let Some(at) = last.map(|prev| prev + self.spacing)
+        if let Some(at) = last.map(|prev| deadline(prev, self.spacing))
             && at > Instant::now()
         {
             tokio::time::sleep_until(at).await;
@@ -100,6 +103,6 @@ impl HostTurn {
         let now = Instant::now();
         *last = Some(now);
         let mut next = self.slot.next_start.lock().await;
-        *next = (*next).max(now + self.spacing);
+        *next = (*next).max(deadline(now, self.spacing));
     }
 }

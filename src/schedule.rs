@@ -1,5 +1,8 @@
 //! PURE: when to poll a feed next. No I/O, no clock: `now` and the jitter are parameters.
 
+#![deny(clippy::arithmetic_side_effects)] // instants move only through `checked_time`
+
+use crate::checked_time::{self, later_by};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -74,7 +77,7 @@ pub fn next_poll(
     failures: u32,
     jitter: f64,
 ) -> DateTime<Utc> {
-    let at = |d: Duration| now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+    let at = |d: Duration| checked_time::later(now, d);
     let retry_after = hints.retry_after.filter(|t| *t > now);
     if failures > 0 {
         let exp = failures.saturating_sub(1).min(30);
@@ -95,7 +98,7 @@ pub fn next_poll(
         wait = wait.max(every);
     }
     if let Some(exp) = hints.expires
-        && let Ok(d) = (exp - now).to_std()
+        && let Ok(d) = exp.signed_duration_since(now).to_std()
     {
         wait = wait.max(d);
     }
@@ -112,11 +115,15 @@ fn skip_quiet_times(mut t: DateTime<Utc>, feed: &FeedHints) -> DateTime<Utc> {
     }
     for _ in 0..(24 * 8) {
         if feed.skip_days.contains(&t.weekday()) {
-            t = t.duration_trunc(chrono::Duration::days(1)).unwrap_or(t)
-                + chrono::Duration::days(1);
+            t = later_by(
+                t.duration_trunc(chrono::Duration::days(1)).unwrap_or(t),
+                chrono::Duration::days(1),
+            );
         } else if feed.skip_hours.contains(&t.hour()) {
-            t = t.duration_trunc(chrono::Duration::hours(1)).unwrap_or(t)
-                + chrono::Duration::hours(1);
+            t = later_by(
+                t.duration_trunc(chrono::Duration::hours(1)).unwrap_or(t),
+                chrono::Duration::hours(1),
+            );
         } else {
             break;
         }
@@ -125,6 +132,7 @@ fn skip_quiet_times(mut t: DateTime<Utc>, feed: &FeedHints) -> DateTime<Utc> {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)] // tests may compute plainly
 mod tests {
     use super::*;
 

@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 
 use super::paths::open_store_read_only;
@@ -248,7 +247,9 @@ pub fn model_line(l: &crate::model::Learned) -> String {
 /// `tidings stats`: one line per topic, a bar per day (▁ to █ scaled to the busiest day).
 fn stats(store: &Store, days: u32) -> Result<ExitCode, Failure> {
     let today = chrono::Local::now().date_naive();
-    let first = today - chrono::Duration::days(i64::from(days) - 1);
+    let first = today
+        .checked_sub_days(chrono::Days::new(u64::from(days.saturating_sub(1))))
+        .unwrap_or(chrono::NaiveDate::MIN);
     let since = crate::local_time::day_start(first, &chrono::Local);
     let rows = store.alerts_per_day(since)?;
     print!("{}", render_stats(&rows, first, today));
@@ -306,8 +307,8 @@ pub fn parse_since(
 ) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     let s = s.trim();
     if let Ok(d) = humantime::parse_duration(s) {
-        let d = chrono::Duration::from_std(d).context("duration too long")?;
-        return Ok(now - d);
+        // Further back than the calendar goes is "since the beginning".
+        return Ok(crate::checked_time::earlier(now, d));
     }
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&chrono::Utc));
@@ -420,5 +421,10 @@ mod tests {
             "2022-03-01T10:00:00+00:00"
         );
         assert!(parse_since("yesterday-ish", now).is_err());
+        // Further back than the calendar reaches (it panicked): since the beginning.
+        assert_eq!(
+            parse_since("300000y", now).unwrap(),
+            chrono::DateTime::<chrono::Utc>::MIN_UTC
+        );
     }
 }

@@ -218,7 +218,7 @@ pub(super) fn conclude(
     if let Some(to) = moved_to {
         let to = to.to_string();
         record.redirect_seen = if state.redirect_to.as_deref() == Some(to.as_str()) {
-            state.redirect_seen + 1
+            state.redirect_seen.saturating_add(1)
         } else {
             1
         };
@@ -339,6 +339,7 @@ pub(super) fn fingerprint(feed: &FeedConfig) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)] // tests may compute plainly
 mod tests {
     use std::path::Path;
     use std::time::Duration;

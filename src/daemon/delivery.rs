@@ -3,6 +3,9 @@
 //! `run` it is its own task, woken by the loop when alerts are committed, so a slow
 //! notification server or sink never holds up the loop (polls, the watchdog).
 
+#![deny(clippy::arithmetic_side_effects)] // instants move only through `checked_time`
+
+use crate::checked_time::{earlier_by, later, until};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,7 +43,7 @@ impl Backoff {
         let wait = DELIVERY_BACKOFF_BASE
             .saturating_mul(1 << exp)
             .min(DELIVERY_BACKOFF_CAP);
-        self.retry_at = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
+        self.retry_at = Some(later(now, wait));
         self.failures
     }
 
@@ -133,9 +136,7 @@ impl<N: Notifier, C: Clock> Delivery<N, C> {
         let mut feedback = self.feedback.take();
         loop {
             let now = self.clock.now();
-            let sleep = self
-                .next_wake()
-                .map(|t| (t - now).to_std().unwrap_or_default());
+            let sleep = self.next_wake().map(|t| until(now, t));
             tokio::select! {
                 biased;
                 msg = wake.recv() => match msg {
@@ -156,8 +157,7 @@ impl<N: Notifier, C: Clock> Delivery<N, C> {
             }
             if let Err(e) = self.deliver_pending().await {
                 warn!(error = %e, "cannot deliver alerts now; trying again shortly");
-                let pause = chrono::Duration::from_std(BUSY_PAUSE).unwrap_or_default();
-                self.retry_store = Some(self.clock.now() + pause);
+                self.retry_store = Some(later(self.clock.now(), BUSY_PAUSE));
             }
         }
         self.feedback = feedback;
@@ -225,8 +225,7 @@ impl<N: Notifier, C: Clock> Delivery<N, C> {
     fn mark_shown(&mut self, now: DateTime<Utc>) -> Result<(), StoreError> {
         while let Some((ids, at, via)) = self.shown_unmarked.first() {
             if let Err(e) = blocking(|| self.store.mark_delivered(ids, *at, via)) {
-                let pause = chrono::Duration::from_std(BUSY_PAUSE).unwrap_or_default();
-                self.retry_store = Some(now + pause);
+                self.retry_store = Some(later(now, BUSY_PAUSE));
                 return Err(e);
             }
             self.shown_unmarked.remove(0);
@@ -240,7 +239,7 @@ impl<N: Notifier, C: Clock> Delivery<N, C> {
         self.mark_shown(now)?;
         if !self.flood_loaded {
             // Limits hold across restarts and separate `poll --once` runs.
-            let hour_ago = now - chrono::Duration::hours(1);
+            let hour_ago = earlier_by(now, chrono::Duration::hours(1));
             self.flood = FloodState::from_shown(blocking(|| self.store.shown_since(hour_ago))?);
             self.flood_loaded = true;
         }

@@ -1,6 +1,8 @@
 //! Clicks on our notifications: open the article, mute the topic for a while, mark the alert
 //! right or wrong. Handled by the delivery task, which knows what it showed.
 
+#![deny(clippy::arithmetic_side_effects)] // instants move only through `checked_time`
+
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -66,8 +68,7 @@ impl<N: Notifier, C: Clock> Delivery<N, C> {
                     }
                     desktop::ACTION_MUTE => {
                         if let Some(topic) = target.topic {
-                            let until = self.clock.now()
-                                + chrono::Duration::from_std(MUTE_FOR).unwrap_or_default();
+                            let until = crate::checked_time::later(self.clock.now(), MUTE_FOR);
                             info!(topic = %topic, until = %until, "topic muted");
                             blocking(|| self.store.mute_topic(&topic, until))?;
                         }

@@ -61,7 +61,7 @@ pub fn learning_lines(config: &Config) -> Vec<String> {
             Some(format!(
                 "topic {:?} learns from {} examples ({right} right, {wrong} wrong), {marks} of them marks; model {how}",
                 t.name,
-                right + wrong
+                right.saturating_add(wrong)
             ))
         })
         .collect()

@@ -5,6 +5,8 @@
 //!
 //! Wires the edges (fetch, store, notify) to the pure core (parse, matcher, schedule).
 
+#![deny(clippy::arithmetic_side_effects)] // instants move only through `checked_time`
+
 mod conclude;
 mod delivery;
 mod feedback;
@@ -15,6 +17,7 @@ mod report;
 mod retention;
 mod seams;
 
+use crate::checked_time::{deadline, later};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
@@ -292,7 +295,7 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
         let watchdog_every = self.sd.watchdog_interval();
         let mut ls = LoopState {
             watchdog_every,
-            next_watchdog: watchdog_every.map(|d| tokio::time::Instant::now() + d),
+            next_watchdog: watchdog_every.map(|d| deadline(tokio::time::Instant::now(), d)),
             delivery: Some(wake),
         };
 
@@ -320,7 +323,7 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
         }
         info!(in_flight = self.tasks.len(), "shutting down");
         let _ = self.sd.stopping();
-        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        let deadline = deadline(tokio::time::Instant::now(), SHUTDOWN_GRACE);
         while result.is_ok() && !self.tasks.is_empty() {
             match tokio::time::timeout_at(deadline, self.tasks.join_next_with_id()).await {
                 Ok(Some(done)) => {
@@ -369,7 +372,7 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
         reloads: &mut mpsc::Receiver<ReloadCause>,
         ls: &mut LoopState,
     ) -> Result<bool, StoreError> {
-        self.stats.wakeups += 1;
+        self.stats.wakeups = self.stats.wakeups.saturating_add(1);
         let now = self.clock.now();
         // Due polls start first (as tasks); retention runs while they fetch.
         let due_next = blocking(|| self.start_due(now))?;
@@ -378,7 +381,7 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
         }
         let next = [due_next, self.next_prune].into_iter().flatten().min();
         let mut wait = next
-            .and_then(|t| (t - now).to_std().ok())
+            .and_then(|t| t.signed_duration_since(now).to_std().ok())
             .unwrap_or(Duration::from_secs(24 * 3600));
         if let Some(at) = ls.next_watchdog {
             wait = wait.min(at.saturating_duration_since(tokio::time::Instant::now()));
@@ -424,7 +427,9 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
             if self.store.ping().is_ok() {
                 let _ = self.sd.watchdog();
             }
-            ls.next_watchdog = ls.watchdog_every.map(|d| tokio::time::Instant::now() + d);
+            ls.next_watchdog = ls
+                .watchdog_every
+                .map(|d| deadline(tokio::time::Instant::now(), d));
         }
         Ok(false)
     }
@@ -532,7 +537,7 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
             Ok(r) => r,
             Err(e) if e.is_busy() => {
                 warn!(feed = %redact_url(&feed.url), error = %e, "database locked by another writer; this poll is retried");
-                let retry = now + chrono::Duration::from_std(BUSY_RETRY).unwrap_or_default();
+                let retry = later(now, BUSY_RETRY);
                 self.retry_soon.insert(state.id, retry);
                 return Ok(None);
             }
@@ -541,7 +546,7 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
         if let Some(keys) = keys {
             self.known.insert(state.id, keys);
         }
-        self.stats.polls += 1;
+        self.stats.polls = self.stats.polls.saturating_add(1);
         log_report(&report);
         Ok(Some((feed.url.to_string(), report)))
     }
@@ -560,4 +565,5 @@ pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)] // tests may compute plainly
 mod tests;

@@ -175,7 +175,7 @@ pub(super) async fn poll_one<F: Fetch, C: Clock>(job: Job<F, C>) -> Box<Fetched>
 /// Feeds fetched but not yet recorded, at most: every fetch slot, and two more so the
 /// recorder always has the next feed ready. Each one waiting holds its parsed articles.
 pub(super) fn unrecorded_limit(concurrency: usize) -> usize {
-    concurrency.max(1) + 2
+    concurrency.max(1).saturating_add(2)
 }
 
 /// Matches per article (by index; `None` for articles seen before), and the matcher that

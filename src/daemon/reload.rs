@@ -3,6 +3,9 @@
 //! nothing and is reported, and so does a valid one that holds nothing over a running one that
 //! holds something (an emptied file); and the feeds' rows kept in step with it.
 
+#![deny(clippy::arithmetic_side_effects)] // instants move only through `checked_time`
+
+use crate::checked_time::later;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -49,11 +52,9 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
                 .into_iter()
                 .enumerate()
                 .map(|(i, (id, interval))| {
-                    let offset = interval / n * i as u32;
-                    (
-                        id,
-                        now + chrono::Duration::from_std(offset).unwrap_or_default(),
-                    )
+                    // i < n, so the offset stays below the interval.
+                    let offset = interval.checked_div(n).unwrap_or_default();
+                    (id, later(now, offset.saturating_mul(i as u32)))
                 })
                 .collect();
             self.store.set_next_polls(&polls)?;
@@ -123,7 +124,7 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
                 }
                 self.sync_config(true)?;
                 self.store.set_state("config_error", None)?;
-                self.stats.reloads += 1;
+                self.stats.reloads = self.stats.reloads.saturating_add(1);
             }
             Err(e) => {
                 error!(

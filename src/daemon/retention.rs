@@ -1,6 +1,8 @@
 //! Retention, once a day: old articles without alerts (and old alerts, if set) are forgotten
 //! in short steps.
 
+#![deny(clippy::arithmetic_side_effects)] // instants move only through `checked_time`
+
 use chrono::{DateTime, Utc};
 use tracing::info;
 
@@ -20,7 +22,7 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
         let (articles, alerts) =
             self.store
                 .prune(now, s.keep_articles, s.keep_alerts, PRUNE_BATCH)?;
-        if articles + alerts > 0 {
+        if articles > 0 || alerts > 0 {
             info!(
                 articles,
                 alerts, "retention: forgot old articles and alerts"
@@ -32,7 +34,7 @@ impl<F: Fetch, N: Notifier + Send + Sync + 'static, C: Clock> Daemon<F, N, C> {
         } else {
             chrono::Duration::days(1)
         };
-        self.next_prune = Some(now + wait);
+        self.next_prune = Some(crate::checked_time::later_by(now, wait));
         Ok(())
     }
 }

@@ -1,6 +1,8 @@
 //! The seams: where the loop reads the time and fetches feeds, so tests can drive it under
 //! `tokio::time::pause()` with a scripted fetcher.
 
+#![deny(clippy::arithmetic_side_effects)] // instants move only through `checked_time`
+
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
@@ -40,8 +42,7 @@ impl TokioClock {
 
 impl Clock for TokioClock {
     fn now(&self) -> DateTime<Utc> {
-        let elapsed = tokio::time::Instant::now() - self.start;
-        self.wall + chrono::Duration::from_std(elapsed).unwrap_or_default()
+        crate::checked_time::later(self.wall, self.start.elapsed())
     }
 }
 

@@ -126,7 +126,7 @@ pub fn render_summary(
 
 /// "just now", "4 min ago", "3 h ago", "2 days ago"; `None` for a time in the future.
 pub fn age(now: DateTime<Utc>, then: DateTime<Utc>) -> Option<String> {
-    let secs = (now - then).num_seconds();
+    let secs = now.signed_duration_since(then).num_seconds();
     if secs < -60 {
         return None;
     }

@@ -118,7 +118,10 @@ pub(crate) fn ts_ceil(t: DateTime<Utc>) -> String {
     let t = if t.nanosecond() == 0 {
         t
     } else {
-        t.duration_trunc(chrono::Duration::seconds(1)).unwrap_or(t) + chrono::Duration::seconds(1)
+        crate::checked_time::later_by(
+            t.duration_trunc(chrono::Duration::seconds(1)).unwrap_or(t),
+            chrono::Duration::seconds(1),
+        )
     };
     ts(t)
 }

@@ -113,7 +113,7 @@ impl PollTx<'_> {
     /// [`crate::story`]), the article is added to that alert's sources instead. Returns how
     /// many alerts were created.
     pub fn record_alerts(&mut self, alerts: &[NewAlert<'_>], now: DateTime<Utc>) -> Result<usize> {
-        let since = ts(now - chrono::Duration::from_std(crate::story::WINDOW).unwrap_or_default());
+        let since = ts(crate::checked_time::earlier(now, crate::story::WINDOW));
         let now = ts(now);
         let mut created = 0;
         for a in alerts {

@@ -1,5 +1,7 @@
 //! Retention: pruning old alerts and the articles no alert refers to, in batches.
 
+#![deny(clippy::arithmetic_side_effects)] // instants move only through `checked_time`
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};

@@ -9,6 +9,12 @@
 //! - no notification for something that is not an alert;
 //! - duplicate deliveries ≤ the number of kills.
 //!
+//! Hostile parts ride along (issue 20): every fourth feed's headlines carry terminal escape
+//! sequences (none may be stored), one more host answers 429 with a `Retry-After` in year
+//! 9999 (its deferral must stay within a day), and in every third round a second `tidings run`
+//! on the same database must exit 1 at once naming the running daemon's PID — also right after
+//! a SIGKILL, when the lock has just been released by the kernel.
+//!
 //! ## The duplicate window
 //!
 //! An alert is committed first, then sent over D-Bus, then marked `delivered_at` in a second
@@ -54,12 +60,22 @@ fn matches(feed: usize, k: u64) -> bool {
 }
 
 fn headline(feed: usize, k: u64) -> String {
-    if matches(feed, k) {
-        format!("NATO membership bulletin f{feed} k{k}")
+    // Every fourth feed tries to clear the screen and retitle the window; what is stored (and
+    // shown) is the headline without them.
+    let (clear, retitle) = if feed.is_multiple_of(4) {
+        ("\u{1b}[2J", "\u{1b}]0;owned\u{7}")
     } else {
-        format!("Weather bulletin f{feed} k{k}")
+        ("", "")
+    };
+    if matches(feed, k) {
+        format!("NATO membership {clear}bulletin f{feed} k{k}{retitle}")
+    } else {
+        format!("Weather {clear}bulletin f{feed} k{k}{retitle}")
     }
 }
+
+/// A host that asks for a pause until the end of year 9999.
+const LIMITED_HOST: &str = "127.0.0.66";
 
 /// Feed `feed` at generation `gen`: items gen-WINDOW+1 ..= gen, newest first.
 fn doc(feed: usize, generation: u64) -> Vec<u8> {
@@ -115,6 +131,11 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_at_most_once_per
         }
     };
     publish(&servers, 0);
+    let limited = TestServer::start_on(LIMITED_HOST).await;
+    limited.set(
+        "/limited.xml",
+        Response::status(429).header("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT"),
+    );
     // Content changes between polls: a new item in every feed every 400 ms.
     let ticker = {
         let servers = servers.clone();
@@ -139,6 +160,10 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_at_most_once_per
             feed_url(f)
         ));
     }
+    config.push_str(&format!(
+        "[[feed]]\nurl = \"{}\"\nname = \"Limited\"\ninterval = \"1s\"\n\n",
+        limited.url("/limited.xml")
+    ));
     config.push_str("[[topic]]\nname = \"NATO membership\"\nquery = 'NATO AND membership'\n");
     sb.write_config(&config);
 
@@ -176,6 +201,9 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_at_most_once_per
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+        if round % 3 == 1 && daemon.exited().is_none() {
+            second_run_refuses(&sb, bus.address(), daemon.pid).await;
+        }
         // A little jitter past the trigger, so kills land at different points of the work
         // that follows it (fault timing, not synchronisation).
         tokio::time::sleep(extra).await;
@@ -212,7 +240,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_at_most_once_per
                 &sb.db,
                 &format!(
                     "SELECT count(*) FROM feeds WHERE last_error IS NULL \
-                     AND last_polled_at > '{published_at}'"
+                     AND last_polled_at > '{published_at}' AND url NOT LIKE '%/limited.xml'"
                 ),
             );
             let pending = query(
@@ -256,6 +284,29 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_at_most_once_per
         "articles stored twice (guid): {dup_guids:?}"
     );
     let articles = query(&sb.db, "SELECT title FROM articles");
+    let raw: Vec<&String> = articles
+        .iter()
+        .filter_map(|r| r[0].as_ref())
+        .filter(|t| t.contains(['\u{1b}', '\u{7}']))
+        .collect();
+    assert!(raw.is_empty(), "escape sequences stored: {raw:?}");
+    let deferred = query(
+        &sb.db,
+        &format!("SELECT deferred_until FROM hosts WHERE host LIKE '{LIMITED_HOST}%'"),
+    );
+    let day_ahead = (chrono::Utc::now() + chrono::Duration::days(1) + chrono::Duration::minutes(5))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert!(
+        !deferred.is_empty() && !limited.requests().is_empty(),
+        "the year-9999 host was polled and deferred: {deferred:?}"
+    );
+    for row in &deferred {
+        let until = row[0].as_deref().unwrap_or_default();
+        assert!(
+            until < day_ahead.as_str(),
+            "a Retry-After in year 9999 deferred the host beyond a day: {until}"
+        );
+    }
     let matching_titles: Vec<String> = articles
         .iter()
         .filter_map(|r| r[0].clone())
@@ -330,5 +381,36 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_at_most_once_per
     assert!(
         duplicates <= kills,
         "{duplicates} duplicate notifications for {kills} kills: {twice:?}"
+    );
+}
+
+/// A second `tidings run` on the database of the running daemon `pid`: exits 1 at once and
+/// names the PID.
+async fn second_run_refuses(sb: &Sandbox, bus: &str, pid: u32) {
+    // The daemon may not have taken its lock yet (a kill early in its start): wait until the
+    // lock file names it.
+    let mut lock = sb.db.clone().into_os_string();
+    lock.push(".lock");
+    wait_until(
+        "the daemon to hold its lock",
+        crate::support::TIMEOUT,
+        async || {
+            let held = std::fs::read_to_string(&lock).unwrap_or_default();
+            (held.trim() == pid.to_string()).then_some(())
+        },
+    )
+    .await;
+    let (mut cmd, text) = sb.command_with_files(&["run"]);
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", bus)
+        .env("TIDINGS_LOG", "warn");
+    let out = tokio::time::timeout(crate::support::TIMEOUT, cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("{text}: a second daemon kept running beside PID {pid}"))
+        .expect("run the second daemon");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}: {stderr}");
+    assert!(
+        stderr.contains(&format!("PID {pid}")),
+        "{text}: the refusal names the running daemon (PID {pid}): {stderr}"
     );
 }

@@ -68,3 +68,28 @@ async fn check_warns_about_an_empty_watch_list() {
     out.assert_code(0);
     assert_eq!(out.stderr, "", "{}", out.dump());
 }
+
+/// A `--since` further back than the calendar reaches (`300000y`) panicked in `history` and
+/// `match --history`: it means "since the beginning".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_since_before_the_calendar_is_the_beginning_not_a_crash() {
+    let sb = Sandbox::new();
+    sb.write_config("");
+    let out = sb.tidings(&["poll", "--once"]).await;
+    out.assert_code(0);
+    let out = sb.tidings(&["history", "--since", "300000y"]).await;
+    out.assert_code(0);
+    assert!(!out.stderr.contains("panicked"), "{}", out.dump());
+    let out = sb
+        .tidings(&[
+            "match",
+            "--history",
+            "--since",
+            "300000y",
+            "--query",
+            "NATO",
+        ])
+        .await;
+    assert!(!out.stderr.contains("panicked"), "{}", out.dump());
+    assert_ne!(out.code, Some(101), "{}", out.dump());
+}

@@ -111,12 +111,24 @@ fn ten_thousand_doc(headline: &str) -> Vec<u8> {
     rss("Ten Thousand", &items)
 }
 
-/// 20,000 short items (about 4 MB, inside the body cap): refused before feed-rs builds them.
-fn twenty_thousand_doc() -> Vec<u8> {
-    let items: Vec<Item> = (0..20_000)
-        .map(|i| Item::new(&format!("hk-{i}"), &format!("Bulletin {i}"), ""))
-        .collect();
-    rss("Twenty Thousand", &items)
+/// 100,000 short items inside the 10 MiB body cap (issue 20's memory attack, which peaked at
+/// 134 MB): refused before feed-rs builds them.
+fn hundred_thousand_doc() -> Vec<u8> {
+    let mut doc = String::from(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Hundred Thousand</title>",
+    );
+    for i in 0..100_000 {
+        doc.push_str(&format!(
+            "<item><guid>hk-{i}</guid><title>NATO membership bulletin {i}</title></item>"
+        ));
+    }
+    doc.push_str("</channel></rss>");
+    assert!(
+        doc.len() < 10 << 20,
+        "inside the body cap: {} bytes",
+        doc.len()
+    );
+    doc.into_bytes()
 }
 
 /// Two items with the same guid, both matching: one article, one alert.
@@ -268,7 +280,7 @@ async fn fault_matrix_daemon_survives_alerts_healthy_and_backs_off_faulty() {
         ),
         (
             "Twenty thousand items",
-            ok_xml(twenty_thousand_doc(), "\"k\"").into(),
+            ok_xml(hundred_thousand_doc(), "\"k\"").into(),
             vec!["more than 10000 entries"],
         ),
         (
@@ -570,6 +582,37 @@ async fn fault_matrix_daemon_survives_alerts_healthy_and_backs_off_faulty() {
     );
     assert!(daemon.exited().is_none(), "daemon died at the end");
     assert_eq!(daemon.stop().await, Some(0), "clean exit on SIGTERM");
+
+    // The same matrix through `poll --once` on a fresh database: the issue's measurement.
+    let once_db = sb.path().join("once.db");
+    let (cmd, text) = sb.command(&[
+        "--config",
+        &sb.config.display().to_string(),
+        "--db",
+        &once_db.display().to_string(),
+        "poll",
+        "--once",
+    ]);
+    let mut cmd = cmd.into_std();
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .env("DBUS_SESSION_BUS_ADDRESS", bus.address());
+    let (code, once_hwm) = tokio::task::spawn_blocking(move || peak_rss_of(cmd))
+        .await
+        .expect("poll --once");
+    println!(
+        "poll --once peak RSS (ru_maxrss): {:.1} MiB (bound {} MiB)",
+        once_hwm as f64 / 1024.0,
+        MAX_HWM_KIB / 1024
+    );
+    assert!(
+        code.is_some(),
+        "{text}: killed by a signal (exit status {code:?})"
+    );
+    assert!(
+        once_hwm < MAX_HWM_KIB,
+        "{text}: peak RSS {once_hwm} KiB exceeds {MAX_HWM_KIB} KiB"
+    );
 }
 
 fn feed_status<'a>(status: &'a serde_json::Value, url: &str) -> Option<&'a serde_json::Value> {
@@ -582,4 +625,19 @@ fn feed_status<'a>(status: &'a serde_json::Value, url: &str) -> Option<&'a serde
 pub fn tail(s: &str, n: usize) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Runs `cmd` to its end; its exit code and peak resident set (KiB, from `wait4`'s rusage).
+fn peak_rss_of(mut cmd: std::process::Command) -> (Option<i32>, u64) {
+    let child = cmd.spawn().expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value; wait4 fills it. The child is reaped here, and
+    // `child` is never waited on afterwards.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
+    drop(child);
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (code, usage.ru_maxrss as u64)
 }
