@@ -6,7 +6,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::model::FeedId;
-use crate::store::{AlertDetail, AlertFilter, AlertRow};
+use crate::store::{AlertDetail, AlertFilter, AlertPage, AlertRow, PageKey};
 
 /// The panes, in `Tab` order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +130,9 @@ pub struct App {
     /// The filter as typed (shown in the Alerts pane's title).
     pub filter_text: String,
     pub alerts: Vec<AlertRow>,
-    /// No older alerts match: no further page.
+    /// Where the next page starts.
+    pub cursor: Option<PageKey>,
+    /// No older alerts are left: no further page.
     pub alerts_end: bool,
     pub selected: usize,
     pub detail: Option<AlertDetail>,
@@ -165,6 +167,7 @@ impl App {
             filter: AlertFilter::default(),
             filter_text: String::new(),
             alerts: Vec::new(),
+            cursor: None,
             alerts_end: false,
             selected: 0,
             detail: None,
@@ -205,12 +208,12 @@ impl App {
         self.pane == Pane::Queue && self.queue == Loading::NotStarted
     }
 
-    /// A page of older alerts arrived.
-    pub fn append_page(&mut self, rows: Vec<AlertRow>, asked: usize) {
-        if rows.len() < asked {
-            self.alerts_end = true;
-        }
-        self.alerts.extend(rows);
+    /// A page of older alerts arrived (perhaps empty: the filter kept nothing of the alerts
+    /// it looked at, and the next page goes on from there).
+    pub fn append_page(&mut self, page: AlertPage) {
+        self.alerts_end = page.next.is_none();
+        self.cursor = page.next;
+        self.alerts.extend(page.rows);
     }
 
     /// Alerts committed since the top one, newest first: added above, the cursor staying on
@@ -230,6 +233,7 @@ impl App {
     /// A new filter: the list starts again from the top.
     fn reset_list(&mut self) {
         self.alerts.clear();
+        self.cursor = None;
         self.alerts_end = false;
         self.selected = 0;
         self.alerts_offset = 0;
@@ -477,17 +481,17 @@ mod tests {
 
     fn app_with(n: i64) -> App {
         let mut app = App::new(FixedOffset::east_opt(0).unwrap());
-        app.append_page(
-            (0..n).map(|i| row(n - i, &format!("Story {i}"))).collect(),
-            500,
-        );
+        app.append_page(AlertPage {
+            rows: (0..n).map(|i| row(n - i, &format!("Story {i}"))).collect(),
+            next: None,
+        });
         app
     }
 
     #[test]
     fn moving_and_paging() {
         let mut app = app_with(100);
-        assert!(app.alerts_end, "a short page is the last");
+        assert!(app.alerts_end, "a page without a next is the last");
         for k in [KeyCode::Char('j'), KeyCode::Down, KeyCode::Down] {
             app.handle_key(key(k), now());
         }
@@ -508,7 +512,9 @@ mod tests {
 
         let mut app = App::new(FixedOffset::east_opt(0).unwrap());
         assert!(app.needs_more(), "nothing loaded yet");
-        app.append_page((0..200).map(|i| row(1000 - i, "x")).collect(), 200);
+        let rows: Vec<AlertRow> = (0..200).map(|i| row(1000 - i, "x")).collect();
+        let next = Some(PageKey::from(&rows[199]));
+        app.append_page(AlertPage { rows, next });
         assert!(!app.needs_more());
         app.handle_key(key(KeyCode::Char('G')), now());
         assert!(app.needs_more(), "near the end of a full page");

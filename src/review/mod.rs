@@ -71,7 +71,14 @@ fn event_loop(
     loop {
         terminal.draw(|f| view::draw(f, app))?;
         let now = chrono::Utc::now();
-        match rx.recv_timeout(FALLBACK_TICK) {
+        // While a filter is still searching older alerts (a window at a time), keys are
+        // read between windows and the search goes on without one.
+        let wait = if app.needs_more() {
+            Duration::ZERO
+        } else {
+            FALLBACK_TICK
+        };
+        match rx.recv_timeout(wait) {
             Ok(Msg::Input(Event::Key(key))) if key.kind != KeyEventKind::Release => {
                 let action = app.handle_key(key, now);
                 if action == Action::Quit {
@@ -84,7 +91,11 @@ fn event_loop(
                 session.perform(action, app, now);
             }
             Ok(Msg::Input(_)) => {}
-            Ok(Msg::DbChanged) | Err(RecvTimeoutError::Timeout) => {
+            Err(RecvTimeoutError::Timeout) if !wait.is_zero() => {
+                session.refresh_if_changed(app, now);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(Msg::DbChanged) => {
                 session.refresh_if_changed(app, now);
             }
             Ok(msg) => session.on_message(msg, app),

@@ -35,7 +35,7 @@ pub(super) fn draw(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
                 "no alerts match the filter"
             }
         } else {
-            "loading…"
+            "searching older alerts…"
         };
         frame.render_widget(Paragraph::new(text), list);
         return;
