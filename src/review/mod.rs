@@ -49,7 +49,7 @@ pub fn run(reader: Store, config: Option<Config>, note: Option<String>) -> anyho
         app.status = note;
     }
     // Raw mode, the alternate screen, and a panic hook that restores the terminal first.
-    let mut terminal = ratatui::try_init()?;
+    let mut terminal = ratatui::try_init().inspect_err(|_| ratatui::restore())?;
     std::thread::spawn(move || {
         while let Ok(ev) = crossterm::event::read() {
             if tx.send(Msg::Input(ev)).is_err() {
@@ -131,4 +131,30 @@ fn watch_wal(db: &Path, tx: Sender<Msg>) -> notify::Result<notify::RecommendedWa
     })?;
     watcher.watch(&dir, RecursiveMode::NonRecursive)?;
     Ok(watcher)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::{now, poll_with};
+
+    /// A commit by another connection (the daemon's) wakes the loop through the `-wal` watch;
+    /// the wait is for the message itself, not a sleep.
+    #[test]
+    fn a_commit_elsewhere_wakes_the_loop() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut daemon = Store::open(&path).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let _watch = watch_wal(&path, tx).unwrap();
+        poll_with(
+            &mut daemon,
+            "https://a.example/rss",
+            &[("1", "Finland applies to join NATO", "https://a.example/1")],
+            "NATO",
+            now(),
+        );
+        let msg = rx.recv_timeout(Duration::from_secs(30)).expect("woken");
+        assert!(matches!(msg, Msg::DbChanged), "{msg:?}");
+    }
 }
