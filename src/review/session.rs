@@ -183,6 +183,15 @@ impl Session {
         let result: anyhow::Result<String> = match action {
             Action::None | Action::Quit => return,
             Action::Reload => {
+                // `topic:nato` finds the watch-list's "NATO" (the store compares exactly).
+                if let (Some(t), Some(config)) = (&mut app.filter.topic, &self.config)
+                    && let Some(known) = config
+                        .topics
+                        .iter()
+                        .find(|k| k.name.to_lowercase() == t.to_lowercase())
+                {
+                    *t = known.name.clone();
+                }
                 self.sync(app);
                 return;
             }
