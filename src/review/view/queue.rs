@@ -76,13 +76,14 @@ pub(super) fn draw(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
         })
         .collect();
     app.page_rows = list.height.saturating_sub(1).max(1) as usize;
+    let name = if area.width >= 120 { 24 } else { 14 };
     let table = Table::new(
         rows,
         [
             Constraint::Length(9),
             Constraint::Length(5),
             Constraint::Length(5),
-            Constraint::Length(14),
+            Constraint::Length(name),
             Constraint::Fill(1),
         ],
     )
