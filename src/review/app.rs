@@ -141,6 +141,8 @@ pub struct App {
     pub queue_selected: usize,
     pub figures_before: Loading<Vec<TopicFigures>>,
     pub figures_after: Loading<Vec<TopicFigures>>,
+    /// Marks made since the "after" figures were last asked for.
+    pub marks_since_figures: u32,
     pub feeds: Vec<FeedLine>,
     pub feeds_selected: usize,
     /// The status line: what the last action did, or went wrong.
@@ -176,6 +178,7 @@ impl App {
             queue_selected: 0,
             figures_before: Loading::NotStarted,
             figures_after: Loading::NotStarted,
+            marks_since_figures: 0,
             feeds: Vec::new(),
             feeds_selected: 0,
             status: String::new(),
@@ -242,6 +245,7 @@ impl App {
 
     /// A mark was recorded: every row showing the article or alert shows it.
     pub fn apply_mark(&mut self, target: &MarkTarget, label: bool) {
+        self.marks_since_figures += 1;
         match target {
             MarkTarget::Alert(id) => {
                 for r in self.alerts.iter_mut().filter(|r| r.id == *id) {
@@ -322,8 +326,16 @@ impl App {
         match key.code {
             KeyCode::Char('q') => return Action::Quit,
             KeyCode::Char('?') => self.help = true,
-            KeyCode::Tab => self.pane = self.pane.step(1),
-            KeyCode::BackTab => self.pane = self.pane.step(-1),
+            KeyCode::Tab | KeyCode::BackTab => {
+                let leaving = self.pane;
+                self.pane = self
+                    .pane
+                    .step(if key.code == KeyCode::Tab { 1 } else { -1 });
+                // Leaving the queue after marking there: the "after" figures follow.
+                if leaving == Pane::Queue && self.marks_since_figures > 0 {
+                    return self.refigure();
+                }
+            }
             KeyCode::Char('/') if matches!(self.pane, Pane::Alerts | Pane::Detail) => {
                 self.pane = Pane::Alerts;
                 self.prompt = Some(String::new());
@@ -366,13 +378,16 @@ impl App {
                     };
                 }
             }
-            KeyCode::Char('r') if self.pane == Pane::Queue => {
-                self.figures_after = Loading::Running;
-                return Action::Refigure;
-            }
+            KeyCode::Char('r') if self.pane == Pane::Queue => return self.refigure(),
             _ => {}
         }
         Action::None
+    }
+
+    fn refigure(&mut self) -> Action {
+        self.figures_after = Loading::Running;
+        self.marks_since_figures = 0;
+        Action::Refigure
     }
 
     /// Moves the cursor of the pane shown (the Detail pane scrolls).
