@@ -1,0 +1,187 @@
+//! `tidings review`, the full-screen review of alerts, driven as a person would: the real
+//! binary in a pseudo-terminal of 80×24 ([`Pty`]), keys typed into it, and the screen read
+//! back through a terminal emulator. The database comes from `tidings poll --once` against
+//! the loopback HTTP server; the mark made in the UI is then checked in the `marks` table and
+//! in `tidings history`.
+//!
+//! Every wait reads the terminal until the parsed screen says what is awaited, under a
+//! deadline that fails the test with the last screen. Nothing sleeps.
+
+use std::time::Duration;
+
+use crate::support::db;
+use crate::support::feeds::{self, Item};
+use crate::support::http::Response;
+use crate::support::pty::{self, Pty, keys};
+use crate::support::scenario::Scenario;
+
+const TOPIC: &str = "NATO membership";
+/// The terminal's size.
+const ROWS: u16 = 24;
+const COLS: u16 = 80;
+/// How long one step may take (start-up, a key's effect, the exit).
+const WAIT: Duration = Duration::from_secs(20);
+
+fn finland() -> Item {
+    Item::new(
+        "review-finland",
+        "Finland applies to join NATO",
+        "Helsinki sends its application to Brussels.",
+    )
+}
+
+fn sweden() -> Item {
+    Item::new(
+        "review-sweden",
+        "Sweden weighs a NATO bid",
+        "Stockholm parties debate the alliance.",
+    )
+}
+
+fn feed(items: &[Item]) -> Response {
+    Response::ok(feeds::rss("Wire", items)).content_type("application/rss+xml; charset=utf-8")
+}
+
+/// The alert id of the alert whose headline is `title`.
+#[track_caller]
+fn alert_id(s: &Scenario, title: &str) -> i64 {
+    let rows = db::query(
+        s.db(),
+        &format!(
+            "SELECT al.id FROM alerts al JOIN articles ar ON ar.id = al.article_id \
+             WHERE ar.title = '{}'",
+            title.replace('\'', "''")
+        ),
+    );
+    assert_eq!(rows.len(), 1, "one alert for {title:?}: {rows:?}");
+    rows[0][0].as_deref().unwrap().parse().unwrap()
+}
+
+/// Whether any row of the screen contains `needle`.
+fn shows(screen: &vt100::Screen, needle: &str) -> bool {
+    pty::lines(screen).iter().any(|l| l.contains(needle))
+}
+
+/// The row that shows `needle`, if one does.
+fn row_with(screen: &vt100::Screen, needle: &str) -> Option<String> {
+    pty::lines(screen).into_iter().find(|l| l.contains(needle))
+}
+
+/// `tidings review` in an 80×24 terminal on the scenario's database and watch-list.
+fn review(s: &Scenario) -> Pty {
+    let db = s.db().display().to_string();
+    let config = s.sb.config.display().to_string();
+    let (mut cmd, _) =
+        s.sb.command(&["review", "--db", db.as_str(), "--config", config.as_str()]);
+    cmd.env("TERM", "xterm-256color")
+        // The size is the terminal's, not what a parent shell exported.
+        .env_remove("COLUMNS")
+        .env_remove("LINES");
+    Pty::spawn(cmd.as_std(), ROWS, COLS)
+}
+
+/// Two alerts from a poll; in the review, `/finland` + Enter leaves Finland's alone, `n`
+/// marks it wrong (the row says so), `q` exits 0; the mark is in `marks` (label 0, via
+/// 'review', linked to the alert) and `tidings history` shows it on that alert only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_filters_marks_wrong_and_history_shows_it() {
+    let s = Scenario::builder("review_filters_marks_wrong_and_history_shows_it")
+        .feed("/feed.xml", "Wire", feed(&[finland(), sweden()]))
+        .topic(TOPIC, "NATO")
+        .start_without_bus()
+        .await;
+    s.poll_once().await.assert_code(0);
+    let fin = alert_id(&s, &finland().title);
+    let swe = alert_id(&s, &sweden().title);
+    let (fin_title, swe_title) = (finland().title, sweden().title);
+
+    // The terminal is driven with blocking reads (threads, not tasks).
+    tokio::task::block_in_place(|| {
+        let mut term = review(&s);
+        term.wait_for("the Alerts pane with both alerts", WAIT, |sc| {
+            pty::line(sc, 0).contains("Alerts") && shows(sc, &fin_title) && shows(sc, &swe_title)
+        });
+
+        // The filter: `/`, the text (lower case: the match ignores case), Enter.
+        term.send("/");
+        term.send("finland");
+        term.wait_for("the typed filter at the bottom", WAIT, |sc| {
+            pty::lines(sc)[usize::from(ROWS) - 3..]
+                .iter()
+                .any(|l| l.contains("finland"))
+        });
+        term.send(keys::ENTER);
+        term.wait_for("only Finland's alert", WAIT, |sc| {
+            shows(sc, &fin_title) && !shows(sc, &swe_title)
+        });
+
+        // `n`: the selected (only) alert is wrong, and its row says so.
+        term.send("n");
+        term.wait_for("Finland's row to show `wrong`", WAIT, |sc| {
+            row_with(sc, &fin_title).is_some_and(|r| r.contains("wrong"))
+        });
+
+        term.send("q");
+        let status = term.wait_exit(WAIT);
+        assert!(
+            status.success(),
+            "`{}` exited with {status:?}\n{}",
+            term.command(),
+            term.dump()
+        );
+    });
+
+    let marks = db::query(
+        s.db(),
+        "SELECT topic, label, via, alert_id, title FROM marks ORDER BY id",
+    );
+    assert_eq!(
+        marks,
+        [vec![
+            Some(TOPIC.to_string()),
+            Some("0".into()),
+            Some("review".into()),
+            Some(fin.to_string()),
+            Some(fin_title.clone()),
+        ]],
+        "one mark, wrong, from the review, on Finland's alert"
+    );
+
+    let out = s.tidings(&["history"]).await;
+    out.assert_code(0);
+    let line = out.line_with(&fin_title);
+    assert!(
+        line.contains(&format!("#{fin}")) && line.contains("✗ wrong"),
+        "{line:?}\n{}",
+        out.dump()
+    );
+    let other = out.line_with(&swe_title);
+    assert!(
+        other.contains(&format!("#{swe}")) && !other.contains('✗') && !other.contains('✓'),
+        "{other:?}\n{}",
+        out.dump()
+    );
+}
+
+/// `tidings review --db PATH` where there is no database: exit 1, the path named, and no
+/// database created there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_of_a_missing_database_exits_1_naming_it() {
+    let s = Scenario::builder("review_of_a_missing_database_exits_1_naming_it")
+        .topic(TOPIC, "NATO")
+        .start_without_bus()
+        .await;
+    let missing = s.sb.path().join("missing.db");
+    let path = missing.display().to_string();
+    let config = s.sb.config.display().to_string();
+    let out =
+        s.sb.run(&["review", "--db", path.as_str(), "--config", config.as_str()])
+            .await;
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains(&path),
+        "the error names {path}\n{}",
+        out.dump()
+    );
+    assert!(!missing.exists(), "review created {path}");
+}
