@@ -248,6 +248,11 @@ impl Pty {
         true
     }
 
+    /// Handles the output that has already arrived, without waiting for more.
+    pub fn drain(&mut self) {
+        while self.pump(Instant::now()) {}
+    }
+
     /// Reads the program's output until `pred` holds for the screen, at most `timeout`;
     /// `Err` with why not (timed out, or the program exited first). The predicate is checked
     /// at once and after each chunk of output.
