@@ -96,6 +96,7 @@ mod tests {
             title: "Finland applies".into(),
             link: Some("https://example.com/a".into()),
             source: "Wire".into(),
+            feed_id: crate::model::FeedId(1),
             snippet: Default::default(),
             published_at: None,
             created_at: Default::default(),

@@ -164,7 +164,7 @@ impl<N: Notifier, C: Clock> Delivery<N, C> {
         self
     }
 
-    /// Delivers what is pending, as flood control plans it: alerts of muted topics are marked
+    /// Delivers what is pending, as flood control plans it: alerts of muted topics and feeds are marked
     /// `muted`; a failure is recorded on the alerts, logged once while it lasts, and retried
     /// with backoff.
     pub async fn deliver_pending(&mut self) -> Result<(), StoreError> {
@@ -254,8 +254,13 @@ impl<N: Notifier, C: Clock> Delivery<N, C> {
             .into_iter()
             .map(|(t, _)| t)
             .collect();
-        let (silenced, pending): (Vec<_>, Vec<_>) =
-            pending.into_iter().partition(|a| muted.contains(&a.topic));
+        let muted_feeds: HashSet<crate::model::FeedId> = blocking(|| self.store.muted_feeds(now))?
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect();
+        let (silenced, pending): (Vec<_>, Vec<_>) = pending
+            .into_iter()
+            .partition(|a| muted.contains(&a.topic) || muted_feeds.contains(&a.feed_id));
         if !silenced.is_empty() {
             let ids: Vec<i64> = silenced.iter().map(|a| a.id).collect();
             blocking(|| self.store.mark_delivered(&ids, now, "muted"))?;

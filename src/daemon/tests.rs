@@ -927,3 +927,90 @@ async fn no_watchdog_while_the_loop_is_wedged() {
     stop.send(()).unwrap();
     run.await.unwrap().unwrap();
 }
+
+/// A muted feed's alerts are recorded `muted`, like a muted topic's, and not shown; other
+/// feeds' alerts of the same topic are shown; once the mute ends, the feed's alerts show again.
+#[tokio::test(start_paused = true)]
+async fn alerts_of_a_muted_feed_are_marked_muted() {
+    let (a, b) = ("https://a.example/rss", "https://b.example/rss");
+    let mut h = harness(&feeds_toml(&[a, b], "15m"));
+    let record = |store: &mut Store, feed: &str, key: &str, at: DateTime<Utc>| {
+        let feed = store.sync_feed(feed, None, at).unwrap();
+        let mut tx = store.begin_poll(feed.id).unwrap();
+        let new = tx
+            .insert_new(
+                vec![crate::model::Article {
+                    key: crate::model::ArticleKey(key.into()),
+                    title: format!("NATO story {key}"),
+                    ..Default::default()
+                }],
+                at,
+            )
+            .unwrap();
+        let matched = crate::model::Match {
+            learned: None,
+            topic: crate::model::TopicId(0),
+            hits: vec![],
+            snippet: crate::model::Snippet::default(),
+        };
+        tx.record_alerts(
+            &[NewAlert {
+                article_id: new[0].id,
+                topic: "NATO",
+                matched: &matched,
+                notify: true,
+            }],
+            at,
+        )
+        .unwrap();
+        tx.finish(&PollRecord::default(), at).unwrap();
+        feed.id
+    };
+    let feed_a = record(&mut h.daemon.store, a, "a1", t0());
+    record(&mut h.daemon.store, b, "b1", t0());
+    h.daemon
+        .store
+        .mute_feed(feed_a, t0() + chrono::Duration::hours(1))
+        .unwrap();
+    h.daemon
+        .delivery()
+        .unwrap()
+        .deliver_pending()
+        .await
+        .unwrap();
+    let via = |store: &Store| {
+        let mut rows: Vec<(String, Option<String>)> = store
+            .history(&crate::store::HistoryFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.title, r.delivered_via))
+            .collect();
+        rows.sort();
+        rows
+    };
+    let rows = via(&h.daemon.store);
+    assert_eq!(rows[0], ("NATO story a1".into(), Some("muted".into())));
+    assert_ne!(rows[1].1.as_deref(), Some("muted"), "{rows:?}");
+    assert!(rows[1].1.is_some(), "feed B's alert was shown: {rows:?}");
+
+    // The mute has ended: the feed's next alert is shown.
+    h.daemon
+        .store
+        .mute_feed(feed_a, t0() - chrono::Duration::hours(1))
+        .unwrap();
+    record(&mut h.daemon.store, a, "a2", t0());
+    h.daemon
+        .delivery()
+        .unwrap()
+        .deliver_pending()
+        .await
+        .unwrap();
+    let rows = via(&h.daemon.store);
+    assert!(
+        rows[1].0 == "NATO story a2" && rows[1].1.as_deref() != Some("muted"),
+        "{rows:?}"
+    );
+}

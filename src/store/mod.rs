@@ -13,11 +13,12 @@
 //! | `poll.rs` | [`PollTx`]: one poll's new articles, alerts (one per story), feed state, host deferral, disabling |
 //! | `explanation.rs` | the JSON kept in `alerts.explanation` |
 //! | `outbox.rs` | pending alerts, deliveries to the desktop and to sinks, what was shown |
-//! | `mutes.rs` | topics muted until a time |
+//! | `mutes.rs` | topics and feeds muted until a time |
 //! | `history.rs` | `tidings history` rows and filters, counts and per-day stats |
 //! | `articles.rs` | stored articles read back |
 //! | `marks.rs` | the user's marks (right/wrong) on alerts and articles |
 //! | `retention.rs` | pruning old alerts and articles |
+//! | `review.rs` | `tidings review`: alerts page by page, one alert's detail, recent articles, mark counts, `data_version` |
 //! | `daemon_state.rs` | daemon-wide facts by key |
 
 use std::fs::{DirBuilder, OpenOptions};
@@ -39,15 +40,17 @@ mod mutes;
 mod outbox;
 mod poll;
 mod retention;
+mod review;
 mod schema;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 pub use feeds::{FeedState, HostDeferral};
 pub use history::{HistoryFilter, HistoryRow};
 pub use marks::{Mark, MarkedAlert, label_word};
 pub use outbox::PendingAlert;
 pub use poll::{NewAlert, NewArticle, PollRecord, PollTx};
+pub use review::{AlertDetail, AlertFilter, AlertRow, MarkCounts, RecentArticle};
 pub use schema::SCHEMA_VERSION;
 
 #[derive(Debug, Error)]

@@ -17,6 +17,8 @@ pub struct PendingAlert {
     pub title: String,
     pub link: Option<String>,
     pub source: String,
+    /// The feed that carried the article (a muted feed's alerts are not shown).
+    pub feed_id: crate::model::FeedId,
     pub snippet: crate::model::Snippet,
     pub published_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -52,7 +54,7 @@ impl Store {
     ) -> Result<Vec<PendingAlert>> {
         let sql = format!(
             "SELECT al.id, al.topic, ar.title, ar.link, COALESCE(f.name, f.title, f.url), al.explanation,
-                    ar.published_at, al.created_at, al.attempts, al.terms
+                    ar.published_at, al.created_at, al.attempts, al.terms, f.id
              FROM alerts al JOIN articles ar ON ar.id = al.article_id JOIN feeds f ON f.id = ar.feed_id
              WHERE {condition}
              ORDER BY al.id LIMIT ?1"
@@ -69,6 +71,7 @@ impl Store {
                 title: r.get(2)?,
                 link: r.get(3)?,
                 source: r.get(4)?,
+                feed_id: crate::model::FeedId(r.get(10)?),
                 snippet: explanation.snippet,
                 published_at: parse_ts(r.get(6)?),
                 created_at: parse_ts(r.get(7)?).unwrap_or_default(),

@@ -166,6 +166,14 @@ const MIGRATIONS: &[&str] = &[
     JOIN articles ar ON ar.id = al.article_id
     JOIN feeds f ON f.id = ar.feed_id;
     "#,
+    // 3: feeds muted until a time (`tidings review`): their alerts are recorded, not notified,
+    // like a muted topic's.
+    r#"
+    CREATE TABLE feed_mutes (
+        feed_id INTEGER PRIMARY KEY REFERENCES feeds(id) ON DELETE CASCADE,
+        until   TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::{NewAlert, PollRecord, Store};
 use crate::model::{Article, ArticleKey, Match};
 
-pub(super) fn article(key: &str, title: &str) -> Article {
+pub(crate) fn article(key: &str, title: &str) -> Article {
     Article {
         key: ArticleKey(key.into()),
         title: title.into(),
@@ -13,13 +13,13 @@ pub(super) fn article(key: &str, title: &str) -> Article {
     }
 }
 
-pub(super) fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
         .unwrap()
         .with_timezone(&Utc)
 }
 
-pub(super) fn matched(snippet: &str) -> Match {
+pub(crate) fn matched(snippet: &str) -> Match {
     Match {
         learned: None,
         topic: crate::model::TopicId(0),
@@ -34,7 +34,7 @@ pub(super) fn matched(snippet: &str) -> Match {
 
 /// Stores one poll of `feed` with the given (key, title, link) articles, all matching
 /// `topic`; returns how many alerts were created.
-pub(super) fn poll_with(
+pub(crate) fn poll_with(
     store: &mut Store,
     feed: &str,
     items: &[(&str, &str, &str)],
@@ -68,7 +68,7 @@ pub(super) fn poll_with(
 
 /// Stores one poll of `https://a.example/rss` with one article (`key`, "Finland applies to
 /// join NATO", `https://a.example/1`) that alerts for `NATO`.
-pub(super) fn one_nato_alert(store: &mut Store, key: &str) {
+pub(crate) fn one_nato_alert(store: &mut Store, key: &str) {
     poll_with(
         store,
         "https://a.example/rss",
