@@ -22,6 +22,7 @@ pub mod opml;
 pub mod parse;
 pub mod politeness;
 pub mod reload;
+pub mod review;
 pub mod sanitize;
 pub mod schedule;
 pub mod service;

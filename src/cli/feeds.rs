@@ -41,7 +41,7 @@ pub enum FeedsCommand {
 }
 
 /// Reads the watch-list text for editing (an absent file is an empty watch-list).
-fn read_watchlist(path: &std::path::Path) -> Result<String, Failure> {
+pub(crate) fn read_watchlist(path: &std::path::Path) -> Result<String, Failure> {
     match std::fs::read_to_string(path) {
         Ok(t) => Ok(t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
@@ -53,7 +53,7 @@ fn read_watchlist(path: &std::path::Path) -> Result<String, Failure> {
 
 /// Validates and writes an edited watch-list atomically (temp file + rename), keeping its mode.
 /// A running daemon notices the change and reloads.
-fn write_watchlist(path: &std::path::Path, text: &str) -> Result<(), Failure> {
+pub(crate) fn write_watchlist(path: &std::path::Path, text: &str) -> Result<(), Failure> {
     config::parse(text, path).map_err(usage)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

@@ -10,6 +10,7 @@ mod history;
 mod lock;
 mod matching;
 mod paths;
+mod review;
 mod service;
 mod status;
 
@@ -20,6 +21,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub use daemon::shutdown_signal;
 pub use feeds::FeedsCommand;
+pub(crate) use feeds::{read_watchlist, write_watchlist};
 pub use history::{HistoryArgs, model_line, parse_since, render_stats};
 pub use matching::{MarkLabel, MatchArgs};
 pub use paths::{default_config_path, default_db_path};
@@ -114,6 +116,9 @@ pub enum Command {
     },
     /// Print the manual page (roff).
     Man,
+    /// Review alerts full-screen: filter, read, mark right/wrong, work through what the
+    /// topics' models are least sure about, mute, and see the feeds' health.
+    Review,
     /// Alerts per day per topic, as a small chart.
     Stats {
         /// How many days back.
@@ -177,6 +182,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Man => docs::man_command(),
         Command::History(args) => history::history_command(global, args),
         Command::Stats { days } => history::stats_command(global, days),
+        Command::Review => review::review_command(global),
         Command::Mark {
             id,
             label,

@@ -37,6 +37,7 @@ pub struct AlertRow {
     pub mark: Option<bool>,
     /// How it was delivered (`desktop`, `summary`, `muted`, ...), `None` while pending.
     pub delivered_via: Option<String>,
+    pub link: Option<String>,
 }
 
 /// Everything the review's detail view shows about one alert.
@@ -78,7 +79,7 @@ pub type MarkCounts = (String, u32, u32);
 const ROW_COLUMNS: &str =
     "al.id, al.created_at, al.topic, COALESCE(f.name, f.title, f.url), ar.title,
     (SELECT m.label FROM marks m WHERE m.topic = al.topic AND m.article_id = al.article_id),
-    al.delivered_via
+    al.delivered_via, ar.link
     FROM alerts al JOIN articles ar ON ar.id = al.article_id JOIN feeds f ON f.id = ar.feed_id";
 
 fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
@@ -92,6 +93,7 @@ fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
         title: r.get(4)?,
         mark: r.get(5)?,
         delivered_via: r.get(6)?,
+        link: r.get(7)?,
     })
 }
 
