@@ -1322,9 +1322,17 @@ fn big_database(server: &Server, m: usize, work: &Path, report: &mut Vec<String>
     );
 }
 
+/// How many frames end in `out`: ratatui ends each frame it draws without a visible cursor
+/// by hiding the cursor (`ESC [ ? 25 l`) and flushing, and a frame of the review is written in
+/// several pieces (stdout's buffer is 1 KiB): a changed screen alone may be half a frame.
+fn frame_ends(out: &[u8]) -> usize {
+    out.windows(6).filter(|w| w == b"\x1b[?25l").count()
+}
+
 /// `tidings review` in an 80×24 pseudo-terminal on the big database: the time from spawn to
-/// the first complete frame (the Alerts pane's title on the first line and an alert's row),
-/// then the time of each scrolling key (200 × `j`, 20 × PgDn, `G`) until the screen changes,
+/// the first complete frame (the Alerts pane's title on the first line, an alert's row, and
+/// the frame's end: see [`frame_ends`]), then the time of each scrolling key (200 × `j`,
+/// 20 × PgDn, `G`) until the end of a frame that changed the screen,
 /// then `q` until the exit. Waits are on the parsed screen (see `tests/it/support/pty.rs`);
 /// a frame that never comes is reported, not a panic, so the rest of the benchmark runs.
 fn review_in_terminal(config: &Path, db: &Path, m: usize, report: &mut Vec<String>) {
@@ -1337,9 +1345,11 @@ fn review_in_terminal(config: &Path, db: &Path, m: usize, report: &mut Vec<Strin
         .env_remove("LINES");
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let mut term = pty::Pty::spawn(&cmd, 24, 80);
-    let first = term.try_wait_for(WAIT, |s| {
+    let first = term.try_wait_until(WAIT, |s, out| {
         let lines = pty::lines(s);
-        lines[0].contains("Alerts") && lines[1..].iter().any(|l| l.contains("NATO"))
+        lines[0].contains("Alerts")
+            && lines[1..].iter().any(|l| l.contains("NATO"))
+            && frame_ends(out) > 0
     });
     let first_frame = term.started().elapsed();
     if let Err(why) = first {
@@ -1349,17 +1359,19 @@ fn review_in_terminal(config: &Path, db: &Path, m: usize, report: &mut Vec<Strin
         ));
         return;
     }
-    // Each key, timed from the write to the first change of the screen (text or attributes:
-    // a moved highlight counts). What has already arrived is parsed first, so that the rest
-    // of one frame is not taken for the next key's answer.
+    // Each key, timed from the write to the end of a frame that changed the screen (text or
+    // attributes: a moved highlight counts).
     let key = |term: &mut pty::Pty, k: &str| -> Option<Duration> {
         term.drain();
         let before = term.screen().contents_formatted();
+        let from = term.output().len();
         let t = Instant::now();
         term.send(k);
-        term.try_wait_for(Duration::from_secs(5), |s| s.contents_formatted() != before)
-            .ok()
-            .map(|()| t.elapsed())
+        term.try_wait_until(Duration::from_secs(5), |s, out| {
+            frame_ends(&out[from..]) > 0 && s.contents_formatted() != before
+        })
+        .ok()
+        .map(|()| t.elapsed())
     };
     let series = |term: &mut pty::Pty, k: &str, n: usize| -> (Vec<f64>, usize) {
         let mut times = Vec::with_capacity(n);

@@ -78,6 +78,8 @@ pub struct Pty {
     killer: Box<dyn ChildKiller + Send + Sync>,
     /// Kept so that the terminal stays open while the program runs.
     _master: Box<dyn MasterPty + Send>,
+    /// Everything the program wrote to the terminal so far.
+    output: Vec<u8>,
     exit: Option<ExitStatus>,
     eof: bool,
     started: Instant,
@@ -163,6 +165,7 @@ impl Pty {
             writer,
             killer,
             _master: pair.master,
+            output: Vec::new(),
             exit: None,
             eof: false,
             started,
@@ -213,6 +216,12 @@ impl Pty {
         line(self.screen(), row)
     }
 
+    /// Every byte the program wrote to the terminal so far (escape sequences included), e.g.
+    /// to find where its frames end.
+    pub fn output(&self) -> &[u8] {
+        &self.output
+    }
+
     /// The exit status, once the program has exited and it was seen.
     pub fn exit_status(&self) -> Option<&ExitStatus> {
         self.exit.as_ref()
@@ -228,6 +237,7 @@ impl Pty {
         match event {
             Event::Output(bytes) => {
                 self.parser.process(&bytes);
+                self.output.extend_from_slice(&bytes);
                 let replies = std::mem::take(&mut self.parser.callbacks_mut().0);
                 if !replies.is_empty() {
                     // The program may be gone already; then nobody needs the answer.
@@ -261,9 +271,18 @@ impl Pty {
         timeout: Duration,
         mut pred: impl FnMut(&vt100::Screen) -> bool,
     ) -> Result<(), String> {
+        self.try_wait_until(timeout, |screen, _| pred(screen))
+    }
+
+    /// [`Pty::try_wait_for`] with a predicate that also sees [`Pty::output`].
+    pub fn try_wait_until(
+        &mut self,
+        timeout: Duration,
+        mut pred: impl FnMut(&vt100::Screen, &[u8]) -> bool,
+    ) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         loop {
-            if pred(self.screen()) {
+            if pred(self.parser.screen(), &self.output) {
                 return Ok(());
             }
             // After the exit, the output still in the pipe is read to its end.
