@@ -185,3 +185,92 @@ async fn review_of_a_missing_database_exits_1_naming_it() {
     );
     assert!(!missing.exists(), "review created {path}");
 }
+
+/// The headline among `titles` on the selected (reverse-video) row, if one is.
+fn selected<'a>(screen: &vt100::Screen, titles: &[&'a str]) -> Option<&'a str> {
+    pty::lines(screen)
+        .iter()
+        .enumerate()
+        .find_map(|(row, text)| {
+            let row = u16::try_from(row).ok()?;
+            let title = titles.iter().find(|t| text.contains(**t))?;
+            screen
+                .cell(row, 0)
+                .is_some_and(vt100::Cell::inverse)
+                .then_some(*title)
+        })
+}
+
+/// `Esc` cancels a filter being typed (both alerts stay), Down moves the selection to the
+/// other alert, `y` marks that one right (its row says so, and `marks` has label 1 via
+/// 'review' for it alone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_cancels_a_filter_moves_down_and_marks_right() {
+    let s = Scenario::builder("review_cancels_a_filter_moves_down_and_marks_right")
+        .feed("/feed.xml", "Wire", feed(&[finland(), sweden()]))
+        .topic(TOPIC, "NATO")
+        .start_without_bus()
+        .await;
+    s.poll_once().await.assert_code(0);
+    let (fin_title, swe_title) = (finland().title, sweden().title);
+    let titles = [fin_title.as_str(), swe_title.as_str()];
+
+    let second = tokio::task::block_in_place(|| {
+        let mut term = review(&s);
+        let mut first = None;
+        term.wait_for("the Alerts pane with a selected alert", WAIT, |sc| {
+            first = selected(sc, &titles);
+            pty::line(sc, 0).contains("Alerts")
+                && first.is_some()
+                && shows(sc, titles[0])
+                && shows(sc, titles[1])
+        });
+        let first = first.expect("seen");
+        let second = *titles.iter().find(|t| **t != first).unwrap();
+
+        term.send("/sweden");
+        term.wait_for("the typed filter at the bottom", WAIT, |sc| {
+            pty::lines(sc)[usize::from(ROWS) - 3..]
+                .iter()
+                .any(|l| l.contains("sweden"))
+        });
+        term.send(keys::ESC);
+        term.wait_for("the prompt gone, both alerts still listed", WAIT, |sc| {
+            !pty::lines(sc)[usize::from(ROWS) - 3..]
+                .iter()
+                .any(|l| l.contains("sweden"))
+                && shows(sc, &fin_title)
+                && shows(sc, &swe_title)
+        });
+
+        term.send(keys::DOWN);
+        term.wait_for("the selection on the other alert", WAIT, |sc| {
+            selected(sc, &titles) == Some(second)
+        });
+        term.send("y");
+        term.wait_for("its row to show `right`", WAIT, |sc| {
+            row_with(sc, second).is_some_and(|r| r.contains("right"))
+        });
+        assert!(
+            row_with(term.screen(), first)
+                .is_some_and(|r| !r.contains("right") && !r.contains("wrong")),
+            "the first alert has no mark\n{}",
+            term.dump()
+        );
+        term.send("q");
+        let status = term.wait_exit(WAIT);
+        assert!(status.success(), "{status:?}\n{}", term.dump());
+        second.to_owned()
+    });
+
+    let marks = db::query(s.db(), "SELECT label, via, alert_id FROM marks ORDER BY id");
+    assert_eq!(
+        marks,
+        [vec![
+            Some("1".into()),
+            Some("review".into()),
+            Some(alert_id(&s, &second).to_string()),
+        ]],
+        "one mark, right, from the review, on {second:?}"
+    );
+}
