@@ -1330,7 +1330,7 @@ fn frame_ends(out: &[u8]) -> usize {
 }
 
 /// `tidings review` in an 80×24 pseudo-terminal on the big database: the time from spawn to
-/// the first complete frame (the Alerts pane's title on the first line, an alert's row, and
+/// the first complete frame, three times (the Alerts pane's title on the first line, an alert's row, and
 /// the frame's end: see [`frame_ends`]), then the time of each scrolling key (200 × `j`,
 /// 20 × PgDn, `G`) until the end of a frame that changed the screen,
 /// then `q` until the exit. Waits are on the parsed screen (see `tests/it/support/pty.rs`);
@@ -1344,21 +1344,43 @@ fn review_in_terminal(config: &Path, db: &Path, m: usize, report: &mut Vec<Strin
         .env_remove("COLUMNS")
         .env_remove("LINES");
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let mut term = pty::Pty::spawn(&cmd, 24, 80);
-    let first = term.try_wait_until(WAIT, |s, out| {
-        let lines = pty::lines(s);
-        lines[0].contains("Alerts")
-            && lines[1..].iter().any(|l| l.contains("NATO"))
-            && frame_ends(out) > 0
-    });
-    let first_frame = term.started().elapsed();
-    if let Err(why) = first {
-        eprintln!("tidings review: no first frame: {why}\n{}", term.dump());
-        report.push(format!(
-            "| `tidings review` in an 80×24 terminal at {m} articles | no first frame: {why} | | |"
-        ));
-        return;
-    }
+    // Opened three times (the time to the first frame of each); the last one scrolls.
+    let open = || -> Result<(pty::Pty, f64), String> {
+        let mut term = pty::Pty::spawn(&cmd, 24, 80);
+        let first = term.try_wait_until(WAIT, |s, out| {
+            let lines = pty::lines(s);
+            lines[0].contains("Alerts")
+                && lines[1..].iter().any(|l| l.contains("NATO"))
+                && frame_ends(out) > 0
+        });
+        let elapsed = ms(term.started().elapsed());
+        match first {
+            Ok(()) => Ok((term, elapsed)),
+            Err(why) => {
+                eprintln!("tidings review: no first frame: {why}\n{}", term.dump());
+                Err(why)
+            }
+        }
+    };
+    let mut firsts = Vec::new();
+    let mut term = loop {
+        match open() {
+            Ok((mut term, first)) => {
+                firsts.push(first);
+                if firsts.len() == 3 {
+                    break term;
+                }
+                term.send("q");
+                term.wait_exit(WAIT);
+            }
+            Err(why) => {
+                report.push(format!(
+                    "| `tidings review` in an 80×24 terminal at {m} articles | no first frame: {why} | | |"
+                ));
+                return;
+            }
+        }
+    };
     // Each key, timed from the write to the end of a frame that changed the screen (text or
     // attributes: a moved highlight counts).
     let key = |term: &mut pty::Pty, k: &str| -> Option<Duration> {
@@ -1409,8 +1431,12 @@ fn review_in_terminal(config: &Path, db: &Path, m: usize, report: &mut Vec<Strin
         s
     };
     report.push(format!(
-        "| `tidings review` in an 80×24 terminal at {m} articles | first frame after {:.1} ms | {}; {}; {} | `q`: exit {} after {:.1} ms |",
-        ms(first_frame),
+        "| `tidings review` in an 80×24 terminal at {m} articles | first frame after {} ms (3 starts) | {}; {}; {} | `q`: exit {} after {:.1} ms |",
+        firsts
+            .iter()
+            .map(|f| format!("{f:.1}"))
+            .collect::<Vec<_>>()
+            .join(" / "),
         stats("`j`", &j, j_none),
         stats("PgDn", &pg, pg_none),
         stats("`G`", &g, g_none),
