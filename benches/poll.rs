@@ -1332,8 +1332,8 @@ fn frame_ends(out: &[u8]) -> usize {
 /// `tidings review` in an 80×24 pseudo-terminal on the big database: the time from spawn to
 /// the first complete frame, three times (the Alerts pane's title on the first line, an alert's row, and
 /// the frame's end: see [`frame_ends`]), then the time of each scrolling key (200 × `j`,
-/// 20 × PgDn, `G`) until the end of a frame that changed the screen,
-/// then `q` until the exit. Waits are on the parsed screen (see `tests/it/support/pty.rs`);
+/// 20 × PgDn, `G`) until the end of a frame that changed the screen, two filters (Enter until
+/// the list shows the outcome), then `q` until the exit. Waits are on the parsed screen (see `tests/it/support/pty.rs`);
 /// a frame that never comes is reported, not a panic, so the rest of the benchmark runs.
 fn review_in_terminal(config: &Path, db: &Path, m: usize, report: &mut Vec<String>) {
     const WAIT: Duration = Duration::from_secs(30);
@@ -1410,6 +1410,32 @@ fn review_in_terminal(config: &Path, db: &Path, m: usize, report: &mut Vec<Strin
     let (j, j_none) = series(&mut term, "j", 200);
     let (pg, pg_none) = series(&mut term, pty::keys::PAGE_DOWN, 20);
     let (g, g_none) = series(&mut term, "G", 1);
+    // Filters: `/TEXT` (waited for in the prompt), then Enter timed to the end of a frame
+    // that shows the outcome: the filter named, and alert rows (`housing`: one NATO headline
+    // in 15 has it) or none (`zzzz`: no match, every alert is looked at).
+    let filter = |term: &mut pty::Pty, text: &str, matches: bool| -> String {
+        term.send("/");
+        term.send(text);
+        if let Err(why) = term.try_wait_for(WAIT, |s| pty::line(s, 23).contains(text)) {
+            return format!("`/{text}`: no prompt ({why})");
+        }
+        term.drain();
+        let from = term.output().len();
+        let t = Instant::now();
+        term.send(pty::keys::ENTER);
+        // Row 1 names the filter; rows 3-22 are the list (headlines may be cut short).
+        let shown = term.try_wait_until(WAIT, |s, out| {
+            let rows = pty::lines(s);
+            let listed = rows[3..23].iter().any(|l| l.contains("NATO"));
+            frame_ends(&out[from..]) > 0 && rows[1].contains(text) && listed == matches
+        });
+        match shown {
+            Ok(()) => format!("`/{text}` Enter: {:.1} ms", ms(t.elapsed())),
+            Err(why) => format!("`/{text}` Enter: {why}"),
+        }
+    };
+    let housing = filter(&mut term, "housing", true);
+    let nothing = filter(&mut term, "zzzz", false);
     let quit = Instant::now();
     term.send("q");
     let status = term.wait_exit(WAIT);
@@ -1431,7 +1457,7 @@ fn review_in_terminal(config: &Path, db: &Path, m: usize, report: &mut Vec<Strin
         s
     };
     report.push(format!(
-        "| `tidings review` in an 80×24 terminal at {m} articles | first frame after {} ms (3 starts) | {}; {}; {} | `q`: exit {} after {:.1} ms |",
+        "| `tidings review` in an 80×24 terminal at {m} articles | first frame after {} ms (3 starts) | {}; {}; {}; {housing}; {nothing} (no match) | `q`: exit {} after {:.1} ms |",
         firsts
             .iter()
             .map(|f| format!("{f:.1}"))
