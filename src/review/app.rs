@@ -6,7 +6,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::model::FeedId;
-use crate::store::{AlertDetail, AlertFilter, AlertRow};
+use crate::store::{AlertDetail, AlertFilter, AlertPage, AlertRow, PageKey};
 
 /// The panes, in `Tab` order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +130,9 @@ pub struct App {
     /// The filter as typed (shown in the Alerts pane's title).
     pub filter_text: String,
     pub alerts: Vec<AlertRow>,
-    /// No older alerts match: no further page.
+    /// Where the next page starts.
+    pub cursor: Option<PageKey>,
+    /// No older alerts are left: no further page.
     pub alerts_end: bool,
     pub selected: usize,
     pub detail: Option<AlertDetail>,
@@ -139,6 +141,8 @@ pub struct App {
     pub queue_selected: usize,
     pub figures_before: Loading<Vec<TopicFigures>>,
     pub figures_after: Loading<Vec<TopicFigures>>,
+    /// Marks made since the "after" figures were last asked for.
+    pub marks_since_figures: u32,
     pub feeds: Vec<FeedLine>,
     pub feeds_selected: usize,
     /// The status line: what the last action did, or went wrong.
@@ -165,6 +169,7 @@ impl App {
             filter: AlertFilter::default(),
             filter_text: String::new(),
             alerts: Vec::new(),
+            cursor: None,
             alerts_end: false,
             selected: 0,
             detail: None,
@@ -173,6 +178,7 @@ impl App {
             queue_selected: 0,
             figures_before: Loading::NotStarted,
             figures_after: Loading::NotStarted,
+            marks_since_figures: 0,
             feeds: Vec::new(),
             feeds_selected: 0,
             status: String::new(),
@@ -205,12 +211,12 @@ impl App {
         self.pane == Pane::Queue && self.queue == Loading::NotStarted
     }
 
-    /// A page of older alerts arrived.
-    pub fn append_page(&mut self, rows: Vec<AlertRow>, asked: usize) {
-        if rows.len() < asked {
-            self.alerts_end = true;
-        }
-        self.alerts.extend(rows);
+    /// A page of older alerts arrived (perhaps empty: the filter kept nothing of the alerts
+    /// it looked at, and the next page goes on from there).
+    pub fn append_page(&mut self, page: AlertPage) {
+        self.alerts_end = page.next.is_none();
+        self.cursor = page.next;
+        self.alerts.extend(page.rows);
     }
 
     /// Alerts committed since the top one, newest first: added above, the cursor staying on
@@ -230,6 +236,7 @@ impl App {
     /// A new filter: the list starts again from the top.
     fn reset_list(&mut self) {
         self.alerts.clear();
+        self.cursor = None;
         self.alerts_end = false;
         self.selected = 0;
         self.alerts_offset = 0;
@@ -238,6 +245,7 @@ impl App {
 
     /// A mark was recorded: every row showing the article or alert shows it.
     pub fn apply_mark(&mut self, target: &MarkTarget, label: bool) {
+        self.marks_since_figures += 1;
         match target {
             MarkTarget::Alert(id) => {
                 for r in self.alerts.iter_mut().filter(|r| r.id == *id) {
@@ -318,8 +326,16 @@ impl App {
         match key.code {
             KeyCode::Char('q') => return Action::Quit,
             KeyCode::Char('?') => self.help = true,
-            KeyCode::Tab => self.pane = self.pane.step(1),
-            KeyCode::BackTab => self.pane = self.pane.step(-1),
+            KeyCode::Tab | KeyCode::BackTab => {
+                let leaving = self.pane;
+                self.pane = self
+                    .pane
+                    .step(if key.code == KeyCode::Tab { 1 } else { -1 });
+                // Leaving the queue after marking there: the "after" figures follow.
+                if leaving == Pane::Queue && self.marks_since_figures > 0 {
+                    return self.refigure();
+                }
+            }
             KeyCode::Char('/') if matches!(self.pane, Pane::Alerts | Pane::Detail) => {
                 self.pane = Pane::Alerts;
                 self.prompt = Some(String::new());
@@ -362,13 +378,16 @@ impl App {
                     };
                 }
             }
-            KeyCode::Char('r') if self.pane == Pane::Queue => {
-                self.figures_after = Loading::Running;
-                return Action::Refigure;
-            }
+            KeyCode::Char('r') if self.pane == Pane::Queue => return self.refigure(),
             _ => {}
         }
         Action::None
+    }
+
+    fn refigure(&mut self) -> Action {
+        self.figures_after = Loading::Running;
+        self.marks_since_figures = 0;
+        Action::Refigure
     }
 
     /// Moves the cursor of the pane shown (the Detail pane scrolls).
@@ -477,17 +496,17 @@ mod tests {
 
     fn app_with(n: i64) -> App {
         let mut app = App::new(FixedOffset::east_opt(0).unwrap());
-        app.append_page(
-            (0..n).map(|i| row(n - i, &format!("Story {i}"))).collect(),
-            500,
-        );
+        app.append_page(AlertPage {
+            rows: (0..n).map(|i| row(n - i, &format!("Story {i}"))).collect(),
+            next: None,
+        });
         app
     }
 
     #[test]
     fn moving_and_paging() {
         let mut app = app_with(100);
-        assert!(app.alerts_end, "a short page is the last");
+        assert!(app.alerts_end, "a page without a next is the last");
         for k in [KeyCode::Char('j'), KeyCode::Down, KeyCode::Down] {
             app.handle_key(key(k), now());
         }
@@ -508,7 +527,9 @@ mod tests {
 
         let mut app = App::new(FixedOffset::east_opt(0).unwrap());
         assert!(app.needs_more(), "nothing loaded yet");
-        app.append_page((0..200).map(|i| row(1000 - i, "x")).collect(), 200);
+        let rows: Vec<AlertRow> = (0..200).map(|i| row(1000 - i, "x")).collect();
+        let next = Some(PageKey::from(&rows[199]));
+        app.append_page(AlertPage { rows, next });
         assert!(!app.needs_more());
         app.handle_key(key(KeyCode::Char('G')), now());
         assert!(app.needs_more(), "near the end of a full page");

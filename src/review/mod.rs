@@ -49,7 +49,7 @@ pub fn run(reader: Store, config: Option<Config>, note: Option<String>) -> anyho
         app.status = note;
     }
     // Raw mode, the alternate screen, and a panic hook that restores the terminal first.
-    let mut terminal = ratatui::try_init()?;
+    let mut terminal = ratatui::try_init().inspect_err(|_| ratatui::restore())?;
     std::thread::spawn(move || {
         while let Ok(ev) = crossterm::event::read() {
             if tx.send(Msg::Input(ev)).is_err() {
@@ -71,7 +71,14 @@ fn event_loop(
     loop {
         terminal.draw(|f| view::draw(f, app))?;
         let now = chrono::Utc::now();
-        match rx.recv_timeout(FALLBACK_TICK) {
+        // While a filter is still searching older alerts (a window at a time), keys are
+        // read between windows and the search goes on without one.
+        let wait = if app.needs_more() {
+            Duration::ZERO
+        } else {
+            FALLBACK_TICK
+        };
+        match rx.recv_timeout(wait) {
             Ok(Msg::Input(Event::Key(key))) if key.kind != KeyEventKind::Release => {
                 let action = app.handle_key(key, now);
                 if action == Action::Quit {
@@ -84,7 +91,11 @@ fn event_loop(
                 session.perform(action, app, now);
             }
             Ok(Msg::Input(_)) => {}
-            Ok(Msg::DbChanged) | Err(RecvTimeoutError::Timeout) => {
+            Err(RecvTimeoutError::Timeout) if !wait.is_zero() => {
+                session.refresh_if_changed(app, now);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(Msg::DbChanged) => {
                 session.refresh_if_changed(app, now);
             }
             Ok(msg) => session.on_message(msg, app),
@@ -120,4 +131,30 @@ fn watch_wal(db: &Path, tx: Sender<Msg>) -> notify::Result<notify::RecommendedWa
     })?;
     watcher.watch(&dir, RecursiveMode::NonRecursive)?;
     Ok(watcher)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::{now, poll_with};
+
+    /// A commit by another connection (the daemon's) wakes the loop through the `-wal` watch;
+    /// the wait is for the message itself, not a sleep.
+    #[test]
+    fn a_commit_elsewhere_wakes_the_loop() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut daemon = Store::open(&path).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let _watch = watch_wal(&path, tx).unwrap();
+        poll_with(
+            &mut daemon,
+            "https://a.example/rss",
+            &[("1", "Finland applies to join NATO", "https://a.example/1")],
+            "NATO",
+            now(),
+        );
+        let msg = rx.recv_timeout(Duration::from_secs(30)).expect("woken");
+        assert!(matches!(msg, Msg::DbChanged), "{msg:?}");
+    }
 }

@@ -103,3 +103,125 @@ pub fn figures(store: &Store, config: &Config) -> anyhow::Result<Vec<TopicFigure
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Article, ArticleKey, TopicId};
+    use crate::store::NewAlert;
+    use crate::store::test_support::now;
+
+    /// A watch-list with one learning topic ("NATO": its examples say joining is right, jets
+    /// and drills are wrong) and a store with articles the query matches, one of them alerted.
+    fn setup(dir: &std::path::Path) -> (Config, Store, Vec<i64>) {
+        let mut ex = String::from("label\ttitle\n");
+        for i in 0..8 {
+            ex.push_str(&format!("1\tCountry {i} applies to join NATO\n"));
+            ex.push_str(&format!("0\tNATO jets fly drill number {i}\n"));
+        }
+        std::fs::write(dir.join("ex.tsv"), ex).unwrap();
+        let wl = dir.join("watchlist.toml");
+        let text = "[[topic]]\nname = \"NATO\"\nquery = \"nato\"\nexamples = [\"ex.tsv\"]\n\
+                    [[topic]]\nname = \"Plain\"\nquery = \"weather\"\n";
+        std::fs::write(&wl, text).unwrap();
+        let config = crate::config::parse(text, &wl).unwrap();
+        let mut store = Store::open(&dir.join("t.db")).unwrap();
+        let feed = store
+            .sync_feed("https://a.example/rss", Some("A"), now())
+            .unwrap();
+        let mut tx = store.begin_poll(feed.id).unwrap();
+        let titles = [
+            "Finland applies to join NATO",
+            "NATO jets fly a drill",
+            "NATO jets and Finland applies",
+            "Weather is fine",
+        ];
+        let new = tx
+            .insert_new(
+                titles
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| Article {
+                        key: ArticleKey(format!("k{i}")),
+                        title: t.to_string(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                now(),
+            )
+            .unwrap();
+        let m = crate::store::test_support::matched("s");
+        tx.record_alerts(
+            &[NewAlert {
+                article_id: new[0].id,
+                topic: "NATO",
+                matched: &m,
+                notify: true,
+            }],
+            now(),
+        )
+        .unwrap();
+        tx.finish(&crate::store::PollRecord::default(), now())
+            .unwrap();
+        (config, store, new.iter().map(|n| n.id).collect())
+    }
+
+    #[test]
+    fn the_queue_holds_the_querys_matches_closest_to_the_threshold_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, mut store, ids) = setup(dir.path());
+        store
+            .mark_article(ids[1], "NATO", false, "review", now())
+            .unwrap();
+        let items = build(&store, &config, &crate::learn::NoCache, now()).unwrap();
+        assert_eq!(
+            items.len(),
+            3,
+            "the query's matches of the learning topic: {items:?}"
+        );
+        assert!(items.iter().all(|i| i.topic == "NATO"));
+        let distance = |i: &QueueItem| (i.score - i.threshold).abs();
+        assert!(items.windows(2).all(|w| distance(&w[0]) <= distance(&w[1])));
+        let by_id = |id: i64| items.iter().find(|i| i.article_id == id).unwrap();
+        assert!(
+            by_id(ids[0]).alert_id.is_some(),
+            "the alerted article has its alert"
+        );
+        assert_eq!(by_id(ids[1]).mark, Some(false));
+        assert_eq!(by_id(ids[1]).alert_id, None);
+        // Articles older than the window are not scored.
+        let later = now() + chrono::Duration::days(QUEUE_DAYS + 1);
+        assert!(
+            build(&store, &config, &crate::learn::NoCache, later)
+                .unwrap()
+                .is_empty()
+        );
+        let matcher = config.train().unwrap();
+        assert!(matcher.model(TopicId(0)).is_some());
+    }
+
+    #[test]
+    fn figures_count_marks_and_cross_validate_the_learning_topics() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, mut store, ids) = setup(dir.path());
+        let before = figures(&store, &config).unwrap();
+        assert_eq!(
+            before.len(),
+            1,
+            "Plain neither learns nor has marks: {before:?}"
+        );
+        assert_eq!((before[0].right, before[0].wrong), (0, 0));
+        let f1 = before[0].f1.expect("16 examples cross-validate in 5 folds");
+        assert!((0.0..=1.0).contains(&f1));
+        store
+            .mark_article(ids[2], "NATO", true, "review", now())
+            .unwrap();
+        store
+            .mark_article(ids[3], "Plain", false, "review", now())
+            .unwrap();
+        let after = figures(&store, &config).unwrap();
+        assert_eq!(after.len(), 2, "Plain has a mark now: {after:?}");
+        assert_eq!((after[0].right, after[0].wrong), (1, 0));
+        assert_eq!(after[1].f1, None, "Plain does not learn");
+    }
+}

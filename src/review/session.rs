@@ -70,8 +70,11 @@ impl Session {
     /// Loads what the state asks for: another page, the detail shown, the queue.
     pub fn sync(&mut self, app: &mut App) {
         if app.needs_more() {
-            match self.reader.alert_page(&app.filter, app.alerts.last(), PAGE) {
-                Ok(rows) => app.append_page(rows, PAGE),
+            match self
+                .reader
+                .alert_page(&app.filter, app.cursor.as_ref(), PAGE)
+            {
+                Ok(page) => app.append_page(page),
                 Err(e) => {
                     app.alerts_end = true;
                     app.status = format!("cannot read the alerts: {e}");
@@ -158,6 +161,7 @@ impl Session {
                 Err(e) => app.status = format!("cannot read new alerts: {e}"),
             },
             None => {
+                app.cursor = None;
                 app.alerts_end = false;
                 self.sync(app);
             }
@@ -179,6 +183,15 @@ impl Session {
         let result: anyhow::Result<String> = match action {
             Action::None | Action::Quit => return,
             Action::Reload => {
+                // `topic:nato` finds the watch-list's "NATO" (the store compares exactly).
+                if let (Some(t), Some(config)) = (&mut app.filter.topic, &self.config)
+                    && let Some(known) = config
+                        .topics
+                        .iter()
+                        .find(|k| k.name.to_lowercase() == t.to_lowercase())
+                {
+                    *t = known.name.clone();
+                }
                 self.sync(app);
                 return;
             }

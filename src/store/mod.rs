@@ -50,7 +50,9 @@ pub use history::{HistoryFilter, HistoryRow};
 pub use marks::{Mark, MarkedAlert, label_word};
 pub use outbox::PendingAlert;
 pub use poll::{NewAlert, NewArticle, PollRecord, PollTx};
-pub use review::{AlertDetail, AlertFilter, AlertRow, MarkCounts, RecentArticle};
+pub use review::{
+    AlertDetail, AlertFilter, AlertPage, AlertRow, MarkCounts, PageKey, RecentArticle, SCAN_WINDOW,
+};
 pub use schema::SCHEMA_VERSION;
 
 #[derive(Debug, Error)]

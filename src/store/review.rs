@@ -97,11 +97,109 @@ fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
     })
 }
 
-/// Where a page starts: older than a row, or newer than one.
-enum Cursor<'a> {
-    Top,
-    OlderThan(&'a AlertRow),
-    NewerThan(&'a AlertRow),
+/// A position in the newest-first order of alerts: `(created_at as stored, id)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageKey {
+    pub created_key: String,
+    pub id: i64,
+}
+
+impl From<&AlertRow> for PageKey {
+    fn from(r: &AlertRow) -> PageKey {
+        PageKey {
+            created_key: r.created_key.clone(),
+            id: r.id,
+        }
+    }
+}
+
+/// One page of alerts and where the next one starts (`None`: no older alert is left).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertPage {
+    pub rows: Vec<AlertRow>,
+    pub next: Option<PageKey>,
+}
+
+/// A page looks at no more than this many alerts (newest first, along the index), whatever
+/// the text and feed filters keep: a filter that matches little never scans the whole table
+/// in one go. A page may then hold fewer rows than asked without being the last.
+pub const SCAN_WINDOW: usize = 5000;
+
+/// The range of a query in `(created_at, id)` order.
+#[derive(Default)]
+struct Range<'a> {
+    /// Strictly older than this.
+    older: Option<&'a PageKey>,
+    /// Strictly newer than this.
+    newer: Option<&'a PageKey>,
+    /// This or newer.
+    from: Option<&'a PageKey>,
+    ascending: bool,
+}
+
+/// Builds a statement's `WHERE` and its arguments, numbering the `?_` in each clause.
+#[derive(Default)]
+struct Sql {
+    text: String,
+    args: Vec<Box<dyn rusqlite::ToSql>>,
+}
+
+impl Sql {
+    fn push(&mut self, clause: &str, values: Vec<Box<dyn rusqlite::ToSql>>) {
+        let mut clause = clause.to_string();
+        for v in values {
+            self.args.push(v);
+            clause = clause.replacen("?_", &format!("?{}", self.args.len()), 1);
+        }
+        self.text.push_str(&clause);
+    }
+
+    /// The range as bounds on `created_at` (what the indexes seek) plus the id tie-break.
+    fn range(&mut self, range: &Range<'_>) {
+        let mut bound = |cmp: &str, strict: &str, k: &PageKey| {
+            self.push(
+                &format!(
+                    " AND al.created_at {cmp}= ?_ AND (al.created_at {cmp} ?_ OR al.id {strict} ?_)"
+                ),
+                vec![
+                    Box::new(k.created_key.clone()),
+                    Box::new(k.created_key.clone()),
+                    Box::new(k.id),
+                ],
+            );
+        };
+        if let Some(k) = range.older {
+            bound("<", "<", k);
+        }
+        if let Some(k) = range.newer {
+            bound(">", ">", k);
+        }
+        if let Some(k) = range.from {
+            bound(">", ">=", k);
+        }
+    }
+
+    /// The filter's parts the indexes serve (topic, since).
+    fn indexed(&mut self, filter: &AlertFilter) {
+        if let Some(t) = &filter.topic {
+            self.push(" AND al.topic = ?_", vec![Box::new(t.clone())]);
+        }
+        if let Some(t) = filter.since {
+            self.push(" AND al.created_at >= ?_", vec![Box::new(ts(t))]);
+        }
+    }
+
+    fn order(&mut self, ascending: bool, limit: usize, offset: usize) {
+        let o = if ascending { "ASC" } else { "DESC" };
+        self.push(
+            &format!(" ORDER BY al.created_at {o}, al.id {o} LIMIT ?_ OFFSET ?_"),
+            vec![Box::new(limit as i64), Box::new(offset as i64)],
+        );
+    }
+
+    fn params(&self) -> Vec<&dyn rusqlite::ToSql> {
+        self.args.iter().map(|b| b.as_ref()).collect()
+    }
 }
 
 impl Store {
@@ -113,16 +211,59 @@ impl Store {
             .query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
-    /// Up to `limit` alerts matching `filter`, newest first, older than `after` (the last row
-    /// of the previous page) or from the newest when `None`.
+    /// Up to `limit` alerts matching `filter`, newest first, older than `after` (the
+    /// previous page's `next`) or from the newest when `None`; at most [`SCAN_WINDOW`]
+    /// alerts are looked at.
     pub fn alert_page(
         &self,
         filter: &AlertFilter,
-        after: Option<&AlertRow>,
+        after: Option<&PageKey>,
         limit: usize,
-    ) -> Result<Vec<AlertRow>> {
-        let cursor = after.map_or(Cursor::Top, Cursor::OlderThan);
-        self.alert_rows(filter, cursor, limit)
+    ) -> Result<AlertPage> {
+        self.alert_page_within(filter, after, limit, SCAN_WINDOW)
+    }
+
+    fn alert_page_within(
+        &self,
+        filter: &AlertFilter,
+        after: Option<&PageKey>,
+        limit: usize,
+        window: usize,
+    ) -> Result<AlertPage> {
+        // The oldest alert of the window, found along the index.
+        let mut sql = Sql::default();
+        sql.text
+            .push_str("SELECT al.created_at, al.id FROM alerts al WHERE 1");
+        sql.range(&Range {
+            older: after,
+            ..Range::default()
+        });
+        sql.indexed(filter);
+        sql.order(false, 1, window.max(1) - 1);
+        let bound: Option<PageKey> = self
+            .conn
+            .prepare_cached(&sql.text)?
+            .query_row(sql.params().as_slice(), |r| {
+                Ok(PageKey {
+                    created_key: r.get(0)?,
+                    id: r.get(1)?,
+                })
+            })
+            .optional()?;
+        let rows = self.alert_rows(
+            filter,
+            &Range {
+                older: after,
+                from: bound.as_ref(),
+                ..Range::default()
+            },
+            limit,
+        )?;
+        let next = match rows.last() {
+            Some(last) if rows.len() >= limit => Some(PageKey::from(last)),
+            _ => bound,
+        };
+        Ok(AlertPage { rows, next })
     }
 
     /// Up to `limit` alerts matching `filter` newer than `than` (the top row shown), newest
@@ -133,7 +274,16 @@ impl Store {
         than: &AlertRow,
         limit: usize,
     ) -> Result<Vec<AlertRow>> {
-        let mut rows = self.alert_rows(filter, Cursor::NewerThan(than), limit)?;
+        let key = PageKey::from(than);
+        let mut rows = self.alert_rows(
+            filter,
+            &Range {
+                newer: Some(&key),
+                ascending: true,
+                ..Range::default()
+            },
+            limit,
+        )?;
         rows.reverse();
         Ok(rows)
     }
@@ -141,76 +291,31 @@ impl Store {
     fn alert_rows(
         &self,
         filter: &AlertFilter,
-        cursor: Cursor<'_>,
+        range: &Range<'_>,
         limit: usize,
     ) -> Result<Vec<AlertRow>> {
-        let mut sql = format!("SELECT {ROW_COLUMNS} WHERE 1");
-        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
-        let mut arg = |sql: &mut String, clause: &str, values: Vec<Box<dyn rusqlite::ToSql>>| {
-            let mut clause = clause.to_string();
-            for v in values {
-                args.push(v);
-                clause = clause.replacen("?_", &format!("?{}", args.len()), 1);
-            }
-            sql.push_str(&clause);
+        let mut sql = Sql {
+            text: format!("SELECT {ROW_COLUMNS} WHERE 1"),
+            ..Sql::default()
         };
-        // The cursor as a range on `created_at` (what the index seeks) plus the tie-break.
-        let order = match cursor {
-            Cursor::Top => "DESC",
-            Cursor::OlderThan(row) => {
-                arg(
-                    &mut sql,
-                    " AND al.created_at <= ?_ AND (al.created_at < ?_ OR al.id < ?_)",
-                    vec![
-                        Box::new(row.created_key.clone()),
-                        Box::new(row.created_key.clone()),
-                        Box::new(row.id),
-                    ],
-                );
-                "DESC"
-            }
-            Cursor::NewerThan(row) => {
-                arg(
-                    &mut sql,
-                    " AND al.created_at >= ?_ AND (al.created_at > ?_ OR al.id > ?_)",
-                    vec![
-                        Box::new(row.created_key.clone()),
-                        Box::new(row.created_key.clone()),
-                        Box::new(row.id),
-                    ],
-                );
-                "ASC"
-            }
-        };
-        if let Some(t) = &filter.topic {
-            arg(&mut sql, " AND al.topic = ?_", vec![Box::new(t.clone())]);
-        }
+        sql.range(range);
+        sql.indexed(filter);
         if let Some(f) = &filter.feed {
-            arg(
-                &mut sql,
+            sql.push(
                 " AND (instr(lower(COALESCE(f.name, f.title, f.url)), lower(?_)) > 0
                        OR instr(lower(f.url), lower(?_)) > 0)",
                 vec![Box::new(f.clone()), Box::new(f.clone())],
             );
         }
-        if let Some(t) = filter.since {
-            arg(&mut sql, " AND al.created_at >= ?_", vec![Box::new(ts(t))]);
-        }
         if let Some(t) = &filter.text {
-            arg(
-                &mut sql,
+            sql.push(
                 " AND instr(lower(ar.title), lower(?_)) > 0",
                 vec![Box::new(t.clone())],
             );
         }
-        arg(
-            &mut sql,
-            &format!(" ORDER BY al.created_at {order}, al.id {order} LIMIT ?_"),
-            vec![Box::new(limit as i64)],
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let params: Vec<&dyn rusqlite::ToSql> = args.iter().map(|b| b.as_ref()).collect();
-        let rows = stmt.query_map(params.as_slice(), alert_row)?;
+        sql.order(range.ascending, limit, 0);
+        let mut stmt = self.conn.prepare_cached(&sql.text)?;
+        let rows = stmt.query_map(sql.params().as_slice(), alert_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -367,12 +472,22 @@ mod tests {
             now() + chrono::Duration::days(1),
         );
         let all = AlertFilter::default();
-        let mut seen = Vec::new();
-        let mut page = store.alert_page(&all, None, 3).unwrap();
-        while !page.is_empty() {
-            seen.extend(page.clone());
-            page = store.alert_page(&all, page.last(), 3).unwrap();
-        }
+        // Every page, following `next` until there is none.
+        let pages = |f: &AlertFilter, limit: usize, window: usize| -> Vec<Vec<AlertRow>> {
+            let mut out = Vec::new();
+            let mut after = None;
+            loop {
+                let page = store
+                    .alert_page_within(f, after.as_ref(), limit, window)
+                    .unwrap();
+                out.push(page.rows);
+                match page.next {
+                    Some(k) => after = Some(k),
+                    None => return out,
+                }
+            }
+        };
+        let seen: Vec<AlertRow> = pages(&all, 3, SCAN_WINDOW).concat();
         assert_eq!(
             titles(&seen),
             [
@@ -385,22 +500,31 @@ mod tests {
             ..Default::default()
         };
         let first = store.alert_page(&f, None, 2).unwrap();
-        assert_eq!(titles(&first), ["Story 4", "Story 3"]);
-        let next = store.alert_page(&f, first.last(), 2).unwrap();
-        assert_eq!(titles(&next), ["Story 2", "Story 1"]);
+        assert_eq!(titles(&first.rows), ["Story 4", "Story 3"]);
+        let next = store.alert_page(&f, first.next.as_ref(), 2).unwrap();
+        assert_eq!(titles(&next.rows), ["Story 2", "Story 1"]);
+        // A rare match behind a small window: empty pages until the window reaches it, none
+        // skipped, none repeated.
+        let rare = AlertFilter {
+            text: Some("story 1".into()),
+            ..Default::default()
+        };
+        let found = pages(&rare, 10, 2);
+        assert!(found.len() >= 3 && found[0].is_empty(), "{found:?}");
+        assert_eq!(titles(&found.concat()), ["Story 1"]);
         let feed = AlertFilter {
             feed: Some("WIRE".into()),
             ..Default::default()
         };
         assert_eq!(
-            titles(&store.alert_page(&feed, None, 10).unwrap()),
+            titles(&store.alert_page(&feed, None, 10).unwrap().rows),
             ["Story 6", "Story 5"]
         );
         let since = AlertFilter {
             since: Some(now() + chrono::Duration::hours(1)),
             ..Default::default()
         };
-        assert_eq!(store.alert_page(&since, None, 10).unwrap().len(), 2);
+        assert_eq!(store.alert_page(&since, None, 10).unwrap().rows.len(), 2);
         // Above the third row: the two newer ones, newest first.
         assert_eq!(
             titles(&store.alerts_newer(&all, &seen[2], 10).unwrap()),
@@ -420,7 +544,10 @@ mod tests {
             "NATO",
             now(),
         );
-        let row = store.alert_page(&AlertFilter::default(), None, 1).unwrap();
+        let row = store
+            .alert_page(&AlertFilter::default(), None, 1)
+            .unwrap()
+            .rows;
         let d = store.alert_detail(row[0].id).unwrap().unwrap();
         assert_eq!(
             (d.title.as_str(), d.link.as_deref(), d.mark),
@@ -434,7 +561,11 @@ mod tests {
         store.mark_alert(d.id, false, "review", now()).unwrap();
         assert_eq!(store.alert_detail(d.id).unwrap().unwrap().mark, Some(false));
         assert_eq!(
-            store.alert_page(&AlertFilter::default(), None, 1).unwrap()[0].mark,
+            store
+                .alert_page(&AlertFilter::default(), None, 1)
+                .unwrap()
+                .rows[0]
+                .mark,
             Some(false)
         );
         assert_eq!(store.mark_counts().unwrap(), [("NATO".to_string(), 0, 1)]);

@@ -1,6 +1,6 @@
 //! Commands that only read the database (issue "Hostile servers, hostile text, and one daemon
-//! per database"): `status`, `history`, `stats`, `match --history` and `feeds list` never
-//! create a database, and read one on a read-only filesystem.
+//! per database"): `status`, `history`, `stats`, `match --history`, `review` and `feeds list`
+//! never create a database, and read one on a read-only filesystem.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -39,6 +39,7 @@ async fn read_commands_never_create_a_database() {
         &["history"][..],
         &["stats"][..],
         &["match", "--history"][..],
+        &["review"][..],
     ] {
         let mut all = vec!["--config", &config, "--db", &db_arg];
         all.extend_from_slice(args);

@@ -35,7 +35,7 @@ pub(super) fn draw(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
                 "no alerts match the filter"
             }
         } else {
-            "loading…"
+            "searching older alerts…"
         };
         frame.render_widget(Paragraph::new(text), list);
         return;
@@ -51,13 +51,15 @@ pub(super) fn draw(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
             esc(&a.title),
         ])
     });
+    // Wider names where there is room for them.
+    let name = if area.width >= 120 { 24 } else { 14 };
     let table = Table::new(
         rows,
         [
             Constraint::Length(11),
             Constraint::Length(5),
-            Constraint::Length(14),
-            Constraint::Length(14),
+            Constraint::Length(name),
+            Constraint::Length(name),
             Constraint::Fill(1),
         ],
     )

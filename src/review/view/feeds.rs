@@ -49,10 +49,11 @@ pub(super) fn draw(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
             esc(&state.join("; ")),
         ])
     });
+    let name = if area.width >= 120 { 32 } else { 20 };
     let table = Table::new(
         rows,
         [
-            Constraint::Length(20),
+            Constraint::Length(name),
             Constraint::Length(11),
             Constraint::Length(4),
             Constraint::Length(5),

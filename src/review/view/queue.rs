@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 use super::{bold, esc, mark_word, selected};
-use crate::review::app::{App, Loading, TopicFigures};
+use crate::review::app::{App, Loading, QueueItem, TopicFigures};
 
 pub(super) fn draw(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
     let topics = figures_rows(app);
@@ -63,12 +63,7 @@ pub(super) fn draw(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
             let cmp = if i.score >= i.threshold { '≥' } else { '<' };
             Row::new(vec![
                 format!("{:.2}{cmp}{:.2}", i.score, i.threshold),
-                if i.alert_id.is_some() {
-                    "alert"
-                } else {
-                    "below"
-                }
-                .to_string(),
+                kind(i).to_string(),
                 mark_word(i.mark).to_string(),
                 esc(&i.topic),
                 esc(&i.title),
@@ -76,13 +71,14 @@ pub(super) fn draw(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
         })
         .collect();
     app.page_rows = list.height.saturating_sub(1).max(1) as usize;
+    let name = if area.width >= 120 { 24 } else { 14 };
     let table = Table::new(
         rows,
         [
             Constraint::Length(9),
             Constraint::Length(5),
             Constraint::Length(5),
-            Constraint::Length(14),
+            Constraint::Length(name),
             Constraint::Fill(1),
         ],
     )
@@ -93,6 +89,16 @@ pub(super) fn draw(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
         .with_selected(Some(app.queue_selected));
     frame.render_stateful_widget(table, list, &mut state);
     app.queue_offset = state.offset();
+}
+
+/// `alert`: it alerted; `below`: it did not, and the model still says no; `new`: it did not
+/// alert, but the model trained with the marks would let it through now.
+fn kind(i: &QueueItem) -> &'static str {
+    match i.alert_id {
+        Some(_) => "alert",
+        None if i.score < i.threshold => "below",
+        None => "new",
+    }
 }
 
 /// One row per topic: marks, F1 before, F1 after.

@@ -8,7 +8,7 @@ use ratatui::backend::TestBackend;
 
 use crate::model::{FeedId, Field, Hit, Learned, Snippet};
 use crate::review::app::{App, FeedLine, Loading, Pane, QueueItem, TopicFigures};
-use crate::store::{AlertDetail, AlertRow};
+use crate::store::{AlertDetail, AlertPage, AlertRow};
 
 fn at(minutes: i64) -> DateTime<Utc> {
     crate::store::test_support::now() + chrono::Duration::minutes(minutes)
@@ -70,7 +70,7 @@ fn full_app() -> App {
             None,
         ),
     ];
-    app.append_page(rows, 200);
+    app.append_page(AlertPage { rows, next: None });
     app.feeds = vec![
         FeedLine {
             id: FeedId(1),
@@ -204,7 +204,10 @@ fn hit(term: &str, field: Field, text: &str, found: &str) -> Hit {
 
 fn empty_app() -> App {
     let mut app = App::new(FixedOffset::east_opt(0).unwrap());
-    app.append_page(Vec::new(), 200);
+    app.append_page(AlertPage {
+        rows: Vec::new(),
+        next: None,
+    });
     app.queue = Loading::Ready(Vec::new());
     app.figures_before = Loading::Ready(Vec::new());
     app
