@@ -164,7 +164,7 @@ async fn review_filters_marks_wrong_and_history_shows_it() {
 }
 
 /// `tidings review --db PATH` where there is no database: exit 1, the path named, and no
-/// database created there.
+/// database created there; as given (relative, no `--config`), and absolute with one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn review_of_a_missing_database_exits_1_naming_it() {
     let s = Scenario::builder("review_of_a_missing_database_exits_1_naming_it")
@@ -172,6 +172,15 @@ async fn review_of_a_missing_database_exits_1_naming_it() {
         .start_without_bus()
         .await;
     let missing = s.sb.path().join("missing.db");
+    let out = s.sb.run(&["review", "--db", "missing.db"]).await;
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("missing.db"),
+        "the error names missing.db\n{}",
+        out.dump()
+    );
+    assert!(!missing.exists(), "review created missing.db");
+
     let path = missing.display().to_string();
     let config = s.sb.config.display().to_string();
     let out =
