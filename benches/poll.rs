@@ -16,6 +16,11 @@
 //! `TIDINGS_BENCH_BIN=PATH` measures another build of `tidings` instead of this package's
 //! (to compare two builds on the same generated feeds).
 //!
+//! The database part also runs `tidings review` in an 80×24 pseudo-terminal on the M-article
+//! database (first frame, then the time per scrolling key; see `review_in_terminal`). Only
+//! that part, on a smaller database: `TIDINGS_BENCH_N= TIDINGS_BENCH_ARTICLES=100000 cargo
+//! bench --bench poll -- --skip-idle` (an empty `--n` list skips the poll passes).
+//!
 //! Feeds are generated deterministically (seeded by feed number; dates relative to today, so
 //! that articles are inside the retention horizon and can alert).
 
@@ -29,6 +34,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
+
+/// The pseudo-terminal of the integration tests (`tidings review` is measured in one).
+#[allow(dead_code)]
+#[path = "../tests/it/support/pty.rs"]
+mod pty;
 
 const BIN_BUILT: &str = env!("CARGO_BIN_EXE_tidings");
 /// The binary measured: `TIDINGS_BENCH_BIN` (another build, to compare), else this package's.
@@ -1230,6 +1240,9 @@ fn big_database(server: &Server, m: usize, work: &Path, report: &mut Vec<String>
         u.maxrss_kb as f64 / 1024.0
     ));
 
+    // `tidings review` in a terminal: the first frame, then scrolling.
+    review_in_terminal(&config, &db, m, report);
+
     // Inserting one feed's poll (40 new, then the same 40 again) at this size vs an empty DB.
     let insert = |store: &mut Store, feed: tidings::model::FeedId, base_seq: usize, r: &mut Rng| {
         let now = start_time + chrono::Duration::days(340);
@@ -1307,6 +1320,155 @@ fn big_database(server: &Server, m: usize, work: &Path, report: &mut Vec<String>
         &format!("{m}-article database, {FEEDS} feeds, second start"),
         report,
     );
+}
+
+/// How many frames end in `out`: ratatui ends each frame it draws without a visible cursor
+/// by hiding the cursor (`ESC [ ? 25 l`) and flushing, and a frame of the review is written in
+/// several pieces (stdout's buffer is 1 KiB): a changed screen alone may be half a frame.
+fn frame_ends(out: &[u8]) -> usize {
+    out.windows(6).filter(|w| w == b"\x1b[?25l").count()
+}
+
+/// `tidings review` in an 80×24 pseudo-terminal on the big database: the time from spawn to
+/// the first complete frame, three times (the Alerts pane's title on the first line, an alert's row, and
+/// the frame's end: see [`frame_ends`]), then the time of each scrolling key (200 × `j`,
+/// 20 × PgDn, `G`) until the end of a frame that changed the screen, two filters (Enter until
+/// the list shows the outcome), then `q` until the exit. Waits are on the parsed screen (see `tests/it/support/pty.rs`);
+/// a frame that never comes is reported, not a panic, so the rest of the benchmark runs.
+fn review_in_terminal(config: &Path, db: &Path, m: usize, report: &mut Vec<String>) {
+    const WAIT: Duration = Duration::from_secs(30);
+    let mut cmd = base_command(config, db);
+    cmd.arg("review")
+        .env("TERM", "xterm-256color")
+        .env("NO_COLOR", "1")
+        .env_remove("COLUMNS")
+        .env_remove("LINES");
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    // Opened three times (the time to the first frame of each); the last one scrolls.
+    let open = || -> Result<(pty::Pty, f64), String> {
+        let mut term = pty::Pty::spawn(&cmd, 24, 80);
+        let first = term.try_wait_until(WAIT, |s, out| {
+            let lines = pty::lines(s);
+            lines[0].contains("Alerts")
+                && lines[1..].iter().any(|l| l.contains("NATO"))
+                && frame_ends(out) > 0
+        });
+        let elapsed = ms(term.started().elapsed());
+        match first {
+            Ok(()) => Ok((term, elapsed)),
+            Err(why) => {
+                eprintln!("tidings review: no first frame: {why}\n{}", term.dump());
+                Err(why)
+            }
+        }
+    };
+    let mut firsts = Vec::new();
+    let mut term = loop {
+        match open() {
+            Ok((mut term, first)) => {
+                firsts.push(first);
+                if firsts.len() == 3 {
+                    break term;
+                }
+                term.send("q");
+                term.wait_exit(WAIT);
+            }
+            Err(why) => {
+                report.push(format!(
+                    "| `tidings review` in an 80×24 terminal at {m} articles | no first frame: {why} | | |"
+                ));
+                return;
+            }
+        }
+    };
+    // Each key, timed from the write to the end of a frame that changed the screen (text or
+    // attributes: a moved highlight counts).
+    let key = |term: &mut pty::Pty, k: &str| -> Option<Duration> {
+        term.drain();
+        let before = term.screen().contents_formatted();
+        let from = term.output().len();
+        let t = Instant::now();
+        term.send(k);
+        term.try_wait_until(Duration::from_secs(5), |s, out| {
+            frame_ends(&out[from..]) > 0 && s.contents_formatted() != before
+        })
+        .ok()
+        .map(|()| t.elapsed())
+    };
+    let series = |term: &mut pty::Pty, k: &str, n: usize| -> (Vec<f64>, usize) {
+        let mut times = Vec::with_capacity(n);
+        let mut unchanged = 0;
+        for _ in 0..n {
+            match key(term, k) {
+                Some(d) => times.push(ms(d)),
+                None => unchanged += 1,
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        (times, unchanged)
+    };
+    let (j, j_none) = series(&mut term, "j", 200);
+    let (pg, pg_none) = series(&mut term, pty::keys::PAGE_DOWN, 20);
+    let (g, g_none) = series(&mut term, "G", 1);
+    // Filters: `/TEXT` (waited for in the prompt), then Enter timed to the end of a frame
+    // that shows the outcome: the filter named, and alert rows (`housing`: one NATO headline
+    // in 15 has it) or none (`zzzz`: no match, every alert is looked at).
+    let filter = |term: &mut pty::Pty, text: &str, matches: bool| -> String {
+        term.send("/");
+        term.send(text);
+        if let Err(why) = term.try_wait_for(WAIT, |s| pty::line(s, 23).contains(text)) {
+            return format!("`/{text}`: no prompt ({why})");
+        }
+        term.drain();
+        let from = term.output().len();
+        let t = Instant::now();
+        term.send(pty::keys::ENTER);
+        // Row 1 names the filter; rows 3-22 are the list (headlines may be cut short).
+        let shown = term.try_wait_until(WAIT, |s, out| {
+            let rows = pty::lines(s);
+            let listed = rows[3..23].iter().any(|l| l.contains("NATO"));
+            frame_ends(&out[from..]) > 0 && rows[1].contains(text) && listed == matches
+        });
+        match shown {
+            Ok(()) => format!("`/{text}` Enter: {:.1} ms", ms(t.elapsed())),
+            Err(why) => format!("`/{text}` Enter: {why}"),
+        }
+    };
+    let housing = filter(&mut term, "housing", true);
+    let nothing = filter(&mut term, "zzzz", false);
+    let quit = Instant::now();
+    term.send("q");
+    let status = term.wait_exit(WAIT);
+    let quit = quit.elapsed();
+    let stats = |name: &str, v: &[f64], none: usize| {
+        let mut s = match v {
+            [] => format!("{name}: —"),
+            [one] => format!("{name}: {one:.1} ms"),
+            _ => format!(
+                "{name} ×{}: median {:.1} ms, max {:.1} ms",
+                v.len(),
+                v[v.len() / 2],
+                v[v.len() - 1]
+            ),
+        };
+        if none > 0 {
+            write!(s, " ({none} without a change in 5 s)").unwrap();
+        }
+        s
+    };
+    report.push(format!(
+        "| `tidings review` in an 80×24 terminal at {m} articles | first frame after {} ms (3 starts) | {}; {}; {}; {housing}; {nothing} (no match) | `q`: exit {} after {:.1} ms |",
+        firsts
+            .iter()
+            .map(|f| format!("{f:.1}"))
+            .collect::<Vec<_>>()
+            .join(" / "),
+        stats("`j`", &j, j_none),
+        stats("PgDn", &pg, pg_none),
+        stats("`G`", &g, g_none),
+        status.exit_code(),
+        ms(quit)
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------

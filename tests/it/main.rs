@@ -20,6 +20,7 @@ mod politeness;
 mod quality;
 mod read_only;
 mod regressions;
+mod review_tui;
 mod security;
 mod service;
 mod sinks;

@@ -10,6 +10,7 @@ pub mod feeds;
 pub mod fixtures;
 pub mod http;
 pub mod notify_socket;
+pub mod pty;
 pub mod scenario;
 pub mod watchlist;
 

@@ -190,3 +190,57 @@ async fn http_server_faults_reset_mid_body_and_closed_port() {
     .await;
     assert!(r.is_err(), "a hanging route must not answer");
 }
+
+/// The pseudo-terminal: the program sees a terminal of the size asked for, what it prints
+/// lands on the parsed screen, typed keys reach it, and its exit status is read.
+#[test]
+fn pty_shows_the_screen_takes_keys_and_reports_the_exit_status() {
+    use super::pty::{Pty, keys};
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args([
+        "-c",
+        "stty size; printf 'name? '; read name; echo \"hello $name\"; exit 3",
+    ]);
+    let mut term = Pty::spawn(&cmd, 24, 80);
+    let wait = std::time::Duration::from_secs(20);
+    term.wait_for("the size and the prompt", wait, |s| {
+        super::pty::line(s, 0) == "24 80" && super::pty::line(s, 1) == "name?"
+    });
+    term.send("tidings");
+    term.send(keys::ENTER);
+    term.wait_for("the greeting", wait, |s| {
+        super::pty::lines(s).iter().any(|l| l == "hello tidings")
+    });
+    let status = term.wait_exit(wait);
+    assert_eq!(status.exit_code(), 3, "{status:?}\n{}", term.dump());
+}
+
+/// `tidings` itself in the pseudo-terminal, with the sandbox's command (environment,
+/// working directory): `status` on a fresh sandbox prints and exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pty_runs_tidings_with_the_sandbox_command() {
+    use super::pty::Pty;
+    let sb = super::cli::Sandbox::new();
+    sb.write_config("");
+    let piped = sb.tidings(&["status"]).await;
+    let (mut cmd, _) = sb.command_with_files(&["status"]);
+    cmd.env("TERM", "xterm-256color");
+    tokio::task::block_in_place(|| {
+        let mut term = Pty::spawn(cmd.as_std(), 24, 80);
+        let status = term.wait_exit(std::time::Duration::from_secs(20));
+        let first = piped.stdout.lines().chain(piped.stderr.lines()).next();
+        let first = first.expect("status says something").trim_end().to_owned();
+        assert!(
+            term.contents().contains(&first),
+            "{first:?} on the terminal\n{}",
+            term.dump()
+        );
+        assert_eq!(
+            Some(status.exit_code() as i32),
+            piped.code,
+            "{status:?} as without a terminal\n{}\n{}",
+            piped.dump(),
+            term.dump()
+        );
+    });
+}
