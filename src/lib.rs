@@ -19,6 +19,7 @@ pub mod matcher;
 pub mod memory;
 pub mod model;
 pub mod model_cache;
+pub mod opener;
 pub mod opml;
 pub mod parse;
 pub mod politeness;

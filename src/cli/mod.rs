@@ -12,7 +12,7 @@ mod matching;
 mod paths;
 mod review;
 mod service;
-mod status;
+pub(crate) mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

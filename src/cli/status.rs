@@ -52,11 +52,6 @@ fn status(store: &Store, json: bool, switched_off: &[String]) -> Result<ExitCode
             .unwrap_or_default();
         deferrals.iter().find(|d| d.host == host)
     };
-    let shown_url = |u: &str| {
-        url::Url::parse(u)
-            .map(|u| config::redact_url(&u))
-            .unwrap_or_else(|_| u.to_string())
-    };
     if json {
         let feeds: Vec<_> = feeds
             .iter()
@@ -116,39 +111,9 @@ fn status(store: &Store, json: bool, switched_off: &[String]) -> Result<ExitCode
         } else {
             name
         };
-        let mut state = Vec::new();
-        if switched_off.contains(&f.url) {
-            state.push("disabled in the watch-list".to_string());
-        } else if !f.in_config {
-            state.push("removed from watch-list".to_string());
-        }
-        if let Some(r) = &f.disabled_reason {
-            state.push(format!("disabled: {r}"));
-        }
-        if let Some(d) = deferred_for(f) {
-            state.push(format!(
-                "host deferred until {} ({})",
-                when(d.until, now, &chrono::Local),
-                d.reason
-            ));
-        }
-        if f.consecutive_failures > 0 {
-            state.push("backing off".into());
-        }
-        if let Some(u) = &f.fetch_url {
-            state.push(format!("moved to {}", shown_url(u)));
-        }
-        if let Some(e) = &f.last_error {
-            state.push(format!("error: {e}"));
-        }
-        if state.is_empty() {
-            let fine = if f.last_polled_at.is_some() {
-                "ok"
-            } else {
-                "not polled yet"
-            };
-            state.push(fine.into());
-        }
+        let state = feed_health(f, switched_off.contains(&f.url), deferred_for(f), |t| {
+            when(t, now, &chrono::Local)
+        });
         println!(
             "{:<28} {:<11} {:>4} {:>4} {:<11} {:>5}  {}",
             name,
@@ -167,6 +132,58 @@ fn status(store: &Store, json: bool, switched_off: &[String]) -> Result<ExitCode
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `status` (and the review's Feeds pane) says of a feed's health: disabled, removed,
+/// its host deferred (until `when(t)`), backing off, moved, its last error; else "ok" or
+/// "not polled yet".
+pub fn feed_health(
+    f: &crate::store::FeedState,
+    switched_off: bool,
+    deferral: Option<&crate::store::HostDeferral>,
+    when: impl Fn(chrono::DateTime<chrono::Utc>) -> String,
+) -> Vec<String> {
+    let mut state = Vec::new();
+    if switched_off {
+        state.push("disabled in the watch-list".to_string());
+    } else if !f.in_config {
+        state.push("removed from watch-list".to_string());
+    }
+    if let Some(r) = &f.disabled_reason {
+        state.push(format!("disabled: {r}"));
+    }
+    if let Some(d) = deferral {
+        state.push(format!(
+            "host deferred until {} ({})",
+            when(d.until),
+            d.reason
+        ));
+    }
+    if f.consecutive_failures > 0 {
+        state.push("backing off".into());
+    }
+    if let Some(u) = &f.fetch_url {
+        state.push(format!("moved to {}", shown_url(u)));
+    }
+    if let Some(e) = &f.last_error {
+        state.push(format!("error: {e}"));
+    }
+    if state.is_empty() {
+        let fine = if f.last_polled_at.is_some() {
+            "ok"
+        } else {
+            "not polled yet"
+        };
+        state.push(fine.into());
+    }
+    state
+}
+
+/// A feed URL as shown: credentials in it redacted.
+fn shown_url(u: &str) -> String {
+    url::Url::parse(u)
+        .map(|u| config::redact_url(&u))
+        .unwrap_or_else(|_| u.to_string())
 }
 
 #[cfg(test)]

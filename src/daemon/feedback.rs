@@ -62,8 +62,10 @@ impl<N: Notifier, C: Clock> Delivery<N, C> {
                 };
                 match key.as_str() {
                     desktop::ACTION_DEFAULT | desktop::ACTION_OPEN => {
-                        if let Some(link) = target.link.filter(|l| desktop::is_openable(l)) {
-                            open_link(&self.config.settings.opener, &link);
+                        if let Some(link) = target.link
+                            && let Err(e) = crate::opener::open(&self.config.settings.opener, &link)
+                        {
+                            warn!(error = %e, "cannot open the article");
                         }
                     }
                     desktop::ACTION_MUTE => {
@@ -116,27 +118,5 @@ pub(super) async fn next(rx: &mut Option<mpsc::UnboundedReceiver<Feedback>>) -> 
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
-    }
-}
-
-/// Runs the opener with the link; the child is reaped in the background.
-fn open_link(opener: &[String], link: &str) {
-    let Some((cmd, args)) = opener.split_first() else {
-        return;
-    };
-    match tokio::process::Command::new(cmd)
-        .args(args)
-        .arg(link)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-    {
-        Ok(mut child) => {
-            tokio::spawn(async move {
-                let _ = child.wait().await;
-            });
-        }
-        Err(e) => warn!(opener = %cmd, error = %e, "cannot open the article"),
     }
 }

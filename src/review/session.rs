@@ -270,26 +270,12 @@ impl Session {
 
     /// Opens an http(s) link with `settings.opener` (default `xdg-open`), detached.
     fn open(&self, link: &str) -> anyhow::Result<String> {
-        if !crate::desktop::is_openable(link) {
-            anyhow::bail!("only http and https links are opened");
-        }
-        let default = vec!["xdg-open".to_string()];
+        let default = crate::config::Settings::default().opener;
         let opener = self
             .config
             .as_ref()
             .map_or(&default, |c| &c.settings.opener);
-        let Some((cmd, args)) = opener.split_first() else {
-            anyhow::bail!("no opener configured");
-        };
-        let mut child = std::process::Command::new(cmd)
-            .args(args)
-            .arg(link)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .map_err(|e| anyhow::anyhow!("cannot run {cmd}: {e}"))?;
-        std::thread::spawn(move || child.wait());
+        crate::opener::open(opener, link)?;
         Ok(format!("opened {}", super::view::esc(link)))
     }
 
@@ -336,36 +322,10 @@ impl Session {
                     let host = url::Url::parse(f.fetch_url.as_deref().unwrap_or(&f.url))
                         .map(|u| crate::links::host_key(&u))
                         .unwrap_or_default();
-                    let mut state = Vec::new();
-                    if off {
-                        state.push("disabled in the watch-list".to_string());
-                    } else if !f.in_config {
-                        state.push("removed from watch-list".to_string());
-                    }
-                    if let Some(r) = &f.disabled_reason {
-                        state.push(format!("disabled: {r}"));
-                    }
-                    if let Some(d) = deferrals.iter().find(|d| d.host == host) {
-                        state.push(format!(
-                            "host deferred until {} ({})",
-                            super::view::when(d.until, &app.tz),
-                            d.reason
-                        ));
-                    }
-                    if f.consecutive_failures > 0 {
-                        state.push("backing off".into());
-                    }
-                    if let Some(e) = &f.last_error {
-                        state.push(format!("error: {e}"));
-                    }
-                    if state.is_empty() {
-                        let fine = if f.last_polled_at.is_some() {
-                            "ok"
-                        } else {
-                            "not polled yet"
-                        };
-                        state.push(fine.into());
-                    }
+                    let deferral = deferrals.iter().find(|d| d.host == host);
+                    let state = crate::cli::status::feed_health(&f, off, deferral, |t| {
+                        super::view::when(t, &app.tz)
+                    });
                     FeedLine {
                         id: f.id,
                         name: f

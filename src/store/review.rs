@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
 
+use super::articles::{ARTICLE_COLUMNS, article_row};
 use super::explanation::Explanation;
 use super::{Result, Store, parse_ts, ts};
 use crate::model::{Article, FeedId, Hit, Learned, Snippet};
@@ -372,33 +373,17 @@ impl Store {
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<RecentArticle>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT ar.id, ar.key, ar.guid, ar.link, ar.title, ar.summary, ar.authors, ar.categories,
-                    ar.published_at, COALESCE(f.name, f.title, f.url)
-             FROM articles ar JOIN feeds f ON f.id = ar.feed_id
-             WHERE ar.id < ?2 AND ar.first_seen_at >= ?1
-             ORDER BY ar.id DESC LIMIT ?3",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles ar JOIN feeds f ON f.id = ar.feed_id
+                 WHERE ar.id < ?2 AND ar.first_seen_at >= ?1
+                 ORDER BY ar.id DESC LIMIT ?3"
+        ))?;
         let rows = stmt.query_map(
             rusqlite::params![ts(since), before.unwrap_or(i64::MAX), limit as i64],
             |r| {
-                let authors: String = r.get(6)?;
-                let categories: String = r.get(7)?;
-                let article = Article {
-                    key: crate::model::ArticleKey(r.get(1)?),
-                    guid: r.get(2)?,
-                    link: r.get(3)?,
-                    title: r.get(4)?,
-                    summary: r.get(5)?,
-                    content: String::new(),
-                    authors: serde_json::from_str(&authors).unwrap_or_default(),
-                    categories: serde_json::from_str(&categories).unwrap_or_default(),
-                    published: parse_ts(r.get(8)?),
-                    updated: None,
-                    source: r.get(9)?,
-                };
+                let (id, article) = article_row(r)?;
                 Ok(RecentArticle {
-                    id: r.get(0)?,
+                    id,
                     article,
                     alerts: Vec::new(),
                     marks: Vec::new(),
