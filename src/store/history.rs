@@ -245,3 +245,48 @@ mod tests {
         assert_eq!(per_day.iter().map(|r| r.2).sum::<u64>(), 3);
     }
 }
+
+#[cfg(test)]
+mod unicode_tests {
+    use crate::store::test_support::poll_with;
+    use crate::store::{HistoryFilter, Store};
+
+    /// SQLite's own `lower()` folds ASCII only: a search for "зеленський" missed
+    /// "Зеленський …" (and `feed:` a Cyrillic feed name in the review).
+    #[test]
+    fn search_ignores_case_beyond_ascii() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let now = chrono::Utc::now();
+        poll_with(
+            &mut store,
+            "https://a.example/rss",
+            &[(
+                "k1",
+                "Зеленський: переговори з Путіним можливі",
+                "https://a.example/1",
+            )],
+            "Зеленський",
+            now,
+        );
+        for word in ["зеленський", "ПУТІНИМ", "Переговори"] {
+            let rows = store
+                .history(&HistoryFilter {
+                    search: vec![word.into()],
+                    limit: 10,
+                    ..Default::default()
+                })
+                .unwrap();
+            assert_eq!(rows.len(), 1, "{word}");
+        }
+        let ro = Store::open_read_only(&dir.path().join("t.db")).unwrap();
+        let rows = ro
+            .history(&HistoryFilter {
+                search: vec!["ЗЕЛЕНСЬКИЙ".into()],
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(rows.len(), 1, "read-only connections fold too");
+    }
+}

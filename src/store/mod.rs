@@ -111,6 +111,29 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// Replaces SQLite's `lower()`, which folds ASCII only, with Unicode lower case on this
+/// connection: the case-insensitive filters of `history` and `review` (`instr(lower(..),
+/// lower(?))`) then work on Cyrillic, Greek or accented headlines too.
+fn unicode_lower(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::ValueRef;
+    conn.create_scalar_function(
+        "lower",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                ValueRef::Null => None,
+                ValueRef::Text(t) | ValueRef::Blob(t) => {
+                    Some(String::from_utf8_lossy(t).to_lowercase())
+                }
+                ValueRef::Integer(i) => Some(i.to_string()),
+                ValueRef::Real(r) => Some(r.to_string()),
+            })
+        },
+    )
+}
+
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -250,6 +273,7 @@ impl Store {
     /// For [`Store::open_read_only`]: waits for writers like [`Store::open`], and refuses any
     /// schema but this build's.
     fn check_version(&self) -> Result<()> {
+        unicode_lower(&self.conn)?;
         self.conn.busy_timeout(Duration::from_secs(5))?;
         let version: i64 = self
             .conn
@@ -275,6 +299,7 @@ impl Store {
     }
 
     fn configure(&mut self) -> Result<()> {
+        unicode_lower(&self.conn)?;
         self.conn.busy_timeout(Duration::from_secs(5))?;
         // Reading the schema version first fails cleanly on a file that is not a database.
         let version: i64 = self

@@ -16,11 +16,11 @@ use crate::model::{Article, FeedId, Hit, Learned, Snippet};
 pub struct AlertFilter {
     /// Exactly this topic.
     pub topic: Option<String>,
-    /// The feed's name, title or URL contains this (case-insensitive for ASCII).
+    /// The feed's name, title or URL contains this (case-insensitive, any alphabet).
     pub feed: Option<String>,
     /// Created at or after this time.
     pub since: Option<DateTime<Utc>>,
-    /// The headline contains this (case-insensitive for ASCII).
+    /// The headline contains this (case-insensitive, any alphabet).
     pub text: Option<String>,
 }
 
