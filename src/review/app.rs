@@ -233,6 +233,24 @@ impl App {
         self.alerts = all;
     }
 
+    /// Rows already listed, read again (`fresh`): their marks and delivery follow what others
+    /// committed; the list's order and the selection stay.
+    pub fn update_rows(&mut self, fresh: Vec<AlertRow>) {
+        let fresh: std::collections::HashMap<i64, AlertRow> =
+            fresh.into_iter().map(|r| (r.id, r)).collect();
+        for row in &mut self.alerts {
+            if let Some(f) = fresh.get(&row.id) {
+                row.mark = f.mark;
+                row.delivered_via.clone_from(&f.delivered_via);
+            }
+        }
+        if let Some(d) = self.detail.as_mut()
+            && let Some(f) = fresh.get(&d.id)
+        {
+            d.mark = f.mark;
+        }
+    }
+
     /// A new filter: the list starts again from the top.
     fn reset_list(&mut self) {
         self.alerts.clear();

@@ -144,9 +144,9 @@ impl Session {
         }
     }
 
-    /// Has anyone committed since we last looked (`PRAGMA data_version`)? Then the alerts
-    /// committed since join the top of the list, and the feeds are read again. Returns
-    /// whether anything changed.
+    /// Has anyone committed since we last looked (`PRAGMA data_version`)? Then the rows listed
+    /// are read again (marks, delivery), the alerts committed since join the top of the list,
+    /// and the feeds are read again. Returns whether anything changed.
     pub fn refresh_if_changed(&mut self, app: &mut App, now: DateTime<Utc>) -> bool {
         let Ok(v) = self.reader.data_version() else {
             return false;
@@ -155,6 +155,11 @@ impl Session {
             return false;
         }
         self.version = v;
+        let listed: Vec<i64> = app.alerts.iter().map(|r| r.id).collect();
+        match self.reader.alerts_by_id(&listed) {
+            Ok(rows) => app.update_rows(rows),
+            Err(e) => app.status = format!("cannot read the alerts again: {e}"),
+        }
         match app.alerts.first().cloned() {
             Some(top) => match self.reader.alerts_newer(&app.filter, &top, PAGE) {
                 Ok(rows) => app.prepend_new(rows),
@@ -394,6 +399,17 @@ mod tests {
         assert_eq!(titles, ["Second story", "First story"]);
         assert_eq!(app.feeds.len(), 2, "the feeds are read again");
 
+        // A mark made elsewhere (`tidings mark`, a notification's button) on a row already
+        // listed shows at the next check.
+        let first = app.alerts[1].id;
+        daemon.mark_alert(first, true, "cli", now()).unwrap();
+        assert!(session.refresh_if_changed(&mut app, now()));
+        assert_eq!(
+            app.alerts[1].mark,
+            Some(true),
+            "the listed row follows the mark"
+        );
+
         // A mark from the review goes through its own read-write connection.
         let id = app.alerts[0].id;
         session.perform(
@@ -406,7 +422,8 @@ mod tests {
         );
         assert_eq!(app.alerts[0].mark, Some(false), "{}", app.status);
         let marks = daemon.marks().unwrap();
-        assert_eq!((marks.len(), marks[0].label), (1, false));
+        let labels: Vec<bool> = marks.iter().map(|m| m.label).collect();
+        assert_eq!(labels, [true, false], "the mark from elsewhere, then the review's");
         session.perform(
             Action::MuteFeed {
                 id: app.feeds[0].id,

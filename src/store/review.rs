@@ -267,6 +267,17 @@ impl Store {
         Ok(AlertPage { rows, next })
     }
 
+    /// These alerts as they are now (marks and delivery change after an alert is shown: a
+    /// click on its notification, `tidings mark`); ids no longer stored are left out.
+    pub fn alerts_by_id(&self, ids: &[i64]) -> Result<Vec<AlertRow>> {
+        let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ROW_COLUMNS} WHERE al.id IN (SELECT value FROM json_each(?1))"
+        ))?;
+        let rows = stmt.query_map([ids], alert_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Up to `limit` alerts matching `filter` newer than `than` (the top row shown), newest
     /// first: what was committed since.
     pub fn alerts_newer(
