@@ -13,6 +13,9 @@ use crate::store::{Store, StoreError};
 
 /// Alerts read per page.
 pub const PAGE: usize = 200;
+/// After a commit elsewhere, the listed rows this far on either side of the selection are
+/// read again (their marks and delivery): more than a screen, never the whole list.
+const REREAD_AROUND: usize = 250;
 /// How long `m` mutes a topic or a feed (as the notification's "Mute topic for 1 h").
 pub const MUTE_FOR: chrono::Duration = chrono::Duration::hours(1);
 
@@ -155,7 +158,15 @@ impl Session {
             return false;
         }
         self.version = v;
-        let listed: Vec<i64> = app.alerts.iter().map(|r| r.id).collect();
+        // The rows around the selection: what can be on screen before the next check.
+        let from = app.selected.saturating_sub(REREAD_AROUND);
+        let listed: Vec<i64> = app
+            .alerts
+            .iter()
+            .skip(from)
+            .take(REREAD_AROUND.saturating_mul(2))
+            .map(|r| r.id)
+            .collect();
         match self.reader.alerts_by_id(&listed) {
             Ok(rows) => app.update_rows(rows),
             Err(e) => app.status = format!("cannot read the alerts again: {e}"),
