@@ -434,7 +434,11 @@ mod tests {
         assert_eq!(app.alerts[0].mark, Some(false), "{}", app.status);
         let marks = daemon.marks().unwrap();
         let labels: Vec<bool> = marks.iter().map(|m| m.label).collect();
-        assert_eq!(labels, [true, false], "the mark from elsewhere, then the review's");
+        assert_eq!(
+            labels,
+            [true, false],
+            "the mark from elsewhere, then the review's"
+        );
         session.perform(
             Action::MuteFeed {
                 id: app.feeds[0].id,
