@@ -269,12 +269,10 @@ fn help_screen() {
 #[test]
 fn empty_database() {
     for pane in Pane::ALL {
-        let mut app = empty_app();
-        app.pane = pane;
-        let t = draw(&mut app, 80, 24);
-        insta::assert_snapshot!(
-            format!("empty_{}_80x24", pane.title().to_lowercase()),
-            t.backend()
+        snap(
+            &format!("empty_{}", pane.title().to_lowercase()),
+            empty_app(),
+            pane,
         );
     }
 }
