@@ -3,7 +3,7 @@
 //!
 //! ```ignore
 //! let mut term = Pty::spawn(&command, 24, 80);
-//! term.wait_for("the Alerts pane", WAIT, |s| first_line(s).contains("Alerts"));
+//! term.wait_for("the Alerts pane", WAIT, |s| pty::line(s, 0).contains("Alerts"));
 //! term.send("/nato\r");
 //! let status = term.wait_exit(WAIT);
 //! ```
