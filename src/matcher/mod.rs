@@ -97,6 +97,8 @@
 mod normalize;
 mod parse;
 mod scanner;
+mod snippet;
+mod terms;
 
 #[cfg(test)]
 mod tests;
