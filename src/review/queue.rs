@@ -31,7 +31,7 @@ pub fn build(
     let matcher = config
         .train_with(cache)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let since = now - chrono::Duration::days(QUEUE_DAYS);
+    let since = crate::checked_time::earlier_by(now, chrono::Duration::days(QUEUE_DAYS));
     let mut per_topic: Vec<Vec<QueueItem>> = vec![Vec::new(); config.topics.len()];
     let (mut before, mut seen) = (None, 0);
     loop {
@@ -105,7 +105,7 @@ pub fn figures(store: &Store, config: &Config) -> anyhow::Result<Vec<TopicFigure
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::model::{Article, ArticleKey, TopicId};
     use crate::store::NewAlert;
@@ -113,7 +113,7 @@ mod tests {
 
     /// A watch-list with one learning topic ("NATO": its examples say joining is right, jets
     /// and drills are wrong) and a store with articles the query matches, one of them alerted.
-    fn setup(dir: &std::path::Path) -> (Config, Store, Vec<i64>) {
+    pub(in crate::review) fn setup(dir: &std::path::Path) -> (Config, Store, Vec<i64>) {
         let mut ex = String::from("label\ttitle\n");
         for i in 0..8 {
             ex.push_str(&format!("1\tCountry {i} applies to join NATO\n"));

@@ -39,6 +39,8 @@ pub struct Session {
     tx: Sender<Msg>,
     /// `PRAGMA data_version` when the list was last brought up to date.
     version: i64,
+    /// What the queue's background scoring takes for now (tests set a fixed time).
+    clock: fn() -> DateTime<Utc>,
 }
 
 impl Session {
@@ -54,6 +56,7 @@ impl Session {
             config,
             tx,
             version,
+            clock: Utc::now,
         }
     }
 
@@ -95,23 +98,32 @@ impl Session {
         }
         if app.wants_queue() {
             match &self.config {
-                Some(config) => {
+                Some(_) => {
                     app.queue = Loading::Running;
-                    let (db, config, tx) = (self.db.clone(), config.clone(), self.tx.clone());
-                    std::thread::spawn(move || {
-                        let result = Store::open_read_only(&db)
-                            .map_err(anyhow::Error::from)
-                            .and_then(|store| {
-                                let cache = crate::model_cache::DirCache::read_only(&db);
-                                super::queue::build(&store, &config, &cache, Utc::now())
-                            })
-                            .map_err(|e| format!("{e:#}"));
-                        let _ = tx.send(Msg::Queue(result));
-                    });
+                    self.spawn_queue();
                 }
                 None => app.queue = Loading::Failed("no watch-list: nothing to score with".into()),
             }
         }
+    }
+
+    /// Scores the queue on another thread, with the marks in the database now (this
+    /// session's too); the result comes back as a [`Msg`].
+    fn spawn_queue(&self) {
+        let Some(config) = self.config.clone() else {
+            return;
+        };
+        let (db, tx, now) = (self.db.clone(), self.tx.clone(), (self.clock)());
+        std::thread::spawn(move || {
+            let result = Store::open_read_only(&db)
+                .map_err(anyhow::Error::from)
+                .and_then(|store| {
+                    let cache = crate::model_cache::DirCache::read_only(&db);
+                    super::queue::build(&store, &config, &cache, now)
+                })
+                .map_err(|e| format!("{e:#}"));
+            let _ = tx.send(Msg::Queue(result));
+        });
     }
 
     /// Computes the topics' figures on another thread; the result comes back as a [`Msg`].
@@ -134,6 +146,10 @@ impl Session {
         match msg {
             Msg::Queue(r) => {
                 app.queue = r.map_or_else(Loading::Failed, Loading::Ready);
+                if let Loading::Ready(items) = &app.queue {
+                    app.queue_selected = app.queue_selected.min(items.len().saturating_sub(1));
+                    app.queue_offset = app.queue_offset.min(app.queue_selected);
+                }
             }
             Msg::Figures { after, result } => {
                 let l = result.map_or_else(Loading::Failed, Loading::Ready);
@@ -250,7 +266,12 @@ impl Session {
                 if self.config.is_none() {
                     app.figures_after = Loading::Failed("no watch-list".into());
                 } else {
+                    // The figures and the queue, both as the topics learn with the marks made
+                    // so far; the queue shown stays until the new one comes.
                     self.spawn_figures(true);
+                    if matches!(app.queue, Loading::Ready(_)) {
+                        self.spawn_queue();
+                    }
                 }
                 return;
             }
@@ -449,5 +470,57 @@ mod tests {
         );
         assert!(app.feeds[0].muted_until.is_some(), "{}", app.status);
         assert_eq!(daemon.muted_feeds(now()).unwrap().len(), 1);
+    }
+    /// `r` in the Queue pane scores the queue again with the marks made since: the item marked
+    /// right is scored by a model that has learned it.
+    #[test]
+    fn r_scores_the_queue_again_with_the_marks_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, store, ids) = crate::review::queue::tests::setup(dir.path());
+        drop(store);
+        let path = dir.path().join("t.db");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut session = Session::new(Store::open_read_only(&path).unwrap(), Some(config), tx);
+        session.clock = now;
+        let mut app = App::new(chrono::FixedOffset::east_opt(0).unwrap());
+        session.start(&mut app, now());
+        app.pane = super::super::app::Pane::Queue;
+        session.sync(&mut app);
+        let next_queue = || loop {
+            let msg = rx
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .expect("a background result");
+            if let Msg::Queue(r) = msg {
+                return r.expect("the queue is scored");
+            }
+        };
+        let first = next_queue();
+        let score_of = |items: &[QueueItem], id: i64| {
+            items
+                .iter()
+                .find(|i| i.article_id == id)
+                .map(|i| i.score)
+                .unwrap()
+        };
+        let before = score_of(&first, ids[2]);
+        session.on_message(Msg::Queue(Ok(first)), &mut app);
+        session.perform(
+            Action::Mark {
+                target: MarkTarget::Article {
+                    id: ids[2],
+                    topic: "NATO".into(),
+                },
+                label: true,
+            },
+            &mut app,
+            now(),
+        );
+        session.perform(Action::Refigure, &mut app, now());
+        let again = next_queue();
+        assert!(
+            score_of(&again, ids[2]) > before,
+            "marked right, it scores higher: {before} then {}",
+            score_of(&again, ids[2])
+        );
     }
 }

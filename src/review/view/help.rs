@@ -22,7 +22,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("m", "mute the topic for 1 h (Feeds: the feed)"),
     ("Enter, o", "open the link with the opener (http/https)"),
     ("e", "enable / disable the feed in the watch-list (Feeds)"),
-    ("r", "cross-validated F1 with this session's marks (Queue)"),
+    (
+        "r",
+        "F1 and the queue again, with this session's marks (Queue)",
+    ),
     ("?", "this help (any key closes it)"),
     ("q, Ctrl-C", "quit"),
 ];

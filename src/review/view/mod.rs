@@ -86,7 +86,7 @@ fn hints(pane: Pane) -> &'static str {
     match pane {
         Pane::Alerts => "j/k move · / filter · y/n right/wrong · m mute topic · o open · Tab · q",
         Pane::Detail => "j/k scroll · y/n right/wrong · m mute topic · o open · Tab · q quit",
-        Pane::Queue => "j/k move · y/n right/wrong · r F1 after · o open · Tab · q quit",
+        Pane::Queue => "j/k move · y/n right/wrong · r re-score · o open · Tab · q quit",
         Pane::Feeds => "j/k move · e enable/disable · m mute feed 1 h · Tab · q quit",
     }
 }
