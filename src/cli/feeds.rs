@@ -41,7 +41,7 @@ pub enum FeedsCommand {
 }
 
 /// Reads the watch-list text for editing (an absent file is an empty watch-list).
-pub(crate) fn read_watchlist(path: &std::path::Path) -> Result<String, Failure> {
+fn read_watchlist(path: &std::path::Path) -> Result<String, Failure> {
     match std::fs::read_to_string(path) {
         Ok(t) => Ok(t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
@@ -51,9 +51,20 @@ pub(crate) fn read_watchlist(path: &std::path::Path) -> Result<String, Failure> 
     }
 }
 
+/// Switches the watch-list's feed `url` on or off (`enabled = false`, comments kept), writing
+/// the file only when that changes it; `feeds enable|disable` and the review's Feeds pane.
+pub(crate) fn switch_feed(path: &std::path::Path, url: &str, enabled: bool) -> Result<(), Failure> {
+    let text = read_watchlist(path)?;
+    let new = crate::watchlist_edit::set_feed_enabled(&text, url, enabled).map_err(usage)?;
+    if new != text {
+        write_watchlist(path, &new)?;
+    }
+    Ok(())
+}
+
 /// Validates and writes an edited watch-list atomically (temp file + rename), keeping its mode.
 /// A running daemon notices the change and reloads.
-pub(crate) fn write_watchlist(path: &std::path::Path, text: &str) -> Result<(), Failure> {
+fn write_watchlist(path: &std::path::Path, text: &str) -> Result<(), Failure> {
     config::parse(text, path).map_err(usage)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -164,11 +175,7 @@ pub(super) fn feeds_command(global: &Global, cmd: FeedsCommand) -> Result<ExitCo
             Ok(ExitCode::SUCCESS)
         }
         FeedsCommand::Enable { url } => {
-            let text = read_watchlist(&path)?;
-            let new = edit::set_feed_enabled(&text, &url, true).map_err(usage)?;
-            if new != text {
-                write_watchlist(&path, &new)?;
-            }
+            switch_feed(&path, &url, true)?;
             if let Ok(mut store) = open_store(global)
                 && store.enable_feed(&url)?
             {
@@ -178,11 +185,7 @@ pub(super) fn feeds_command(global: &Global, cmd: FeedsCommand) -> Result<ExitCo
             Ok(ExitCode::SUCCESS)
         }
         FeedsCommand::Disable { url } => {
-            let text = read_watchlist(&path)?;
-            write_watchlist(
-                &path,
-                &edit::set_feed_enabled(&text, &url, false).map_err(usage)?,
-            )?;
+            switch_feed(&path, &url, false)?;
             println!("{url}: disabled (enabled = false)");
             Ok(ExitCode::SUCCESS)
         }

@@ -21,7 +21,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub use daemon::shutdown_signal;
 pub use feeds::FeedsCommand;
-pub(crate) use feeds::{read_watchlist, write_watchlist};
+pub(crate) use feeds::switch_feed;
 pub use history::{HistoryArgs, model_line, parse_since, render_stats};
 pub use matching::{MarkLabel, MatchArgs};
 pub use paths::{default_config_path, default_db_path};

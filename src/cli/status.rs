@@ -45,13 +45,7 @@ fn status(store: &Store, json: bool, switched_off: &[String]) -> Result<ExitCode
     let feeds = store.feeds()?;
     let deferrals = store.host_deferrals(now)?;
     let config_error = store.state("config_error")?;
-    let deferred_for = |f: &crate::store::FeedState| {
-        let url = f.fetch_url.as_deref().unwrap_or(&f.url);
-        let host = url::Url::parse(url)
-            .map(|u| crate::links::host_key(&u))
-            .unwrap_or_default();
-        deferrals.iter().find(|d| d.host == host)
-    };
+    let deferred_for = |f: &crate::store::FeedState| deferral_of(f, &deferrals);
     if json {
         let feeds: Vec<_> = feeds
             .iter()
@@ -132,6 +126,19 @@ fn status(store: &Store, json: bool, switched_off: &[String]) -> Result<ExitCode
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The pause its host asked for that holds `f` (its host is where it is fetched from: the
+/// adopted redirect, else its URL).
+pub fn deferral_of<'a>(
+    f: &crate::store::FeedState,
+    deferrals: &'a [crate::store::HostDeferral],
+) -> Option<&'a crate::store::HostDeferral> {
+    let url = f.fetch_url.as_deref().unwrap_or(&f.url);
+    let host = url::Url::parse(url)
+        .map(|u| crate::links::host_key(&u))
+        .unwrap_or_default();
+    deferrals.iter().find(|d| d.host == host)
 }
 
 /// What `status` (and the review's Feeds pane) says of a feed's health: disabled, removed,

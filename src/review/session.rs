@@ -16,8 +16,6 @@ pub const PAGE: usize = 200;
 /// After a commit elsewhere, the listed rows this far on either side of the selection are
 /// read again (their marks and delivery): more than a screen, never the whole list.
 const REREAD_AROUND: usize = 250;
-/// How long `m` mutes a topic or a feed (as the notification's "Mute topic for 1 h").
-pub const MUTE_FOR: chrono::Duration = chrono::Duration::hours(1);
 
 /// What reaches the event loop: a terminal event, a change of the database, a job's result.
 #[derive(Debug)]
@@ -231,7 +229,8 @@ impl Session {
                 .mark(&target, label, now)
                 .inspect(|_| app.apply_mark(&target, label)),
             Action::MuteTopic(topic) => {
-                let until = now + MUTE_FOR;
+                // As long as the notification's "Mute topic for 1 h".
+                let until = crate::checked_time::later(now, crate::daemon::MUTE_FOR);
                 self.writer()
                     .and_then(|w| w.mute_topic(&topic, until))
                     .map(|()| {
@@ -244,7 +243,8 @@ impl Session {
                     .map_err(Into::into)
             }
             Action::MuteFeed { id, name } => {
-                let until = now + MUTE_FOR;
+                // As long as the notification's "Mute topic for 1 h".
+                let until = crate::checked_time::later(now, crate::daemon::MUTE_FOR);
                 let r = self.writer().and_then(|w| w.mute_feed(id, until));
                 self.load_feeds(app, now);
                 r.map(|()| {
@@ -324,11 +324,7 @@ impl Session {
             .as_ref()
             .map(|c| c.path.clone())
             .ok_or_else(|| anyhow::anyhow!("no watch-list to edit"))?;
-        let text = crate::cli::read_watchlist(&path).map_err(|f| f.error)?;
-        let new = crate::watchlist_edit::set_feed_enabled(&text, url, enabled)?;
-        if new != text {
-            crate::cli::write_watchlist(&path, &new).map_err(|f| f.error)?;
-        }
+        crate::cli::switch_feed(&path, url, enabled).map_err(|f| f.error)?;
         if enabled {
             self.writer()?.enable_feed(url)?;
         }
@@ -356,10 +352,7 @@ impl Session {
                 .into_iter()
                 .map(|f| {
                     let off = switched_off.contains(&f.url.as_str());
-                    let host = url::Url::parse(f.fetch_url.as_deref().unwrap_or(&f.url))
-                        .map(|u| crate::links::host_key(&u))
-                        .unwrap_or_default();
-                    let deferral = deferrals.iter().find(|d| d.host == host);
+                    let deferral = crate::cli::status::deferral_of(&f, &deferrals);
                     let state = crate::cli::status::feed_health(&f, off, deferral, |t| {
                         super::view::when(t, &app.tz)
                     });

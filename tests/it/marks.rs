@@ -15,7 +15,8 @@ use crate::support::scenario::{Builder, Scenario};
 
 const TOPIC: &str = "NATO membership";
 
-fn finland() -> Item {
+/// Two NATO headlines on one wire, for the tests of marks (here and in `review_tui.rs`).
+pub(crate) fn finland() -> Item {
     Item::new(
         "marks-finland",
         "Finland applies to join NATO",
@@ -23,7 +24,7 @@ fn finland() -> Item {
     )
 }
 
-fn sweden() -> Item {
+pub(crate) fn sweden() -> Item {
     Item::new(
         "marks-sweden",
         "Sweden weighs a NATO bid",
@@ -31,23 +32,8 @@ fn sweden() -> Item {
     )
 }
 
-fn feed(items: &[Item]) -> Response {
+pub(crate) fn feed(items: &[Item]) -> Response {
     Response::ok(feeds::rss("Wire", items)).content_type("application/rss+xml; charset=utf-8")
-}
-
-/// The alert id of the alert whose headline is `title`.
-#[track_caller]
-fn alert_id(s: &Scenario, title: &str) -> i64 {
-    let rows = db::query(
-        s.db(),
-        &format!(
-            "SELECT al.id FROM alerts al JOIN articles ar ON ar.id = al.article_id \
-             WHERE ar.title = '{}'",
-            title.replace('\'', "''")
-        ),
-    );
-    assert_eq!(rows.len(), 1, "one alert for {title:?}: {rows:?}");
-    rows[0][0].as_deref().unwrap().parse().unwrap()
 }
 
 /// Every row of `marks`: (topic, label, title, summary, via, alert_id, article_id).
@@ -80,8 +66,8 @@ async fn mark_command_records_replaces_and_history_shows_it() {
         .start_without_bus()
         .await;
     s.poll_once().await.assert_code(0);
-    let fin = alert_id(&s, &finland().title);
-    let swe = alert_id(&s, &sweden().title);
+    let fin = s.alert_id(&finland().title);
+    let swe = s.alert_id(&sweden().title);
 
     let out = s.tidings(&["mark", &fin.to_string(), "wrong"]).await;
     out.assert_code(0);
@@ -226,7 +212,7 @@ async fn the_wrong_action_marks_the_alert_from_its_notification() {
         .map(String::as_str)
         .collect();
     assert_eq!(labels[3..], ["Not relevant", "Relevant"], "{n:#?}");
-    let alert = alert_id(&s, &finland().title);
+    let alert = s.alert_id(&finland().title);
 
     // Repeated until it has an effect: the daemon may not listen yet for the first one
     // (marking wrong twice is still one mark).
@@ -479,7 +465,7 @@ async fn a_command_line_mark_reaches_the_model_at_the_next_reload() {
         TIMEOUT,
         || {
             (db::count(s.db(), "SELECT COUNT(*) FROM alerts") == 1)
-                .then(|| alert_id(&s, &finland().title))
+                .then(|| s.alert_id(&finland().title))
         },
         || daemon.stderr(),
     )
@@ -582,7 +568,7 @@ async fn models_are_kept_beside_the_database_until_the_examples_change() {
     assert!(!models.exists(), "match keeps no model");
     std::fs::rename(&aside, &models).unwrap();
 
-    let alert = alert_id(&s, &finland().title);
+    let alert = s.alert_id(&finland().title);
     s.tidings(&["mark", &alert.to_string(), "right"])
         .await
         .assert_code(0);

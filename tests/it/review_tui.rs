@@ -9,9 +9,8 @@
 
 use std::time::Duration;
 
+use crate::marks::{feed, finland, sweden};
 use crate::support::db;
-use crate::support::feeds::{self, Item};
-use crate::support::http::Response;
 use crate::support::pty::{self, Pty, keys};
 use crate::support::scenario::Scenario;
 
@@ -21,41 +20,6 @@ const ROWS: u16 = 24;
 const COLS: u16 = 80;
 /// How long one step may take (start-up, a key's effect, the exit).
 const WAIT: Duration = Duration::from_secs(20);
-
-fn finland() -> Item {
-    Item::new(
-        "review-finland",
-        "Finland applies to join NATO",
-        "Helsinki sends its application to Brussels.",
-    )
-}
-
-fn sweden() -> Item {
-    Item::new(
-        "review-sweden",
-        "Sweden weighs a NATO bid",
-        "Stockholm parties debate the alliance.",
-    )
-}
-
-fn feed(items: &[Item]) -> Response {
-    Response::ok(feeds::rss("Wire", items)).content_type("application/rss+xml; charset=utf-8")
-}
-
-/// The alert id of the alert whose headline is `title`.
-#[track_caller]
-fn alert_id(s: &Scenario, title: &str) -> i64 {
-    let rows = db::query(
-        s.db(),
-        &format!(
-            "SELECT al.id FROM alerts al JOIN articles ar ON ar.id = al.article_id \
-             WHERE ar.title = '{}'",
-            title.replace('\'', "''")
-        ),
-    );
-    assert_eq!(rows.len(), 1, "one alert for {title:?}: {rows:?}");
-    rows[0][0].as_deref().unwrap().parse().unwrap()
-}
 
 /// Whether any row of the screen contains `needle`.
 fn shows(screen: &vt100::Screen, needle: &str) -> bool {
@@ -91,8 +55,8 @@ async fn review_filters_marks_wrong_and_history_shows_it() {
         .start_without_bus()
         .await;
     s.poll_once().await.assert_code(0);
-    let fin = alert_id(&s, &finland().title);
-    let swe = alert_id(&s, &sweden().title);
+    let fin = s.alert_id(&finland().title);
+    let swe = s.alert_id(&sweden().title);
     let (fin_title, swe_title) = (finland().title, sweden().title);
 
     // The terminal is driven with blocking reads (threads, not tasks).
@@ -278,7 +242,7 @@ async fn review_cancels_a_filter_moves_down_and_marks_right() {
         [vec![
             Some("1".into()),
             Some("review".into()),
-            Some(alert_id(&s, &second).to_string()),
+            Some(s.alert_id(&second).to_string()),
         ]],
         "one mark, right, from the review, on {second:?}"
     );

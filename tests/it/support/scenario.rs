@@ -393,6 +393,21 @@ impl Scenario {
         &self.sb.db
     }
 
+    /// The id of the one alert whose headline is `title`.
+    #[track_caller]
+    pub fn alert_id(&self, title: &str) -> i64 {
+        let rows = db::query(
+            self.db(),
+            &format!(
+                "SELECT al.id FROM alerts al JOIN articles ar ON ar.id = al.article_id \
+                 WHERE ar.title = '{}'",
+                title.replace('\'', "''")
+            ),
+        );
+        assert_eq!(rows.len(), 1, "one alert for {title:?}: {rows:?}");
+        rows[0][0].as_deref().unwrap().parse().unwrap()
+    }
+
     /// Every alert in the database (which must exist).
     #[track_caller]
     pub fn alerts(&self) -> Vec<AlertRow> {
