@@ -247,3 +247,33 @@ async fn review_cancels_a_filter_moves_down_and_marks_right() {
         "one mark, right, from the review, on {second:?}"
     );
 }
+
+/// A watch-list that cannot be read does not stop the review: the alerts are listed, the
+/// status line names the watch-list's error, and the Queue pane says there is nothing to
+/// score with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_without_a_readable_watch_list_lists_alerts_and_says_why() {
+    let s = Scenario::builder("review_without_a_readable_watch_list_lists_alerts_and_says_why")
+        .feed("/feed.xml", "Wire", feed(&[finland(), sweden()]))
+        .topic(TOPIC, "NATO")
+        .start_without_bus()
+        .await;
+    s.poll_once().await.assert_code(0);
+    s.sb.write_config("[[topic]]\nname = \"Broken\"\nquery = \"NATO AND\"\n");
+    let fin_title = finland().title;
+
+    tokio::task::block_in_place(|| {
+        let mut term = review(&s);
+        term.wait_for("the alerts and the watch-list's error", WAIT, |sc| {
+            pty::line(sc, 0).contains("Alerts") && shows(sc, &fin_title) && shows(sc, "watch-list")
+        });
+        term.send(keys::TAB);
+        term.send(keys::TAB);
+        term.wait_for("the Queue pane saying why it is empty", WAIT, |sc| {
+            shows(sc, "no watch-list")
+        });
+        term.send("q");
+        let status = term.wait_exit(WAIT);
+        assert!(status.success(), "{status:?}\n{}", term.dump());
+    });
+}

@@ -28,6 +28,7 @@ use portable_pty::{ChildKiller, CommandBuilder, ExitStatus, MasterPty, PtySize};
 pub mod keys {
     pub const ENTER: &str = "\r";
     pub const ESC: &str = "\x1b";
+    pub const TAB: &str = "\t";
     pub const DOWN: &str = "\x1b[B";
     pub const UP: &str = "\x1b[A";
     pub const PAGE_DOWN: &str = "\x1b[6~";
