@@ -10,7 +10,10 @@ use super::bold;
 pub const KEYS: &[(&str, &str)] = &[
     ("j, Down / k, Up", "move down / up (Detail: scroll)"),
     ("PgDn / PgUp", "a page down / up"),
-    ("g, Home / G, End", "to the first / last line read (G again reads on)"),
+    (
+        "g, Home / G, End",
+        "to the first / last line read (G again reads on)",
+    ),
     (
         "Tab / Shift-Tab",
         "next / previous pane: Alerts, Detail, Queue, Feeds",
